@@ -1,0 +1,1 @@
+"""The matching core: hard rules, the solver and its stages, explanations. No I/O here."""

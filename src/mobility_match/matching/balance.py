@@ -1,0 +1,155 @@
+"""Which numbers of placed girls, boys and others a round can reach, and the fairest.
+
+The students that can be placed together form a matroid, so the vectors
+(placed F, placed M, placed X) that some assignment reaches are exactly the
+integer points of a polymatroid: v(A) ≤ r(A) for every set A of genders, where
+r(A) is the most placements among the students of those genders alone (one
+max-flow each, seven at most). Minimising the gender gap is then a scan over
+the number of placed girls, with the number of boys nearest to the fair ratio
+inside the interval the ranks allow. Exact, and fast at any size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from itertools import combinations
+
+from mobility_match.matching.problem import F, M, X, gap_numerator
+
+Vector = tuple[int, int, int]
+"""Placed students without a lock, by gender: (F, M, X)."""
+
+
+@dataclass(frozen=True)
+class GenderPolytope:
+    """The reachable (F, M, X) placement vectors of the free students, and the locked counts.
+
+    `ranks[A]` is the most placements among free students whose gender is in A.
+    `min_total` is the fewest free placements earlier stages allow.
+    """
+
+    ranks: Mapping[frozenset[int], int]
+    min_total: int
+    locked: Vector
+    eligible_f: int
+    eligible_m: int
+
+    def rank(self, *groups: int) -> int:
+        return self.ranks[frozenset(groups)]
+
+    def b_range(self, a: int) -> tuple[int, int]:
+        """Return the interval of placed boys reachable with `a` placed girls (empty if lo > hi).
+
+        Derived from v(A) ≤ r(A) for every A and a + b + c ≥ min_total, c ≥ 0,
+        with c then chosen in c_range.
+        """
+        r = self.rank
+        if a > r(F) or a > r(F, X) or a < self.min_total - r(M, X):
+            return 1, 0
+        lo = max(0, self.min_total - a - r(X), self.min_total - r(F, X))
+        hi = min(r(M), r(F, M) - a, r(M, X), r(F, M, X) - a)
+        return lo, hi
+
+    def c_range(self, a: int, b: int) -> tuple[int, int]:
+        """Return the interval of placed others reachable with a girls and b boys placed."""
+        r = self.rank
+        lo = max(0, self.min_total - a - b)
+        hi = min(r(X), r(F, X) - a, r(M, X) - b, r(F, M, X) - a - b)
+        return lo, hi
+
+    def gap(self, a: int, b: int) -> int:
+        """Return the gap numerator with a free girls and b free boys placed."""
+        lf, lm, _ = self.locked
+        return gap_numerator(lf + a, lm + b, self.eligible_f, self.eligible_m)
+
+    def _boys_near(self, a: int, lo: int, hi: int, limit: int) -> range:
+        """Return the b in [lo, hi] whose gap with `a` girls is at most `limit`."""
+        lf, lm, _ = self.locked
+        e_f, e_m = self.eligible_f, self.eligible_m
+        if e_f == 0 or e_m == 0:
+            return range(lo, hi + 1)
+        # |(lf + a)·e_m − (lm + b)·e_f| ≤ limit
+        centre = (lf + a) * e_m
+        first = -(-(centre - limit) // e_f) - lm
+        last = (centre + limit) // e_f - lm
+        return range(max(lo, first), min(hi, last) + 1)
+
+    def a_values(self) -> range:
+        return range(0, self.rank(F) + 1)
+
+    def smallest_gap(self) -> int:
+        """Return the least gap numerator over every reachable vector."""
+        best: int | None = None
+        for a in self.a_values():
+            lo, hi = self.b_range(a)
+            if lo > hi:
+                continue
+            lf, lm, _ = self.locked
+            target = (lf + a) * self.eligible_m // self.eligible_f - lm if self.eligible_f else lo
+            for b in {min(max(target, lo), hi), min(max(target + 1, lo), hi)}:
+                gap = self.gap(a, b)
+                best = gap if best is None else min(best, gap)
+        if best is None:
+            raise ValueError("no placement vector is reachable")
+        return best
+
+    def vectors(self, limit: int) -> Iterator[Vector]:
+        """Yield every reachable (a, b, c) whose gap numerator is at most `limit`, c least."""
+        for a in self.a_values():
+            lo, hi = self.b_range(a)
+            for b in self._boys_near(a, lo, hi, limit):
+                c_lo, c_hi = self.c_range(a, b)
+                if c_lo <= c_hi:
+                    yield a, b, c_lo
+
+    def most_placements(self, limit: int) -> Vector:
+        """Return the reachable vector with gap at most `limit` placing the most students."""
+        best: tuple[int, Vector] | None = None
+        for a in self.a_values():
+            lo, hi = self.b_range(a)
+            for b in self._boys_near(a, lo, hi, limit):
+                c_lo, c_hi = self.c_range(a, b)
+                if c_lo <= c_hi and (best is None or a + b + c_hi > best[0]):
+                    best = (a + b + c_hi, (a, b, c_hi))
+        if best is None:
+            raise ValueError("no placement vector is reachable within the gap limit")
+        return best[1]
+
+
+def compute_ranks(
+    max_placements: Callable[[Vector], int], n_free: int
+) -> dict[frozenset[int], int]:
+    """Compute r(A) for every set A of genders with one max-flow each."""
+    ranks: dict[frozenset[int], int] = {frozenset(): 0}
+    for size in (1, 2, 3):
+        for groups in combinations((F, M, X), size):
+            caps = tuple(n_free if g in groups else 0 for g in (F, M, X))
+            ranks[frozenset(groups)] = max_placements((caps[0], caps[1], caps[2]))
+    return ranks
+
+
+def convex_minimum(values: Callable[[int], int], length: int) -> int:
+    """Return an index minimising a discretely convex sequence, with O(log length) calls."""
+    lo, hi = 0, length - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if values(mid) <= values(mid + 1):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def lines(vectors: list[Vector], polytope: GenderPolytope) -> list[list[Vector]]:
+    """Split vectors of one total into lattice lines of equal signed gap, each sorted by a.
+
+    Along such a line the least preference cost is a convex function (it is the
+    restriction of an M-convex function), which convex_minimum exploits.
+    """
+    lf, lm, _ = polytope.locked
+    by_gap: dict[int, list[Vector]] = {}
+    for a, b, c in vectors:
+        signed = (lf + a) * polytope.eligible_m - (lm + b) * polytope.eligible_f
+        by_gap.setdefault(signed, []).append((a, b, c))
+    return [sorted(line) for _, line in sorted(by_gap.items())]

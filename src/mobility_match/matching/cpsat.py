@@ -1,0 +1,230 @@
+"""The round as a CP-SAT model, for the stages that are not plain flows.
+
+One Boolean per acceptable pair of a student without a lock; locked students
+are constants. Each objective stage is an expression over those Booleans, and
+once a stage is settled its allowed value becomes a constraint for the next
+ones. Every objective is integer: the gender gap is minimised as
+|placed_F·eligible_M − placed_M·eligible_F| and the lowest school rate through a
+scaled variable whose scale makes distinct rates distinct integers.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+import pandas as pd
+from ortools.sat.python import cp_model
+
+from mobility_match.domain import StageStatus
+from mobility_match.matching.problem import Assignment, F, M, Problem, measure
+
+EPSILON = 1e-6
+"""CP-SAT reports integer objectives as floats; this absorbs their rounding."""
+
+ProgressFn = Callable[[str, float | None, float | None], None]
+"""Called with (stage, best value so far, bound so far) while CP-SAT works."""
+
+
+@dataclass(frozen=True)
+class SolverSettings:
+    """How CP-SAT runs: seed, workers, and whether to stop on deterministic time."""
+
+    seed: int = 0
+    workers: int = 1
+
+
+@dataclass(frozen=True)
+class StageOutcome:
+    """The best assignment a stage found, its exact value, the bound proven, and the status."""
+
+    assignment: Assignment
+    value: Fraction
+    bound: Fraction
+    status: StageStatus
+
+
+class _Progress(cp_model.CpSolverSolutionCallback):
+    def __init__(self, stage: str, report: ProgressFn, scale: Callable[[float], float]) -> None:
+        super().__init__()
+        self._stage, self._report, self._scale = stage, report, scale
+
+    def on_solution_callback(self) -> None:
+        self._report(
+            self._stage,
+            self._scale(self.objective_value),
+            self._scale(self.best_objective_bound),
+        )
+
+
+class CpRound:
+    """A CP-SAT model of a round, solved one objective stage after another."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+        model = cp_model.CpModel()
+        self.model = model
+        free = np.flatnonzero(problem.free_pair_mask())
+        self.pair_index = free
+        self.student = problem.pairs.student[free]
+        self.offer = problem.pairs.offer[free]
+        self.cost = problem.pairs.cost[free]
+        self.x = model.new_bool_var_series("x", pd.RangeIndex(len(free)))
+        # Each student goes to at most one offer.
+        bounds = np.flatnonzero(np.diff(self.student, prepend=-1, append=-1))
+        for lo, hi in itertools.pairwise(bounds):
+            if hi - lo > 1:
+                model.add_at_most_one(self.x[lo:hi])
+        # Each offer takes at most its places left after locks.
+        residual = problem.residual_capacity()
+        by_offer = np.argsort(self.offer, kind="stable")
+        offer_bounds = np.flatnonzero(np.diff(self.offer[by_offer], prepend=-1, append=-1))
+        for lo, hi in itertools.pairwise(offer_bounds):
+            j = int(self.offer[by_offer[lo]])
+            if hi - lo > residual[j]:
+                model.add(sum(self.x[k] for k in by_offer[lo:hi]) <= int(residual[j]))
+        locked = problem.locked_assignment()
+        self.locked_measures = measure(problem, locked)
+        self.placed = cp_model.LinearExpr.sum(self.x)
+        self.by_gender = [self._count(problem.gender[self.student] == g) for g in range(3)]
+        self.cost_expr = cp_model.LinearExpr.weighted_sum(self.x, [int(c) for c in self.cost])
+        self.eligible_f, self.eligible_m, _ = problem.eligible_by_gender()
+        self._gap: cp_model.IntVar | None = None
+        self._fairness: tuple[cp_model.IntVar, int] | None = None
+
+    def _count(self, mask: np.ndarray) -> cp_model.LinearExpr:
+        return cp_model.LinearExpr.sum([self.x[k] for k in np.flatnonzero(mask)])
+
+    def _school_counts(self) -> list[tuple[int, cp_model.LinearExpr, int]]:
+        """Return (school, placed expression without locks, placed by locks) per eligible school."""
+        eligible = self.problem.eligible_by_school()
+        schools = self.problem.school[self.student]
+        return [
+            (int(k), self._count(schools == k), int(self.locked_measures.school_placed[k]))
+            for k in np.flatnonzero(eligible > 0)
+        ]
+
+    def _gap_var(self) -> cp_model.IntVar:
+        """G with G ≥ |placed_F·e_M − placed_M·e_F|, created the first time it is needed."""
+        if self._gap is None:
+            e_f, e_m = self.eligible_f, self.eligible_m
+            lf, lm, _ = self.locked_measures.placed_by_gender
+            self._gap = self.model.new_int_var(0, e_f * e_m, "gender_gap")
+            diff = (self.by_gender[F] + lf) * e_m - (self.by_gender[M] + lm) * e_f
+            self.model.add(self._gap >= diff)
+            self.model.add(self._gap >= -diff)
+        return self._gap
+
+    def _fairness_var(self) -> tuple[cp_model.IntVar, int]:
+        """z with D·placed_k ≥ eligible_k·z for every school k, and the scale D.
+
+        With D larger than the square of the largest school, two different rates
+        p/e and p'/e' (e, e' ≤ that size) differ by more than 1/D, so maximising
+        z = ⌊D · lowest rate⌋ maximises the lowest rate itself, exactly.
+        """
+        if self._fairness is None:
+            eligible = self.problem.eligible_by_school()
+            scale = int(eligible.max(initial=0)) ** 2 + 1
+            z = self.model.new_int_var(0, scale, "school_fairness")
+            for k, count, locked in self._school_counts():
+                self.model.add((count + locked) * scale >= z * int(eligible[k]))
+            self._fairness = (z, scale)
+        return self._fairness
+
+    def gap_is_trivial(self) -> bool:
+        """The gap is 0 whatever the assignment when F or M has no eligible student."""
+        return self.eligible_f == 0 or self.eligible_m == 0
+
+    def keep(self, stage: str, allowed: Fraction) -> None:
+        """Constrain every later stage to keep `stage` at `allowed` or better."""
+        model = self.model
+        if stage == "placements":
+            model.add(self.placed + self.locked_measures.placed >= math.ceil(allowed))
+        elif stage == "preferences":
+            model.add(self.cost_expr + self.locked_measures.preference_cost <= math.floor(allowed))
+        elif stage == "gender_gap":
+            if not self.gap_is_trivial():
+                limit = math.floor(allowed * self.eligible_f * self.eligible_m)
+                model.add(self._gap_var() <= limit)
+        else:
+            eligible = self.problem.eligible_by_school()
+            for k, count, locked in self._school_counts():
+                model.add(count + locked >= math.ceil(allowed * int(eligible[k])))
+
+    def solve(
+        self,
+        stage: str,
+        hint: Assignment,
+        seconds: float,
+        settings: SolverSettings,
+        progress: ProgressFn | None = None,
+    ) -> StageOutcome:
+        """Optimise one stage under the constraints kept so far, starting from `hint`."""
+        model = self.model
+        to_value = self._set_objective(stage)
+        model.clear_hints()  # type: ignore[no-untyped-call]
+        chosen = hint[self.student] == self.offer
+        for var, value in zip(self.x, chosen, strict=True):
+            model.add_hint(var, bool(value))
+        solver = cp_model.CpSolver()
+        solver.parameters.random_seed = settings.seed
+        solver.parameters.num_workers = settings.workers
+        solver.parameters.max_time_in_seconds = max(0.1, seconds)
+        callback = _Progress(stage, progress, lambda v: float(to_value(v))) if progress else None
+        status = solver.solve(model, callback)
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            assignment = self.problem.locked_assignment()
+            values = solver.boolean_values(self.x).to_numpy(dtype=bool)
+            assignment[self.student[values]] = self.offer[values]
+        elif status == cp_model.UNKNOWN:
+            assignment = hint.copy()
+        else:
+            raise RuntimeError(f"CP-SAT found stage {stage} {solver.status_name(status)}")
+        value = measure(self.problem, assignment).stage_value(stage)
+        if status == cp_model.OPTIMAL:
+            return StageOutcome(assignment, value, value, StageStatus.OPTIMAL)
+        bound = to_value(solver.best_objective_bound)
+        if stage in ("placements", "school_fairness"):
+            bound = max(bound, value)
+        else:
+            bound = min(bound, value)
+        status_out = StageStatus.OPTIMAL if bound == value else StageStatus.FEASIBLE
+        return StageOutcome(assignment, value, bound, status_out)
+
+    def _set_objective(self, stage: str) -> Callable[[float], Fraction]:
+        """Make `stage` the model's objective; return how to read its objective values.
+
+        Objective values and bounds come back as floats; a maximised objective's
+        bound is rounded down and a minimised one's up, so the bound stays valid.
+        """
+        model = self.model
+        if stage == "placements":
+            model.maximize(self.placed)
+            offset = self.locked_measures.placed
+            return lambda v: Fraction(math.floor(v + EPSILON) + offset)
+        if stage == "preferences":
+            model.minimize(self.cost_expr)
+            offset = self.locked_measures.preference_cost
+            return lambda v: Fraction(math.ceil(v - EPSILON) + offset)
+        if stage == "gender_gap":
+            model.minimize(self._gap_var())
+            denominator = max(1, self.eligible_f * self.eligible_m)
+            return lambda v: Fraction(math.ceil(v - EPSILON), denominator)
+        z, scale = self._fairness_var()
+        model.maximize(z)
+        return lambda v: self._rate_bound(math.floor(v + EPSILON), scale)
+
+    def _rate_bound(self, z: int, scale: int) -> Fraction:
+        """Turn z = ⌊scale · rate⌋ into the largest school rate it allows."""
+        best = Fraction(0)
+        for size in self.problem.eligible_by_school():
+            e = int(size)
+            if e > 0:
+                # The largest p ≤ e with ⌊scale·p/e⌋ ≤ z, i.e. scale·p < e·(z + 1).
+                p = min(e, -(-(e * (z + 1)) // scale) - 1)
+                best = max(best, Fraction(max(p, 0), e))
+        return best

@@ -1,0 +1,127 @@
+"""The round as a network flow, for the stages that are flows.
+
+source → gender node (F, M, X) → student → offer → sink, every arc of capacity
+one but gender → student (the gender's count) and offer → sink (the places left
+after locks). Only students without a lock take part; locked students are
+counted by the caller. Max-flow gives the most placements for any cap on each
+gender's count; min-cost flow gives the smallest preference cost for exact
+counts. Both are OR-tools' network solvers, exact and deterministic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from ortools.graph.python import max_flow, min_cost_flow
+
+from mobility_match.matching.problem import Assignment, Problem
+
+SOURCE, SINK = 0, 1
+FIRST_GROUP = 2
+
+
+class FlowNetwork:
+    """One network for a problem, built once and re-solved with other gender caps."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+        free = problem.free_pair_mask()
+        self.pair_student = problem.pairs.student[free]
+        self.pair_offer = problem.pairs.offer[free]
+        self.pair_cost = problem.pairs.cost[free]
+        students = np.unique(self.pair_student)
+        self.students = students
+        n_students, n_offers = len(students), problem.n_offers
+        first_student = FIRST_GROUP + 3
+        first_offer = first_student + n_students
+        student_node = np.full(problem.n_students, -1, dtype=np.int64)
+        student_node[students] = first_student + np.arange(n_students)
+        residual = problem.residual_capacity()
+        groups = np.arange(3)
+        self.tails = np.concatenate(
+            [
+                np.full(3, SOURCE),
+                FIRST_GROUP + problem.gender[students],
+                student_node[self.pair_student],
+                first_offer + np.arange(n_offers),
+            ]
+        ).astype(np.int32)
+        self.heads = np.concatenate(
+            [
+                FIRST_GROUP + groups,
+                first_student + np.arange(n_students),
+                first_offer + self.pair_offer,
+                np.full(n_offers, SINK),
+            ]
+        ).astype(np.int32)
+        self.capacities = np.concatenate(
+            [
+                np.full(3, n_students),
+                np.ones(n_students),
+                np.ones(len(self.pair_student)),
+                residual,
+            ]
+        ).astype(np.int64)
+        self.costs = np.concatenate(
+            [np.zeros(3 + n_students), self.pair_cost, np.zeros(n_offers)]
+        ).astype(np.int64)
+        self.group_arcs = np.arange(3, dtype=np.int32)
+        first_pair_arc = 3 + n_students
+        self.pair_arcs = np.arange(first_pair_arc, first_pair_arc + len(self.pair_student))
+        self._max_flow: max_flow.SimpleMaxFlow | None = None
+        self._min_cost: min_cost_flow.SimpleMinCostFlow | None = None
+
+    @property
+    def free_students(self) -> int:
+        """Students without a lock that have at least one acceptable offer."""
+        return len(self.students)
+
+    def _assignment(self, flows: Sequence[int] | np.ndarray) -> Assignment:
+        assignment = self.problem.locked_assignment()
+        used = np.asarray(flows) > 0
+        assignment[self.pair_student[used]] = self.pair_offer[used]
+        return assignment
+
+    def _group_caps(self, caps: tuple[int, int, int] | None) -> np.ndarray:
+        if caps is None:
+            return np.full(3, self.free_students, dtype=np.int64)
+        return np.array(caps, dtype=np.int64)
+
+    def max_placements(self, caps: tuple[int, int, int] | None = None) -> tuple[int, Assignment]:
+        """Place as many free students as possible with at most caps[g] of gender g."""
+        if self._max_flow is None:
+            self._max_flow = max_flow.SimpleMaxFlow()
+            self._max_flow.add_arcs_with_capacity(self.tails, self.heads, self.capacities)
+        solver = self._max_flow
+        solver.set_arcs_capacity(self.group_arcs, self._group_caps(caps))
+        status = solver.solve(SOURCE, SINK)
+        if status != solver.OPTIMAL:
+            raise RuntimeError(f"max-flow failed with status {status}")
+        flows = solver.flows(self.pair_arcs)
+        return int(solver.optimal_flow()), self._assignment(flows)
+
+    def min_cost(
+        self, total: int, caps: tuple[int, int, int] | None = None
+    ) -> tuple[int, Assignment] | None:
+        """Place exactly `total` free students (at most caps[g] of gender g) at least cost.
+
+        Return None when no assignment places that many within the caps.
+        """
+        if self._min_cost is None:
+            self._min_cost = min_cost_flow.SimpleMinCostFlow()
+            self._min_cost.add_arcs_with_capacity_and_unit_cost(
+                self.tails, self.heads, self.capacities, self.costs
+            )
+        solver = self._min_cost
+        for arc, cap in zip(self.group_arcs, self._group_caps(caps), strict=True):
+            solver.set_arc_capacity(int(arc), int(cap))
+        solver.set_node_supply(SOURCE, total)
+        solver.set_node_supply(SINK, -total)
+        status = solver.solve()
+        if status == solver.INFEASIBLE:
+            return None
+        if status != solver.OPTIMAL:
+            raise RuntimeError(f"min-cost flow failed with status {status}")
+        flows = solver.flows(self.pair_arcs)
+        return int(solver.optimal_cost()), self._assignment(flows)

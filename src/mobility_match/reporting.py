@@ -1,0 +1,194 @@
+"""What a solved round produces for people and tools: assignments.csv, report.json, a summary.
+
+File layouts follow CONTRACT.md. Files are written whole or not at all (a
+temporary file renamed into place), so a failed run never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from mobility_match.domain import RoundInput, RoundResult, StageResult
+from mobility_match.matching.policy import Policy
+from mobility_match.statistics import RoundStatistics
+
+ASSIGNMENT_COLUMNS = (
+    "student_id",
+    "offer_id",
+    "company_name",
+    "country",
+    "city",
+    "start_date",
+    "end_date",
+    "preference_rank",
+    "locked",
+    "reason",
+)
+
+
+def assignments_csv(round_input: RoundInput, result: RoundResult) -> str:
+    """Return assignments.csv: one row per student of the input, in input order."""
+    offers = {o.offer_id: o for o in round_input.offers}
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(ASSIGNMENT_COLUMNS)
+    for placement in result.placements:
+        offer = offers.get(placement.offer_id) if placement.offer_id else None
+        writer.writerow(
+            [
+                placement.student_id,
+                placement.offer_id or "",
+                offer.company_name if offer else "",
+                offer.country.value if offer else "",
+                offer.city if offer else "",
+                offer.start_date.isoformat() if offer else "",
+                offer.end_date.isoformat() if offer else "",
+                placement.preference_rank or "",
+                "true" if placement.locked else "false",
+                str(placement.reason) if placement.reason else "",
+            ]
+        )
+    return buffer.getvalue()
+
+
+def _number(value: Fraction) -> int | float:
+    return int(value) if value.denominator == 1 else float(value)
+
+
+def _stage(stage: StageResult) -> dict[str, Any]:
+    return {
+        "name": stage.name,
+        "value": _number(stage.value),
+        "bound": _number(stage.bound),
+        "status": stage.status.value,
+        "value_exact": str(stage.value),
+        "bound_exact": str(stage.bound),
+        "seconds": round(stage.seconds, 3),
+        "method": stage.method,
+    }
+
+
+def report_data(
+    result: RoundResult, statistics: RoundStatistics, policy: Policy, seed: int
+) -> dict[str, Any]:
+    """Return the JSON report of CONTRACT.md, with extra detail after the contract's keys."""
+    return {
+        "students": statistics.students,
+        "offers": statistics.offers,
+        "places": statistics.places,
+        "placed": statistics.placed,
+        "placed_by_gender": {g: f.placed for g, f in statistics.by_gender.items()},
+        "eligible_by_gender": {g: f.eligible for g, f in statistics.by_gender.items()},
+        "gender_gap": float(statistics.gender_gap),
+        "preference_cost": statistics.preference_cost,
+        "min_school_rate": float(statistics.min_school_rate),
+        "stages": [_stage(stage) for stage in result.stages],
+        "solve_seconds": round(result.solve_seconds, 3),
+        "acceptable_pairs": result.acceptable_pairs,
+        "unplaced_by_reason": statistics.reasons,
+        "by_country": {
+            c: {"offers": f.offers, "places": f.places, "placed": f.placed}
+            for c, f in statistics.by_country.items()
+        },
+        "by_sector": {
+            s: {"students": f.total, "eligible": f.eligible, "placed": f.placed}
+            for s, f in statistics.by_sector.items()
+        },
+        "by_school": {
+            s: {"students": f.total, "eligible": f.eligible, "placed": f.placed}
+            for s, f in statistics.by_school.items()
+        },
+        "policy": {
+            "stages": list(policy.stages),
+            "tolerance": {k: float(v) for k, v in policy.tolerance.items()},
+        },
+        "seed": seed,
+    }
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write a whole file or nothing: a temporary file in the same folder, renamed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def report_json(data: Mapping[str, Any]) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _percent(value: Fraction) -> str:
+    return f"{float(value) * 100:.1f} %"
+
+
+def print_summary(console: Console, statistics: RoundStatistics, result: RoundResult) -> None:
+    """Print the summary tables a coordinator reads after a round."""
+    share = Fraction(statistics.placed, statistics.students) if statistics.students else Fraction(0)
+    console.print(
+        f"[bold]Placed {statistics.placed} / {statistics.students}[/bold] students "
+        f"({_percent(share)}) on {statistics.places} places in {statistics.offers} offers · "
+        f"gender gap {float(statistics.gender_gap) * 100:.2f} points · "
+        f"preference cost {statistics.preference_cost} · "
+        f"lowest school rate {_percent(statistics.min_school_rate)}"
+    )
+    for title, groups in (("gender", statistics.by_gender), ("sector", statistics.by_sector)):
+        table = Table(title=f"By {title}", title_justify="left")
+        for column in (title, "students", "eligible", "placed", "placed / eligible"):
+            table.add_column(column, justify="left" if column == title else "right")
+        for key, figures in groups.items():
+            table.add_row(
+                key,
+                str(figures.total),
+                str(figures.eligible),
+                str(figures.placed),
+                _percent(figures.rate) if figures.eligible else "–",
+            )
+        console.print(table)
+    countries = Table(title="By host country", title_justify="left")
+    for column in ("country", "offers", "places", "placed", "filled"):
+        countries.add_column(column, justify="left" if column == "country" else "right")
+    for country, host in statistics.by_country.items():
+        filled = Fraction(host.placed, host.places) if host.places else Fraction(0)
+        countries.add_row(
+            country, str(host.offers), str(host.places), str(host.placed), _percent(filled)
+        )
+    console.print(countries)
+    stages = Table(title="Objective stages", title_justify="left")
+    for column in ("stage", "value", "bound", "status", "seconds", "method"):
+        stages.add_column(column, justify="left" if column in ("stage", "status") else "right")
+    for stage in result.stages:
+        stages.add_row(
+            stage.name,
+            _format_value(stage.name, stage.value),
+            _format_value(stage.name, stage.bound),
+            stage.status.value,
+            f"{stage.seconds:.2f}",
+            stage.method,
+        )
+    console.print(stages)
+    if statistics.reasons:
+        reasons = ", ".join(f"{code}: {n}" for code, n in statistics.reasons.items())
+        console.print(f"Unplaced by reason: {reasons}")
+
+
+def _format_value(stage: str, value: Fraction) -> str:
+    if stage in ("gender_gap", "school_fairness"):
+        return f"{float(value):.4f}"
+    return str(value)
