@@ -1,0 +1,156 @@
+"""The `mobility-match` command: run a matching round from files, make demo data.
+
+Thin on purpose: parse options, call the importer, the engine and the
+reporting functions, map bad input to exit status 2 with every problem on its
+own line. CONTRACT.md is the specification of `match`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from mobility_match.demo import generate_students, students_frame
+from mobility_match.domain import load_vocabulary
+from mobility_match.importing import ImportFailed, load_round, read_offers
+from mobility_match.matching.engine import solve_round
+from mobility_match.matching.policy import DEFAULT_POLICY, PolicyError, load_policy
+from mobility_match.matching.problem import LockError
+from mobility_match.reporting import (
+    assignments_csv,
+    print_summary,
+    report_data,
+    report_json,
+    write_atomically,
+)
+from mobility_match.statistics import compute_statistics
+from mobility_match.terminal import TerminalProgress
+
+BAD_INPUT = 2
+
+app = typer.Typer(
+    help="Place vocational graduates in host companies abroad.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+
+def _fail(lines: list[str]) -> typer.Exit:
+    for line in lines:
+        err.print(line, markup=False, highlight=False, soft_wrap=True)
+    return typer.Exit(BAD_INPUT)
+
+
+@app.command()
+def match(
+    students: Annotated[Path, typer.Option(help="students.csv (or .xlsx)")],
+    offers: Annotated[list[Path], typer.Option(help="An offers file; repeat for several.")],
+    out_file: Annotated[Path, typer.Option("--out", help="Where to write assignments.csv.")],
+    locks: Annotated[Path | None, typer.Option(help="locks.csv: placements fixed by hand.")] = None,
+    policy: Annotated[Path | None, typer.Option(help="Policy TOML: stages and tolerances.")] = None,
+    report: Annotated[Path | None, typer.Option(help="Where to write the JSON report.")] = None,
+    time_limit: Annotated[
+        float, typer.Option(help="Seconds the whole round may take.", min=0.1)
+    ] = 60.0,
+    seed: Annotated[int, typer.Option(help="Seed of the solver; same seed, same result.")] = 0,
+    workers: Annotated[
+        int, typer.Option(help="CP-SAT search workers (1 keeps runs reproducible).", min=1)
+    ] = 1,
+) -> None:
+    """Solve a matching round from files and write the assignments."""
+    vocabulary = load_vocabulary()
+    try:
+        chosen_policy = load_policy(policy) if policy else DEFAULT_POLICY
+    except PolicyError as error:
+        raise _fail(str(error).splitlines()) from None
+    try:
+        round_input = load_round(students, offers, locks, vocabulary)
+    except ImportFailed as failure:
+        raise _fail([str(problem) for problem in failure.problems]) from None
+    try:
+        with TerminalProgress(err) as progress:
+            result = solve_round(
+                round_input,
+                vocabulary,
+                chosen_policy,
+                time_limit=time_limit,
+                seed=seed,
+                workers=workers,
+                progress=progress,
+            )
+    except LockError as error:
+        raise _fail([f"{locks}: {error}"]) from None
+    statistics = compute_statistics(round_input, result, vocabulary)
+    write_atomically(out_file, assignments_csv(round_input, result))
+    if report is not None:
+        write_atomically(report, report_json(report_data(result, statistics, chosen_policy, seed)))
+    print_summary(out, statistics, result)
+
+
+@app.command("demo-data")
+def demo_data(
+    students: Annotated[int, typer.Option(help="How many students.", min=1)] = 200,
+    seed: Annotated[int, typer.Option(help="Same seed, same cohort.")] = 1,
+    offers: Annotated[
+        list[Path] | None,
+        typer.Option(help="Offers files the cohort's preferences may name (repeatable)."),
+    ] = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write here instead of standard output.")
+    ] = None,
+) -> None:
+    """Generate a fictitious cohort of students as students.csv."""
+    known = []
+    if offers:
+        known, problems = read_offers(offers, load_vocabulary())
+        if problems:
+            raise _fail([str(problem) for problem in problems])
+    frame = students_frame(generate_students(students, seed, known or None))
+    text = frame.to_csv(index=False, lineterminator="\n")
+    if out_file is None:
+        typer.echo(text, nl=False)
+    else:
+        write_atomically(out_file, text)
+
+
+@app.command()
+def demo(
+    students: Annotated[int, typer.Option(help="Size of the fictitious cohort.", min=1)] = 300,
+    seed: Annotated[int, typer.Option(help="Seed of the cohort and the solver.")] = 1,
+    companies: Annotated[Path, typer.Option(help="Folder of sample offers files.")] = Path(
+        "data/companies"
+    ),
+    out_dir: Annotated[Path, typer.Option("--out-dir", help="Where to write the round.")] = Path(
+        "out/demo"
+    ),
+) -> None:
+    """Run the demo round: a fictitious cohort on the sample offers, start to finish."""
+    offer_files = sorted(companies.glob("*.csv"))
+    if not offer_files:
+        raise _fail([f"{companies}: no offers files (*.csv) in this folder"])
+    students_file = out_dir / "students.csv"
+    demo_data(students=students, seed=seed, offers=offer_files, out_file=students_file)
+    out.print(f"Cohort of {students} fictitious students written to {students_file}")
+    match(
+        students=students_file,
+        offers=offer_files,
+        out_file=out_dir / "assignments.csv",
+        locks=None,
+        policy=None,
+        report=out_dir / "report.json",
+        time_limit=60.0,
+        seed=seed,
+        workers=1,
+    )
+    out.print(f"Assignments: {out_dir / 'assignments.csv'} · report: {out_dir / 'report.json'}")
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    app()
