@@ -135,6 +135,11 @@ class CpRound:
             self._fairness = (z, scale)
         return self._fairness
 
+    def cap_fairness(self, rate: Fraction) -> None:
+        """Add a proven upper bound on the lowest school rate, so the search can stop there."""
+        z, scale = self._fairness_var()
+        self.model.add(z <= math.floor(rate * scale))
+
     def gap_is_trivial(self) -> bool:
         """The gap is 0 whatever the assignment when F or M has no eligible student."""
         return self.eligible_f == 0 or self.eligible_m == 0

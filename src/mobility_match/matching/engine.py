@@ -16,6 +16,7 @@ plain domain objects and returns plain results: no files, no database.
 
 from __future__ import annotations
 
+import bisect
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +38,12 @@ from mobility_match.matching.balance import (
 )
 from mobility_match.matching.cpsat import CpRound, SolverSettings
 from mobility_match.matching.explain import explain
+from mobility_match.matching.fairness import (
+    FairnessLimits,
+    SchoolNetwork,
+    candidate_rates,
+    highest,
+)
 from mobility_match.matching.flows import FlowNetwork
 from mobility_match.matching.policy import DEFAULT_POLICY, Policy
 from mobility_match.matching.problem import Assignment, Problem, measure, prepare
@@ -89,6 +96,8 @@ class _Run:
         self.settings = settings
         self.progress = progress
         self.results: list[StageResult] = []
+        self.allowed: dict[str, Fraction] = {}
+        """Per settled stage, the worst value later stages may reach."""
         self._cp: CpRound | None = None
 
     @property
@@ -116,11 +125,13 @@ class _Run:
         seconds = time.perf_counter() - since
         bound = value if bound is None else bound
         self.results.append(StageResult(stage, value, bound, status, seconds, method))
-        return self.policy.allowed(stage, value)
+        self.allowed[stage] = self.policy.allowed(stage, value)
+        return self.allowed[stage]
 
-    def cp_stage(self, stage: str, hint: Assignment) -> Assignment:
+    def cp_stage(self, stage: str, hint: Assignment, since: float | None = None) -> Assignment:
         """Settle one stage with CP-SAT, give it its share of the time left, and keep it."""
-        since = self.started(stage)
+        if since is None:
+            since = self.started(stage)
         stages = self.policy.stages
         left = len(stages) - stages.index(stage)
         seconds = max(0.0, self.deadline - time.monotonic()) / left
@@ -180,8 +191,38 @@ def _flow_path(run: _Run) -> Assignment:
         allowed = run.record("preferences", Fraction(cost + locked.preference_cost), since, "flow")
         run.keep_in_cp("preferences", allowed)
     if "school_fairness" in policy.stages:
-        assignment = run.cp_stage("school_fairness", assignment)
+        limits = FairnessLimits(
+            min_placed=int(run.allowed["placements"]),
+            max_placed=free_max + locked.placed,
+            max_cost=int(run.allowed["preferences"]) if "preferences" in stages else None,
+            max_gap=gap_limit,
+        )
+        assignment = _fairness(run, assignment, limits)
     return assignment
+
+
+def _fairness(run: _Run, assignment: Assignment, limits: FairnessLimits) -> Assignment:
+    """Settle school fairness after flow stages: the flow bound, then flows or CP-SAT to reach it.
+
+    The rate of the assignment so far is reachable; the relaxation without the
+    gender constraint gives the highest rate that might be. When a flow keeping
+    the gender gap reaches that rate, it is optimal; otherwise CP-SAT searches
+    between the two, told the bound.
+    """
+    problem = run.problem
+    since = run.started("school_fairness")
+    network = SchoolNetwork(problem)
+    rates = candidate_rates(problem.eligible_by_school())
+    reached = measure(problem, assignment).min_school_rate
+    first = bisect.bisect_left(rates, reached)
+    rates = rates[first:]
+    best = rates[highest(rates, lambda rate: network.solve(rate, limits) is not None)]
+    balanced = network.balanced(best, limits)
+    if balanced is not None:
+        run.record("school_fairness", measure(problem, balanced).min_school_rate, since, "flow")
+        return balanced
+    run.cp.cap_fairness(best)
+    return run.cp_stage("school_fairness", assignment, since)
 
 
 def _check_reached(placed: int, wanted: int) -> None:
