@@ -21,6 +21,7 @@ import pandas as pd
 from ortools.sat.python import cp_model
 
 from mobility_match.domain import StageStatus
+from mobility_match.matching.flows import Admissible
 from mobility_match.matching.problem import Assignment, F, M, Problem, measure
 
 EPSILON = 1e-6
@@ -64,11 +65,21 @@ class _Progress(cp_model.CpSolverSolutionCallback):
 class CpRound:
     """A CP-SAT model of a round, solved one objective stage after another."""
 
-    def __init__(self, problem: Problem) -> None:
+    def __init__(
+        self,
+        problem: Problem,
+        admissible: Admissible | None = None,
+        counts: tuple[int, int, int] | None = None,
+    ) -> None:
+        """Build the model; with `admissible` and `counts`, only least-cost flows with those
+        placed (F, M, X), which settles placements, gap and preferences at once."""
         self.problem = problem
         model = cp_model.CpModel()
         self.model = model
-        free = np.flatnonzero(problem.free_pair_mask())
+        usable = problem.free_pair_mask()
+        if admissible is not None:
+            usable &= admissible.pair_allowed & ~admissible.offer_empty[problem.pairs.offer]
+        free = np.flatnonzero(usable)
         self.pair_index = free
         self.student = problem.pairs.student[free]
         self.offer = problem.pairs.offer[free]
@@ -77,7 +88,9 @@ class CpRound:
         # Each student goes to at most one offer.
         bounds = np.flatnonzero(np.diff(self.student, prepend=-1, append=-1))
         for lo, hi in itertools.pairwise(bounds):
-            if hi - lo > 1:
+            if admissible is not None and admissible.student_forced[self.student[lo]]:
+                model.add_exactly_one(self.x[lo:hi])
+            elif hi - lo > 1:
                 model.add_at_most_one(self.x[lo:hi])
         # Each offer takes at most its places left after locks.
         residual = problem.residual_capacity()
@@ -85,8 +98,11 @@ class CpRound:
         offer_bounds = np.flatnonzero(np.diff(self.offer[by_offer], prepend=-1, append=-1))
         for lo, hi in itertools.pairwise(offer_bounds):
             j = int(self.offer[by_offer[lo]])
-            if hi - lo > residual[j]:
-                model.add(sum(self.x[k] for k in by_offer[lo:hi]) <= int(residual[j]))
+            taken = cp_model.LinearExpr.sum([self.x[k] for k in by_offer[lo:hi]])
+            if admissible is not None and admissible.offer_full[j]:
+                model.add(taken == int(residual[j]))
+            elif hi - lo > residual[j]:
+                model.add(taken <= int(residual[j]))
         locked = problem.locked_assignment()
         self.locked_measures = measure(problem, locked)
         self.placed = cp_model.LinearExpr.sum(self.x)
@@ -95,6 +111,12 @@ class CpRound:
         self.eligible_f, self.eligible_m, _ = problem.eligible_by_gender()
         self._gap: cp_model.IntVar | None = None
         self._fairness: tuple[cp_model.IntVar, int] | None = None
+        if admissible is not None:
+            for k in np.flatnonzero(admissible.pair_forced[free]):
+                model.add(self.x[int(k)] == 1)
+        if counts is not None:
+            for g, count in enumerate(counts):
+                model.add(self.by_gender[g] + self.locked_measures.placed_by_gender[g] == count)
 
     def _count(self, mask: np.ndarray) -> cp_model.LinearExpr:
         return cp_model.LinearExpr.sum([self.x[k] for k in np.flatnonzero(mask)])

@@ -17,14 +17,18 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
+import numpy.typing as npt
 from ortools.graph.python import min_cost_flow
 
+from mobility_match.matching.flows import Admissible
 from mobility_match.matching.pairs import IntArray
-from mobility_match.matching.problem import Assignment, F, M, Problem, measure
+from mobility_match.matching.problem import Assignment, F, M, Problem, X, measure
 
 SOURCE, SINK, FIRST_SCHOOL = 0, 1, 2
 TARGETS_TRIED = 8
-"""How many gender vectors, nearest first, `balanced` aims at before giving up."""
+"""How many gender vectors, nearest first, `balanced` aims at from one flow."""
+WALKS = 6
+"""How many times `balanced` walks part of the way and aims again before giving up."""
 
 
 @dataclass(frozen=True)
@@ -37,13 +41,21 @@ class FairnessLimits:
     """Highest preference cost allowed, or None when preferences were not a stage before."""
     max_gap: int | None
     """Highest gender-gap numerator allowed, or None when the gap was not a stage before."""
+    counts: tuple[int, int, int] | None = None
+    """Exact placed (F, M, X) to keep, when the network is cut down to least-cost flows."""
 
 
 class SchoolNetwork:
-    """source → school → student → offer → sink, with a bypass for totals below the most."""
+    """source → school → student → offer → sink, with a bypass for totals below the most.
 
-    def __init__(self, problem: Problem) -> None:
+    With `admissible`, the network is cut down to the arcs that least-cost flows
+    for those gender counts may use (flows.Admissible): preference cost then
+    needs no watching, only the gender counts.
+    """
+
+    def __init__(self, problem: Problem, admissible: Admissible | None = None) -> None:
         self.problem = problem
+        self.admissible = admissible
         locked = measure(problem, problem.locked_assignment())
         self.locked = locked
         free = problem.free_pair_mask()
@@ -78,8 +90,11 @@ class SchoolNetwork:
                 [SINK],
             ]
         ).astype(np.int32)
+        self._n_nodes = first_offer + n_offers
         self._student_arcs = n_schools + np.arange(len(students))
         self._pair_arcs = n_schools + len(students) + np.arange(len(self.pair_student))
+        self._offer_arcs = n_schools + len(students) + len(self.pair_student) + np.arange(n_offers)
+        self._bypass = len(self._tails) - 1
         self._capacities = np.concatenate(
             [
                 self.free_by_school,
@@ -88,7 +103,20 @@ class SchoolNetwork:
                 [0],
             ]
         ).astype(np.int64)
-        self._bypass = len(self._tails) - 1
+        self._lower = np.zeros(len(self._tails), dtype=np.int64)
+        if admissible is not None:
+            self._restrict(admissible, free)
+
+    def _restrict(self, admissible: Admissible, free: npt.NDArray[np.bool_]) -> None:
+        """Close the arcs least-cost flows never use; make those they always fill compulsory."""
+        caps, lower = self._capacities, self._lower
+        caps[self._pair_arcs] = admissible.pair_allowed[free]
+        lower[self._pair_arcs] = admissible.pair_forced[free]
+        caps[self._student_arcs] = ~admissible.student_forbidden[self.students]
+        lower[self._student_arcs] = admissible.student_forced[self.students]
+        offers = self._offer_arcs
+        caps[offers] = np.where(admissible.offer_empty, 0, caps[offers])
+        lower[offers] = np.where(admissible.offer_full, caps[offers], 0)
 
     def lower_bounds(self, rate: Fraction) -> IntArray:
         """Return how many free students each school must place for its rate to reach `rate`."""
@@ -98,97 +126,117 @@ class SchoolNetwork:
         lower: IntArray = np.maximum(0, needed - self.locked.school_placed)
         return lower
 
+    def _watches_cost(self, limits: FairnessLimits) -> bool:
+        return self.admissible is None and limits.max_cost is not None
+
     def solve(
         self, rate: Fraction, limits: FairnessLimits, gender_cost: tuple[int, int, int] = (0, 0, 0)
     ) -> SchoolFlow | None:
         """Place students so that every school reaches `rate`, at least preference cost.
 
-        `gender_cost` adds a small cost per placed student of each gender, to steer
-        the gender counts among the flows of least preference cost (never at the
-        expense of preference cost). Return None when no flow reaches the rate
-        within the placement and preference-cost limits; gender is not checked.
+        `gender_cost` adds a cost per placed student of each gender, to steer the
+        gender counts; when preference cost is watched, only among the flows of
+        least preference cost. Return None when no flow reaches the rate within
+        the placement and preference-cost limits; gender is not checked here.
         """
-        lower = self.lower_bounds(rate)
         most = limits.max_placed - self.locked.placed
         fewest = max(0, limits.min_placed - self.locked.placed)
-        if (lower > self.free_by_school).any() or int(lower.sum()) > most:
-            return None
-        steer = any(gender_cost)
-        weight = len(self.students) + 1 if steer else 1
-        costs = np.zeros(len(self._tails), dtype=np.int64)
-        costs[self._pair_arcs] = self.pair_cost * weight
-        if steer:
-            costs[self._student_arcs] = np.array(gender_cost)[self.problem.gender[self.students]]
-        capacities = self._capacities.copy()
         n_schools = len(self.free_by_school)
-        capacities[:n_schools] -= lower
+        lower = self._lower.copy()
+        lower[:n_schools] = self.lower_bounds(rate)
+        capacities = self._capacities.copy()
         capacities[self._bypass] = most - fewest
+        if (lower > capacities).any() or int(lower[:n_schools].sum()) > most:
+            return None
+        watch = self._watches_cost(limits)
+        weight = len(self.students) + 1 if any(gender_cost) else 1
+        costs = np.zeros(len(self._tails), dtype=np.int64)
+        if watch:
+            costs[self._pair_arcs] = self.pair_cost * weight
+        costs[self._student_arcs] = np.array(gender_cost)[self.problem.gender[self.students]]
+        # A lower bound l on u → v: l units are sent up front, so u owes l and v holds l.
+        supplies = np.zeros(self._n_nodes, dtype=np.int64)
+        supplies[SOURCE], supplies[SINK] = most, -most
+        np.subtract.at(supplies, self._tails, lower)
+        np.add.at(supplies, self._heads, lower)
         solver = min_cost_flow.SimpleMinCostFlow()
-        solver.add_arcs_with_capacity_and_unit_cost(self._tails, self._heads, capacities, costs)
-        supplies = np.zeros(FIRST_SCHOOL + n_schools, dtype=np.int64)
-        supplies[SOURCE] = most - int(lower.sum())
-        supplies[SINK] = -most
-        supplies[FIRST_SCHOOL:] = lower
-        solver.set_nodes_supplies(np.arange(len(supplies), dtype=np.int32), supplies)
+        solver.add_arcs_with_capacity_and_unit_cost(
+            self._tails, self._heads, capacities - lower, costs
+        )
+        solver.set_nodes_supplies(np.arange(self._n_nodes, dtype=np.int32), supplies)
         status = solver.solve()
         if status == solver.INFEASIBLE:
             return None
         if status != solver.OPTIMAL:
             raise RuntimeError(f"min-cost flow failed with status {status}")
-        flows = np.asarray(solver.flows(np.arange(len(self._tails))), dtype=np.int64)
+        flows = np.asarray(solver.flows(np.arange(len(self._tails))), dtype=np.int64) + lower
         found = SchoolFlow(self, flows)
-        if limits.max_cost is not None and found.preference_cost > limits.max_cost:
+        if watch and limits.max_cost is not None and found.preference_cost > limits.max_cost:
             return None
         return found
 
     def balanced(self, rate: Fraction, limits: FairnessLimits) -> Assignment | None:
-        """Look for an assignment reaching `rate` that also keeps the gender-gap limit.
+        """Look for an assignment reaching `rate` that also keeps the gender limits.
 
-        From the flow of least preference cost, pick the nearest gender vectors
-        within the gap limit; for each, steer toward it with a flow of equal
-        preference cost, split the difference of the two flows into cycles, and
-        apply a subset of cycles that lands exactly on the vector. Every subset
-        keeps the school rates and the preference cost (the cycles of the
-        difference of two optimal flows cost nothing), so only the gender counts
-        need aiming. None when no target is hit: that proves nothing.
+        From a flow reaching the rate, pick the nearest gender vectors allowed
+        (the exact counts, or those within the gap limit); for each, steer toward
+        it with a flow that costs the same in preferences, split the difference
+        of the two flows into cycles, and apply a subset of cycles that lands
+        exactly on the vector. Every subset keeps the school rates and the
+        preference cost (the cycles of the difference of two least-cost flows
+        cost nothing), so only the gender counts need aiming. None when no
+        target is hit: that proves nothing.
         """
-        start = self.solve(rate, limits)
-        if start is None:
+        current = self.solve(rate, limits)
+        if current is None:
             return None
-        if limits.max_gap is None or start.gap <= limits.max_gap:
-            return start.assignment()
         fixed_total = limits.min_placed == limits.max_placed
-        for target in self._targets(start, limits.max_gap)[:TARGETS_TRIED]:
-            delta = target - start.placed_by_gender
-            if not fixed_total:
-                delta[X] = 0
-            steer = tuple(int(-np.sign(d)) for d in delta)
-            aimed = self.solve(rate, limits, (steer[0], steer[1], steer[2]))
-            if aimed is None or aimed.preference_cost != start.preference_cost:
-                continue
-            cycles = start.cycles_to(aimed)
-            chosen = choose_cycles(
-                (int(delta[F]), int(delta[M])), [c.gender_change for c in cycles]
-            )
-            if chosen is not None:
-                flows = start.flows.copy()
-                for k in chosen:
-                    for arc, sign in cycles[k].arcs:
-                        flows[arc] += sign
-                reached = SchoolFlow(self, flows)
-                if reached.gap <= limits.max_gap:
-                    return reached.assignment()
+        for _ in range(WALKS):
+            targets = self._targets(current, limits)
+            if targets is None:
+                return current.assignment()
+            for target in targets[:TARGETS_TRIED]:
+                delta = target - current.placed_by_gender
+                if not delta.any():
+                    return current.assignment()
+                if not fixed_total:
+                    delta[X] = 0
+                steer = tuple(int(-np.sign(d)) for d in delta)
+                aimed = self.solve(rate, limits, (steer[0], steer[1], steer[2]))
+                if aimed is None or (
+                    self._watches_cost(limits) and aimed.preference_cost != current.preference_cost
+                ):
+                    continue
+                cycles = current.cycles_to(aimed)
+                wanted = (int(delta[F]), int(delta[M]))
+                changes = [c.gender_change for c in cycles]
+                chosen = choose_cycles(wanted, changes)
+                if chosen is not None:
+                    return current.apply(cycles, chosen).assignment()
+                closer = closer_cycles(wanted, changes, fixed_total)
+                if closer:
+                    # Not there yet: walk part of the way, then aim again from there.
+                    current = current.apply(cycles, closer)
+                    break
+            else:
+                return None
         return None
 
-    def _targets(self, start: SchoolFlow, max_gap: int) -> list[IntArray]:
-        """Gender vectors within the gap limit and start's total, nearest to start first."""
-        e_f, e_m, _ = self.problem.eligible_by_gender()
+    def _targets(self, start: SchoolFlow, limits: FairnessLimits) -> list[IntArray] | None:
+        """Gender vectors to aim at, nearest to start first; None when gender is free."""
+        if limits.counts is not None:
+            return [np.array(limits.counts, dtype=np.int64)]
+        if limits.max_gap is None:
+            return None
+        e_f, e_m, e_x = self.problem.eligible_by_gender()
+        if e_f == 0 or e_m == 0 or start.gap <= limits.max_gap:
+            return None
         total = int(start.placed_by_gender.sum())
         targets = []
         for a in range(e_f + 1):
-            low = -(-(a * e_m - max_gap) // e_f)
-            high = (a * e_m + max_gap) // e_f
-            for b in range(max(0, low), min(e_m, high, total - a) + 1):
+            low = -(-(a * e_m - limits.max_gap) // e_f)
+            high = (a * e_m + limits.max_gap) // e_f
+            for b in range(max(0, low, total - a - e_x), min(e_m, high, total - a) + 1):
                 targets.append(np.array([a, b, total - a - b], dtype=np.int64))
         targets.sort(key=lambda v: (int(np.abs(v - start.placed_by_gender).sum()), v.tolist()))
         return targets
@@ -228,6 +276,14 @@ class SchoolFlow:
         assignment = network.problem.locked_assignment()
         assignment[network.pair_student[used]] = network.pair_offer[used]
         return assignment
+
+    def apply(self, cycles: list[Cycle], chosen: list[int]) -> SchoolFlow:
+        """Return this flow with the chosen cycles (of a difference from it) added."""
+        flows = self.flows.copy()
+        for k in chosen:
+            for arc, sign in cycles[k].arcs:
+                flows[arc] += sign
+        return SchoolFlow(self.network, flows)
 
     def cycles_to(self, other: SchoolFlow) -> list[Cycle]:
         """Split other − self into cycles that each follow the sign of the difference."""
@@ -323,6 +379,31 @@ def choose_cycles(
         return None
 
     return search(0, *wanted)
+
+
+def _distance(need_f: int, need_m: int, fixed_total: bool) -> int:
+    """How far the gender counts are from the wanted ones (with a fixed total, X makes up)."""
+    return abs(need_f) + abs(need_m) + (abs(need_f + need_m) if fixed_total else 0)
+
+
+def closer_cycles(
+    wanted: tuple[int, int], changes: list[tuple[int, int]], fixed_total: bool
+) -> list[int]:
+    """Greedily pick cycles that each bring the (F, M) counts nearer to `wanted`."""
+    need_f, need_m = wanted
+    chosen: list[int] = []
+    improved = True
+    while improved:
+        improved = False
+        for k, (df, dm) in enumerate(changes):
+            if k in chosen or (df, dm) == (0, 0):
+                continue
+            before = _distance(need_f, need_m, fixed_total)
+            if _distance(need_f - df, need_m - dm, fixed_total) < before:
+                need_f, need_m = need_f - df, need_m - dm
+                chosen.append(k)
+                improved = True
+    return chosen
 
 
 def candidate_rates(eligible_by_school: IntArray) -> list[Fraction]:

@@ -11,14 +11,37 @@ counts. Both are OR-tools' network solvers, exact and deterministic.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 from ortools.graph.python import max_flow, min_cost_flow
 
 from mobility_match.matching.problem import Assignment, Problem
 
 SOURCE, SINK = 0, 1
 FIRST_GROUP = 2
+
+
+@dataclass(frozen=True)
+class Admissible:
+    """Where flow may go in an assignment of least preference cost for given gender counts.
+
+    From optimal potentials (node prices), an arc of positive reduced cost
+    carries nothing in every least-cost flow, one of negative reduced cost is
+    full in every one, and only arcs of zero reduced cost are free. So the
+    assignments of least cost for those gender counts are exactly the flows of
+    the network cut down this way that keep the counts: no cost constraint left.
+    Masks are over `problem.pairs`, students and offers.
+    """
+
+    counts: tuple[int, int, int]
+    pair_allowed: npt.NDArray[np.bool_]
+    pair_forced: npt.NDArray[np.bool_]
+    student_forced: npt.NDArray[np.bool_]
+    student_forbidden: npt.NDArray[np.bool_]
+    offer_full: npt.NDArray[np.bool_]
+    offer_empty: npt.NDArray[np.bool_]
 
 
 class FlowNetwork:
@@ -68,7 +91,9 @@ class FlowNetwork:
         ).astype(np.int64)
         self.group_arcs = np.arange(3, dtype=np.int32)
         first_pair_arc = 3 + n_students
+        self.student_arcs = np.arange(3, first_pair_arc)
         self.pair_arcs = np.arange(first_pair_arc, first_pair_arc + len(self.pair_student))
+        self.offer_arcs = first_pair_arc + len(self.pair_student) + np.arange(n_offers)
         self._max_flow: max_flow.SimpleMaxFlow | None = None
         self._min_cost: min_cost_flow.SimpleMinCostFlow | None = None
 
@@ -125,3 +150,63 @@ class FlowNetwork:
             raise RuntimeError(f"min-cost flow failed with status {status}")
         flows = solver.flows(self.pair_arcs)
         return int(solver.optimal_cost()), self._assignment(flows)
+
+    def admissible(self, counts: tuple[int, int, int]) -> Admissible:
+        """Return the arcs least-cost flows use with exactly `counts` free placements by gender."""
+        solved = self.min_cost(sum(counts), counts)
+        if solved is None:
+            raise ValueError(f"no assignment places {counts} students by gender")
+        assert self._min_cost is not None
+        flows = np.asarray(self._min_cost.flows(np.arange(len(self.tails))), dtype=np.int64)
+        capacities = self.capacities.copy()
+        capacities[self.group_arcs] = counts
+        reduced = self._reduced_costs(flows, capacities)
+        problem = self.problem
+        free = np.flatnonzero(problem.free_pair_mask())
+        pair_allowed = np.zeros(len(problem.pairs), dtype=bool)
+        pair_forced = np.zeros(len(problem.pairs), dtype=bool)
+        pair_allowed[free] = reduced[self.pair_arcs] <= 0
+        pair_forced[free] = reduced[self.pair_arcs] < 0
+        student_arcs = self.student_arcs
+        student_forced = np.zeros(problem.n_students, dtype=bool)
+        student_forbidden = np.zeros(problem.n_students, dtype=bool)
+        student_forced[self.students] = reduced[student_arcs] < 0
+        student_forbidden[self.students] = reduced[student_arcs] > 0
+        offer_arcs = self.offer_arcs
+        return Admissible(
+            counts=counts,
+            pair_allowed=pair_allowed,
+            pair_forced=pair_forced,
+            student_forced=student_forced,
+            student_forbidden=student_forbidden,
+            offer_full=reduced[offer_arcs] < 0,
+            offer_empty=reduced[offer_arcs] > 0,
+        )
+
+    def _reduced_costs(
+        self, flows: npt.NDArray[np.int64], capacities: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.int64]:
+        """Reduced costs of every arc under potentials that prove `flows` optimal.
+
+        The potentials are shortest-path distances in the residual network from a
+        virtual node joined to every node at cost 0 (Bellman-Ford, vectorised;
+        an optimal flow leaves no negative cycle, so it ends).
+        """
+        tails, heads, costs = self.tails.astype(np.int64), self.heads.astype(np.int64), self.costs
+        forward, backward = flows < capacities, flows > 0
+        start = np.concatenate([tails[forward], heads[backward]])
+        end = np.concatenate([heads[forward], tails[backward]])
+        length = np.concatenate([costs[forward], -costs[backward]])
+        distance = np.zeros(
+            int(max(tails.max(initial=0), heads.max(initial=0))) + 1, dtype=np.int64
+        )
+        for _ in range(len(distance) + 1):
+            relaxed = distance.copy()
+            np.minimum.at(relaxed, end, distance[start] + length)
+            if (relaxed == distance).all():
+                break
+            distance = relaxed
+        else:
+            raise RuntimeError("potentials did not converge: the flow is not optimal")
+        reduced: npt.NDArray[np.int64] = costs + distance[tails] - distance[heads]
+        return reduced

@@ -1,0 +1,109 @@
+"""The state of one solve: stages settled so far, the time left, the CP-SAT model if any.
+
+Shared by the two ways through a round (flow_path.py and the CP-SAT path in
+engine.py), so that both record stages, keep their values and share time alike.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+
+from mobility_match.domain import StageResult, StageStatus
+from mobility_match.matching.cpsat import CpRound, SolverSettings
+from mobility_match.matching.policy import Policy
+from mobility_match.matching.problem import Assignment, Problem
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a round is: the stage under way (1-based index of n) and its best value and bound."""
+
+    stage: str
+    index: int
+    total: int
+    best: float | None = None
+    bound: float | None = None
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+class RoundRun:
+    """One solve of a round under a policy, stage after stage."""
+
+    def __init__(
+        self,
+        problem: Problem,
+        policy: Policy,
+        time_limit: float,
+        settings: SolverSettings,
+        progress: ProgressCallback | None,
+    ) -> None:
+        self.problem = problem
+        self.policy = policy
+        self.deadline = time.monotonic() + time_limit
+        self.settings = settings
+        self.progress = progress
+        self.results: list[StageResult] = []
+        self.allowed: dict[str, Fraction] = {}
+        """Per settled stage, the worst value later stages may reach."""
+        self._cp: CpRound | None = None
+
+    @property
+    def cp(self) -> CpRound:
+        """The CP-SAT model of the round, built on first use with every stage settled so far."""
+        if self._cp is None:
+            self._cp = CpRound(self.problem)
+            for stage, allowed in self.allowed.items():
+                self._cp.keep(stage, allowed)
+        return self._cp
+
+    def seconds_left(self, stage: str) -> float:
+        """The share of the time left for `stage`: an equal part with the stages after it."""
+        stages = self.policy.stages
+        left = len(stages) - stages.index(stage)
+        return max(0.0, self.deadline - time.monotonic()) / left
+
+    def report(self, stage: str, best: float | None = None, bound: float | None = None) -> None:
+        if self.progress is not None:
+            index = self.policy.stages.index(stage) + 1
+            self.progress(Progress(stage, index, len(self.policy.stages), best, bound))
+
+    def started(self, stage: str) -> float:
+        self.report(stage)
+        return time.perf_counter()
+
+    def record(
+        self,
+        stage: str,
+        value: Fraction,
+        since: float,
+        method: str,
+        bound: Fraction | None = None,
+        status: StageStatus = StageStatus.OPTIMAL,
+    ) -> Fraction:
+        """Record a stage's outcome and return the value later stages must keep."""
+        seconds = time.perf_counter() - since
+        bound = value if bound is None else bound
+        self.results.append(StageResult(stage, value, bound, status, seconds, method))
+        self.allowed[stage] = self.policy.allowed(stage, value)
+        if self._cp is not None:
+            self._cp.keep(stage, self.allowed[stage])
+        return self.allowed[stage]
+
+    def cp_stage(
+        self, stage: str, hint: Assignment, since: float | None = None, model: CpRound | None = None
+    ) -> Assignment:
+        """Settle one stage with CP-SAT in its share of the time left, and keep it.
+
+        `model` replaces the round's own model, e.g. one cut down to least-cost flows.
+        """
+        if since is None:
+            since = self.started(stage)
+        model = self.cp if model is None else model
+        outcome = model.solve(stage, hint, self.seconds_left(stage), self.settings, self.report)
+        self.record(stage, outcome.value, since, "cp-sat", outcome.bound, outcome.status)
+        return outcome.assignment
