@@ -19,7 +19,7 @@ from mobility_match.domain import Offer, RoundInput, Student, load_vocabulary
 from mobility_match.matching.pairs import RuleTable
 
 TARGET_ACCEPTABLE = 25
-OFFERS_PER_STUDENT = 0.55
+OFFERS_PER_STUDENT = 0.75
 """With about 1.8 places an offer, places roughly match students."""
 YEAR = dt.timedelta(weeks=52)
 
@@ -49,7 +49,9 @@ def mean_acceptable(students: list[Student], offers: list[Offer], sample: int = 
 
 def benchmark_round(n: int, seed: int, *, scarce_services: bool = False) -> RoundInput:
     """Return a round of n students with about TARGET_ACCEPTABLE acceptable offers each."""
-    offers = generate_offers(max(1, round(n * OFFERS_PER_STUDENT)), seed, scarce_services=scarce_services)
+    offers = generate_offers(
+        max(1, round(n * OFFERS_PER_STUDENT)), seed, scarce_services=scarce_services
+    )
     students = generate_students(n, seed, offers)
     intakes = max(1, round(mean_acceptable(students, offers) / TARGET_ACCEPTABLE))
     offers = [_shift_offer(o, j % intakes) for j, o in enumerate(offers)]

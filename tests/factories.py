@@ -75,9 +75,13 @@ def need(spec: str) -> tuple[LanguageNeed, ...]:
 
 
 def random_round(
-    seed: int, n_students: int, n_offers: int, x_share: float = 0.2
+    seed: int, n_students: int, n_offers: int, x_share: float = 0.2, varied: bool = False
 ) -> RoundInput:
-    """Return a random RoundInput with many ties, for cross-checking the two solver paths."""
+    """Return a random RoundInput with many ties, for cross-checking the two solver paths.
+
+    `varied` also varies dates and languages, so every hard rule excludes some
+    pairs; the default keeps most pairs acceptable, for long lines of ties.
+    """
     rng = random.Random(seed)
     trades = ["commerce", "cuisine", "mv"]
     sectors = {"commerce": Sector.SERVICES, "cuisine": Sector.SERVICES, "mv": Sector.PRODUCTION}
@@ -93,7 +97,15 @@ def random_round(
                 trades=frozenset({trade}),
                 places=rng.randint(1, 3),
                 accepts_minors=rng.random() < 0.5,
-                language_requirement=rng.choice([(), (), need("en:B2")]),
+                language_requirement=rng.choice(
+                    [(), (), need("en:B2"), need("de:A2|en:C1")]
+                    if varied
+                    else [(), (), need("en:B2")]
+                ),
+                start_date=rng.choice([dt.date(2027, 5, 3), dt.date(2027, 6, 7)])
+                if varied
+                else dt.date(2027, 5, 3),
+                end_date=dt.date(2027, 7, 16) if varied else dt.date(2027, 6, 11),
             )
         )
     students = []
@@ -112,7 +124,15 @@ def random_round(
                 trade=rng.choice(trades),
                 school_id=rng.choice(["LP-A", "LP-B", "LP-C", "CFA-D"]),
                 birth_date=rng.choice([dt.date(2005, 1, 9), dt.date(2009, 12, 1)]),
-                languages=rng.choice([{"en": 3}, {"en": 4}]),
+                languages=rng.choice(
+                    [{"en": 3}, {"en": 4}, {"de": 2}, {}] if varied else [{"en": 3}, {"en": 4}]
+                ),
+                available_from=rng.choice([dt.date(2027, 4, 1), dt.date(2027, 6, 1)])
+                if varied
+                else dt.date(2027, 4, 1),
+                available_to=rng.choice([dt.date(2027, 7, 31), dt.date(2027, 7, 10)])
+                if varied
+                else dt.date(2027, 7, 31),
                 preferences=wishes,
             )
         )

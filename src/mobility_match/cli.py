@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from mobility_match.demo import generate_students, students_frame
-from mobility_match.domain import load_vocabulary
+from mobility_match.domain import Offer, load_vocabulary
 from mobility_match.importing import ImportFailed, load_round, read_offers
 from mobility_match.matching.engine import solve_round
 from mobility_match.matching.policy import DEFAULT_POLICY, PolicyError, load_policy
@@ -106,7 +106,7 @@ def demo_data(
     ] = None,
 ) -> None:
     """Generate a fictitious cohort of students as students.csv."""
-    known = []
+    known: list[Offer] = []
     if offers:
         known, problems = read_offers(offers, load_vocabulary())
         if problems:

@@ -1,0 +1,179 @@
+"""Benchmark of the matching engine on fictitious cohorts of 1,000, 10,000 and 50,000 students.
+
+Per size and variant (offers spread as usual, or services offers scarce so that
+gender balance binds) it prints: acceptable pairs, the time of every stage with
+its value, bound and status, the whole solve, the peak memory of the process,
+and, measured in the same run, the time OR-tools' min-cost flow takes on the
+same acceptable pairs without any side constraint: the reference no engine
+can beat. Each case runs in a fresh process so that peak memory is its own.
+
+    python benchmarks/run.py                       # all sizes, both variants
+    python benchmarks/run.py --sizes 1000 10000 --time-limit 60
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from ortools.graph.python import min_cost_flow
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from cohorts import benchmark_round
+
+from mobility_match.domain import RoundInput, load_vocabulary
+from mobility_match.matching.engine import solve_round
+from mobility_match.matching.problem import prepare
+
+VARIANTS = {"usual": False, "scarce services": True}
+
+
+def reference_seconds(round_input: RoundInput) -> float:
+    """Time OR-tools' min-cost max-flow on the acceptable pairs, with no side constraint."""
+    problem = prepare(round_input, load_vocabulary())
+    pairs = problem.pairs
+    n, m = problem.n_students, problem.n_offers
+    source, sink = n + m, n + m + 1
+    tails = np.concatenate([np.full(n, source), pairs.student, n + np.arange(m)])
+    heads = np.concatenate([np.arange(n), n + pairs.offer, np.full(m, sink)])
+    capacities = np.concatenate([np.ones(n + len(pairs)), problem.capacity])
+    costs = np.concatenate([np.zeros(n), pairs.cost, np.zeros(m)])
+    solver = min_cost_flow.SimpleMinCostFlow()
+    solver.add_arcs_with_capacity_and_unit_cost(
+        tails.astype(np.int32),
+        heads.astype(np.int32),
+        capacities.astype(np.int64),
+        costs.astype(np.int64),
+    )
+    solver.set_node_supply(source, n)
+    solver.set_node_supply(sink, -n)
+    started = time.perf_counter()
+    status = solver.solve_max_flow_with_min_cost()
+    seconds = time.perf_counter() - started
+    if status != solver.OPTIMAL:
+        raise RuntimeError(f"reference min-cost flow failed: {status}")
+    return seconds
+
+
+def run_case(size: int, scarce: bool, seed: int, time_limit: float) -> dict[str, Any]:
+    """Generate, solve and measure one case; runs inside the child process."""
+    started = time.perf_counter()
+    round_input = benchmark_round(size, seed, scarce_services=scarce)
+    generated = time.perf_counter() - started
+    result = solve_round(round_input, load_vocabulary(), time_limit=time_limit, seed=seed)
+    placed = sum(1 for p in result.placements if p.offer_id)
+    reference = reference_seconds(round_input)
+    return {
+        "students": size,
+        "offers": len(round_input.offers),
+        "places": sum(o.places for o in round_input.offers),
+        "pairs": result.acceptable_pairs,
+        "placed": placed,
+        "generate_seconds": round(generated, 2),
+        "solve_seconds": round(result.solve_seconds, 2),
+        "reference_seconds": round(reference, 3),
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+        "stages": [
+            {
+                "name": s.name,
+                "value": float(s.value),
+                "bound": float(s.bound),
+                "status": s.status.value,
+                "seconds": round(s.seconds, 2),
+                "method": s.method,
+            }
+            for s in result.stages
+        ],
+    }
+
+
+def _format_value(value: float) -> str:
+    return f"{value:.0f}" if value == int(value) and value > 1 else f"{value:.4f}"
+
+
+def markdown(cases: list[tuple[str, dict[str, Any]]]) -> str:
+    """Return the results as the Markdown table the README shows."""
+    lines = [
+        "| students | variant | pairs | stage | value | bound | status | s | total s "
+        "| ref. min-cost flow s | peak MB |",
+        "|---:|---|---:|---|---:|---:|---|---:|---:|---:|---:|",
+    ]
+    for variant, case in cases:
+        for k, stage in enumerate(case["stages"]):
+            first = k == 0
+            lines.append(
+                "| "
+                + " | ".join(
+                    [
+                        f"{case['students']:,}" if first else "",
+                        variant if first else "",
+                        f"{case['pairs']:,}" if first else "",
+                        stage["name"],
+                        _format_value(stage["value"]),
+                        _format_value(stage["bound"]),
+                        stage["status"],
+                        f"{stage['seconds']:.2f}",
+                        f"{case['solve_seconds']:.2f}" if first else "",
+                        f"{case['reference_seconds']:.3f}" if first else "",
+                        str(case["peak_mb"]) if first else "",
+                    ]
+                )
+                + " |"
+            )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 50_000])
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--time-limit", type=float, default=300.0)
+    parser.add_argument("--child", nargs=2, metavar=("SIZE", "SCARCE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        size, scarce = int(args.child[0]), args.child[1] == "1"
+        print(json.dumps(run_case(size, scarce, args.seed, args.time_limit)))
+        return
+    cases = []
+    for size in args.sizes:
+        for variant in args.variants:
+            child = [
+                sys.executable,
+                __file__,
+                "--child",
+                str(size),
+                "1" if VARIANTS[variant] else "0",
+                "--seed",
+                str(args.seed),
+                "--time-limit",
+                str(args.time_limit),
+            ]
+            done = subprocess.run(child, capture_output=True, text=True, check=True)
+            case = json.loads(done.stdout.strip().splitlines()[-1])
+            cases.append((variant, case))
+            print(
+                f"{size:>6} {variant:<16} pairs {case['pairs']:>9,} "
+                f"solve {case['solve_seconds']:>7.2f} s  "
+                f"reference {case['reference_seconds']:.3f} s  peak {case['peak_mb']} MB  "
+                + "  ".join(
+                    f"{s['name']}={_format_value(s['value'])}/{_format_value(s['bound'])}"
+                    f" {s['status'][:3]} {s['seconds']:.2f}s"
+                    for s in case["stages"]
+                ),
+                flush=True,
+            )
+    print()
+    print(markdown(cases))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Set up the project in .venv (Python 3.11 or newer, packages from PyPI) and run a task.
+#   bash dev.sh demo [options]   the demo matching round on data/companies/
+#   bash dev.sh test             ruff, ruff format --check, mypy --strict, pytest
+#   bash dev.sh bench [options]  the benchmark of benchmarks/run.py
+set -euo pipefail
+cd "$(dirname "$0")"
+
+python=${PYTHON:-}
+if [ -z "$python" ]; then
+  for candidate in python3.13 python3.12 python3.11 python3; do
+    if command -v "$candidate" >/dev/null 2>&1; then python=$candidate; break; fi
+  done
+fi
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  echo "dev.sh: Python 3.11 or newer is needed (set PYTHON=/path/to/python3.11)" >&2
+  exit 1
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  "$python" -m venv .venv
+fi
+# Reinstall only when pyproject.toml changed since the last install.
+stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+  rm -f .venv/.installed-*
+  touch "$stamp"
+fi
+
+task=${1:-}
+shift || true
+case "$task" in
+  demo)
+    .venv/bin/mobility-match demo "$@"
+    ;;
+  test)
+    .venv/bin/ruff check src tests benchmarks
+    .venv/bin/ruff format --check src tests benchmarks
+    .venv/bin/mypy --strict src
+    .venv/bin/pytest "$@"
+    ;;
+  bench)
+    .venv/bin/python benchmarks/run.py "$@"
+    ;;
+  *)
+    echo "usage: bash dev.sh demo|test|bench [options]" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,5 @@
+"""`python -m mobility_match` runs the command line."""
+
+from mobility_match.cli import main
+
+main()
