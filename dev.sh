@@ -6,13 +6,16 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+# The first interpreter that really runs and is 3.11 or newer (version managers may
+# leave shims for versions that are not installed).
+is_recent() { "$1" -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; }
 python=${PYTHON:-}
 if [ -z "$python" ]; then
-  for candidate in python3.13 python3.12 python3.11 python3; do
-    if command -v "$candidate" >/dev/null 2>&1; then python=$candidate; break; fi
+  for candidate in python3 python3.13 python3.12 python3.11; do
+    if is_recent "$candidate"; then python=$candidate; break; fi
   done
 fi
-if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+if [ -z "$python" ] || ! is_recent "$python"; then
   echo "dev.sh: Python 3.11 or newer is needed (set PYTHON=/path/to/python3.11)" >&2
   exit 1
 fi
