@@ -5,8 +5,9 @@ its students. Without the gender constraint that is a flow with lower bounds on
 source → school arcs, so the best t of that relaxation, found by a binary search
 over the few rates that exist (p/eligible_k), bounds the stage from above. Its
 flow often keeps the gender gap of the earlier stage too, and is then optimal;
-when it does not, flows with a small cost on one gender are tried, and CP-SAT
-takes over from the best of them with the bound as a cut.
+when it does not, flows with a small cost on one gender are walked toward the
+gender target, and where they stop, the students their cycles move are handed
+to a small CP-SAT repair (repair.py). Flow_path.py decides which rates to try.
 """
 
 from __future__ import annotations
@@ -29,6 +30,16 @@ TARGETS_TRIED = 8
 """How many gender vectors, nearest first, `balanced` aims at from one flow."""
 WALKS = 6
 """How many times `balanced` walks part of the way and aims again before giving up."""
+
+
+EXCHANGES = tuple(
+    (a, b, c)
+    for a in (-1, 0, 1)
+    for b in (-1, 0, 1)
+    for c in (-1, 0, 1)
+    if sorted((a, b, c)) == [-1, 0, 1]
+)
+"""Steering costs that swap one gender for another: tried where the walk stops."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +115,9 @@ class SchoolNetwork:
             ]
         ).astype(np.int64)
         self._lower = np.zeros(len(self._tails), dtype=np.int64)
+        self._arc_student = np.full(len(self._tails), -1, dtype=np.int64)
+        self._arc_student[self._student_arcs] = students
+        self._arc_student[self._pair_arcs] = self.pair_student
         if admissible is not None:
             self._restrict(admissible, free)
 
@@ -175,7 +189,7 @@ class SchoolNetwork:
             return None
         return found
 
-    def balanced(self, rate: Fraction, limits: FairnessLimits) -> Assignment | None:
+    def balanced(self, rate: Fraction, limits: FairnessLimits) -> Attempt:
         """Look for an assignment reaching `rate` that also keeps the gender limits.
 
         From a flow reaching the rate, pick the nearest gender vectors allowed
@@ -184,43 +198,74 @@ class SchoolNetwork:
         of the two flows into cycles, and apply a subset of cycles that lands
         exactly on the vector. Every subset keeps the school rates and the
         preference cost (the cycles of the difference of two least-cost flows
-        cost nothing), so only the gender counts need aiming. None when no
-        target is hit: that proves nothing.
+        cost nothing), so only the gender counts need aiming. When no target is
+        hit, which proves nothing, the attempt keeps the nearest flow and the
+        students that cycles changing the gender counts move: there a small
+        CP-SAT model (repair.py) can finish the job.
         """
         current = self.solve(rate, limits)
+        moved = np.zeros(self.problem.n_students, dtype=bool)
         if current is None:
-            return None
+            return Attempt(None, None, moved)
         fixed_total = limits.min_placed == limits.max_placed
         for _ in range(WALKS):
             targets = self._targets(current, limits)
             if targets is None:
-                return current.assignment()
+                return Attempt(current.assignment(), current, moved)
             for target in targets[:TARGETS_TRIED]:
                 delta = target - current.placed_by_gender
                 if not delta.any():
-                    return current.assignment()
+                    return Attempt(current.assignment(), current, moved)
                 if not fixed_total:
                     delta[X] = 0
                 steer = tuple(int(-np.sign(d)) for d in delta)
-                aimed = self.solve(rate, limits, (steer[0], steer[1], steer[2]))
-                if aimed is None or (
-                    self._watches_cost(limits) and aimed.preference_cost != current.preference_cost
-                ):
+                aimed = self._steered(rate, limits, current, (steer[0], steer[1], steer[2]))
+                if aimed is None:
                     continue
                 cycles = current.cycles_to(aimed)
+                moved |= self.students_on(cycles)
                 wanted = (int(delta[F]), int(delta[M]))
                 changes = [c.gender_change for c in cycles]
                 chosen = choose_cycles(wanted, changes)
                 if chosen is not None:
-                    return current.apply(cycles, chosen).assignment()
+                    found = current.apply(cycles, chosen)
+                    return Attempt(found.assignment(), found, moved)
                 closer = closer_cycles(wanted, changes, fixed_total)
                 if closer:
                     # Not there yet: walk part of the way, then aim again from there.
                     current = current.apply(cycles, closer)
                     break
             else:
-                return None
-        return None
+                break
+        # Swaps of one gender for another, around where the walk stopped.
+        for steer in EXCHANGES:
+            aimed = self._steered(rate, limits, current, steer)
+            if aimed is not None:
+                moved |= self.students_on(current.cycles_to(aimed))
+        return Attempt(None, current, moved)
+
+    def _steered(
+        self,
+        rate: Fraction,
+        limits: FairnessLimits,
+        current: SchoolFlow,
+        steer: tuple[int, int, int],
+    ) -> SchoolFlow | None:
+        """A flow steered by a cost per gender, if it costs what `current` does in preferences."""
+        aimed = self.solve(rate, limits, steer)
+        if aimed is None or (
+            self._watches_cost(limits) and aimed.preference_cost != current.preference_cost
+        ):
+            return None
+        return aimed
+
+    def students_on(self, cycles: list[Cycle]) -> npt.NDArray[np.bool_]:
+        """Students whose placement the cycles that change gender counts touch."""
+        touched = np.zeros(self.problem.n_students, dtype=bool)
+        arcs = [arc for c in cycles if c.gender_change != (0, 0) for arc, _ in c.arcs]
+        students = self._arc_student[np.array(arcs, dtype=np.int64)]
+        touched[students[students >= 0]] = True
+        return touched
 
     def _targets(self, start: SchoolFlow, limits: FairnessLimits) -> list[IntArray] | None:
         """Gender vectors to aim at, nearest to start first; None when gender is free."""
@@ -240,6 +285,18 @@ class SchoolNetwork:
                 targets.append(np.array([a, b, total - a - b], dtype=np.int64))
         targets.sort(key=lambda v: (int(np.abs(v - start.placed_by_gender).sum()), v.tolist()))
         return targets
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What `balanced` reached at a rate."""
+
+    assignment: Assignment | None
+    """An assignment reaching the rate within every gender limit, if one was hit."""
+    nearest: SchoolFlow | None
+    """The flow nearest the gender limits reaching the rate; None proves no flow reaches it."""
+    moved: npt.NDArray[np.bool_]
+    """Students moved by cycles that change gender counts: where to repair."""
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ import bisect
 from dataclasses import dataclass
 from fractions import Fraction
 
+import numpy as np
+
 from mobility_match.matching.balance import (
     GenderPolytope,
     Vector,
@@ -29,11 +31,18 @@ from mobility_match.matching.fairness import (
 )
 from mobility_match.matching.flows import FlowNetwork
 from mobility_match.matching.problem import Assignment, measure
+from mobility_match.matching.repair import Effort, Verdict, repair
 from mobility_match.matching.run import RoundRun
 
 FLOW_STAGES = ("gender_gap", "preferences")
-RATE_PROBES = 6
-"""How many lower rates school fairness tries by flows when the bound itself is not reached."""
+RATE_PROBES = 16
+"""How many rates, from the relaxation bound down, school fairness tries by flows alone."""
+PROOF_STEPS = 4
+"""How many rates, up from the best flows reach, school fairness settles by CP-SAT."""
+NEIGHBOURHOOD_EFFORT = 2.0
+"""Deterministic seconds for a CP-SAT repair of the students that flows move."""
+PROOF_EFFORT = 30.0
+"""Deterministic seconds for a CP-SAT model of every student at one rate."""
 
 
 @dataclass(frozen=True)
@@ -147,14 +156,17 @@ def _school_fairness(
     limits: FairnessLimits,
     least: LeastCost | None,
 ) -> Assignment:
-    """Raise the lowest school rate by flows up to a proven bound; CP-SAT when flows fall short.
+    """Raise the lowest school rate to a proven optimum: flows, small CP-SAT repairs, proofs.
 
     When gap and preferences were both settled without tolerance, the assignments
     allowed are exactly the least-cost flows of the least-cost gender vectors:
     one network cut down to those flows per vector, and no cost to watch.
     Otherwise one network with the limits. Each network's relaxation (school
-    rates without the gender constraint) bounds the stage; flows that also keep
-    the gender constraint, found at the bound or just below, give the value.
+    rates without the gender constraint) bounds the stage. Flows alone find a
+    rate they reach, from that bound down. The rate just above is then settled
+    by CP-SAT (repair.py): reached, and the next one is tried, or out of reach
+    in every network, which proves the stage optimal. When the effort allowed
+    settles neither, CP-SAT searches between the best found and the bound.
     """
     problem, policy = run.problem, run.policy
     since = run.started("school_fairness")
@@ -177,44 +189,121 @@ def _school_fairness(
     rates = candidate_rates(problem.eligible_by_school())
     reached = measure(problem, assignment).min_school_rate
     first = bisect.bisect_left(rates, reached)
-    bounds: list[int] = []
-    for school_network, network_limits in cut:
-        if school_network.solve(rates[first], network_limits) is None:
-            bounds.append(-1)
-            continue
-
-        def reachable(
-            rate: Fraction,
-            net: SchoolNetwork = school_network,
-            lim: FairnessLimits = network_limits,
-        ) -> bool:
-            return net.solve(rate, lim) is not None
-
-        bounds.append(first + highest(rates[first:], reachable))
-    bound = max(bounds)
-    best_index, best = first, assignment
-    for (school_network, network_limits), top in zip(cut, bounds, strict=True):
-        lo, hi = best_index, top
-        for probe in range(RATE_PROBES):
-            if hi <= lo:
+    tops = [_relaxation_bound(net, lim, rates, first) for net, lim in cut]
+    best_index, best, method = first, assignment, "flow"
+    for _ in range(PROOF_STEPS):
+        # Flows alone, from the bound down: the highest rate they reach, without proof.
+        best_index, best = _highest_reached(run, cut, rates, best_index, max(tops), best)
+        # Reaching a rate means reaching every lower one: settling the rate just above
+        # either proves the stage optimal or raises the rate reached.
+        rate = best_index + 1
+        if rate > max(tops):
+            break
+        settled = True
+        for k, (school_network, network_limits) in enumerate(cut):
+            if tops[k] < rate:
+                continue
+            outcome = _reach(run, school_network, network_limits, rates[rate])
+            method = "flow+cp-sat"
+            if outcome.verdict is Verdict.FOUND and outcome.assignment is not None:
+                best_index, best = rate, outcome.assignment
                 break
-            # The bound itself first, then halve the way down toward what is reached.
-            rate = hi if probe == 0 else (lo + hi + 1) // 2
-            found = school_network.balanced(rates[rate], network_limits)
-            if found is not None and _keeps(run, found, network_limits):
-                lo, best_index, best = rate, rate, found
+            if outcome.verdict is Verdict.IMPOSSIBLE:
+                tops[k] = rate - 1
             else:
-                hi = rate - 1
+                settled = False
+        if not settled:
+            break
+    bound = max(*tops, best_index)
     if best_index == bound:
-        run.record("school_fairness", rates[bound], since, "flow")
+        run.record("school_fairness", rates[bound], since, method)
         return best
-    # Flows fell short of the bound: CP-SAT searches between, told the bound.
+    # CP-SAT searches between the best rate reached and the bound, told the bound.
     if len(cut) == 1 and cut[0][0].admissible is not None and cut[0][1].counts is not None:
         model = CpRound(problem, cut[0][0].admissible, cut[0][1].counts)
     else:
         model = run.cp
     model.cap_fairness(rates[bound])
     return run.cp_stage("school_fairness", best, since, model)
+
+
+def _relaxation_bound(
+    school_network: SchoolNetwork, limits: FairnessLimits, rates: list[Fraction], first: int
+) -> int:
+    """The index of the highest rate reached without the gender constraint (-1: none)."""
+    if school_network.solve(rates[first], limits) is None:
+        return -1
+
+    def reachable(rate: Fraction) -> bool:
+        return school_network.solve(rate, limits) is not None
+
+    return first + highest(rates[first:], reachable)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What trying one rate in one network gave, and by which method."""
+
+    verdict: Verdict
+    assignment: Assignment | None = None
+    method: str = "flow"
+
+
+def _reach(
+    run: RoundRun,
+    school_network: SchoolNetwork,
+    limits: FairnessLimits,
+    rate: Fraction,
+) -> Outcome:
+    """Settle whether one network reaches `rate` within the limits, if the effort allows.
+
+    Flows first (SchoolNetwork.balanced); then CP-SAT on the students their
+    gender-changing cycles move, everyone else kept; then CP-SAT on every
+    student, whose infeasibility is a proof.
+    """
+    attempt = school_network.balanced(rate, limits)
+    if attempt.nearest is None:
+        return Outcome(Verdict.IMPOSSIBLE)
+    if attempt.assignment is not None and _keeps(run, attempt.assignment, limits):
+        return Outcome(Verdict.FOUND, attempt.assignment)
+    start = attempt.nearest.assignment()
+    everyone = np.ones(run.problem.n_students, dtype=bool)
+    for free, effort in ((attempt.moved, NEIGHBOURHOOD_EFFORT), (everyone, PROOF_EFFORT)):
+        wall = run.seconds_left("school_fairness") / 2
+        repaired = repair(
+            run.problem, school_network.admissible, limits, rate, start, free, Effort(effort, wall)
+        )
+        if repaired.assignment is not None and _keeps(run, repaired.assignment, limits):
+            return Outcome(Verdict.FOUND, repaired.assignment, "flow+cp-sat")
+        if repaired.verdict is Verdict.IMPOSSIBLE and free.all():
+            return Outcome(Verdict.IMPOSSIBLE)
+    return Outcome(Verdict.UNKNOWN)
+
+
+def _highest_reached(
+    run: RoundRun,
+    cut: list[tuple[SchoolNetwork, FairnessLimits]],
+    rates: list[Fraction],
+    lo: int,
+    hi: int,
+    best: Assignment,
+) -> tuple[int, Assignment]:
+    """The highest rate in [lo, hi] that flows reach (lo: `best` already does), the bound first.
+
+    Then a binary search: not a proof, flows may miss a rate that can be reached.
+    """
+    for probe in range(RATE_PROBES):
+        if hi <= lo:
+            break
+        rate = hi if probe == 0 else (lo + hi + 1) // 2
+        for school_network, network_limits in cut:
+            attempt = school_network.balanced(rates[rate], network_limits)
+            if attempt.assignment is not None and _keeps(run, attempt.assignment, network_limits):
+                lo, best = rate, attempt.assignment
+                break
+        else:
+            hi = rate - 1
+    return lo, best
 
 
 def _with_counts(limits: FairnessLimits, counts: tuple[int, ...]) -> FairnessLimits:

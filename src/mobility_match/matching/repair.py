@@ -1,0 +1,199 @@
+"""Repair a near miss of school fairness with a CP-SAT model of part of the round.
+
+Flows (fairness.py) reach a school rate easily but may land a few students off
+the gender counts the earlier stages fixed. Here every student outside a chosen
+neighbourhood keeps the offer the near miss gave, and CP-SAT decides only the
+students inside, under every rule that binds stage 4: capacities left, each
+school's rate, the limits of the earlier stages, and, in a network cut down to
+least-cost flows, its forced and forbidden arcs (flows.Admissible). With a small
+neighbourhood the model is solved in a blink; with every student free it is the
+whole stage at that rate, and an infeasible answer proves the rate out of reach.
+
+The solves use one worker and stop on deterministic time, so the same round
+gives the same answer on any machine and at any load; the wall-clock limit is
+only a safety net for when the round's time limit runs out.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from enum import Enum
+from fractions import Fraction
+
+import numpy as np
+import numpy.typing as npt
+from ortools.sat.python import cp_model
+
+from mobility_match.matching.fairness import FairnessLimits
+from mobility_match.matching.flows import Admissible
+from mobility_match.matching.pairs import IntArray
+from mobility_match.matching.problem import (
+    UNPLACED,
+    Assignment,
+    F,
+    M,
+    Measures,
+    Problem,
+    measure,
+)
+
+
+class Verdict(Enum):
+    """What a repair found out about a rate."""
+
+    FOUND = "found"
+    IMPOSSIBLE = "impossible"
+    """No assignment of the neighbourhood reaches the rate: a proof only if all were free."""
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Repair:
+    """The verdict, and the assignment when one was found."""
+
+    verdict: Verdict
+    assignment: Assignment | None = None
+
+
+@dataclass(frozen=True)
+class Effort:
+    """How long a repair may search: deterministic seconds, and wall seconds as a safety net."""
+
+    deterministic: float
+    wall: float
+
+
+def repair(
+    problem: Problem,
+    admissible: Admissible | None,
+    limits: FairnessLimits,
+    rate: Fraction,
+    start: Assignment,
+    free: npt.NDArray[np.bool_],
+    effort: Effort,
+) -> Repair:
+    """Look for an assignment reaching `rate` within the limits that moves only `free` students.
+
+    Students outside `free`, and locked students, keep their offer in `start`,
+    which must respect capacities and the admissible rules (any flow of the
+    cut-down network does).
+    """
+    movable = free & (problem.locked == UNPLACED)
+    fixed = np.where(movable, UNPLACED, start)
+    usable = problem.free_pair_mask() & movable[problem.pairs.student]
+    if admissible is not None:
+        usable &= admissible.pair_allowed & ~admissible.offer_empty[problem.pairs.offer]
+        usable &= ~admissible.student_forbidden[problem.pairs.student]
+    chosen = np.flatnonzero(usable)
+    student, offer = problem.pairs.student[chosen], problem.pairs.offer[chosen]
+    base = measure(problem, fixed)
+    left = problem.capacity - np.bincount(fixed[fixed >= 0], minlength=problem.n_offers)
+    if admissible is not None:
+        stranded = movable & admissible.student_forced
+        stranded[student] = False
+        offered = np.zeros(problem.n_offers, dtype=bool)
+        offered[offer] = True
+        if stranded.any() or (admissible.offer_full & ~offered & (left > 0)).any():
+            return Repair(Verdict.IMPOSSIBLE)
+    model = cp_model.CpModel()
+    x = [model.new_bool_var(f"x{k}") for k in range(len(chosen))]
+    _add_rules(model, x, problem, admissible, chosen, left)
+    # Every school reaches the rate (a school with nobody movable must reach it already).
+    eligible = problem.eligible_by_school()
+    needed = np.array([math.ceil(rate * int(e)) for e in eligible]) - base.school_placed
+    members = dict(_groups(problem.school[student]))
+    if any(needed[k] > 0 and k not in members for k in range(len(needed))):
+        return Repair(Verdict.IMPOSSIBLE)
+    for school, pairs in members.items():
+        if needed[school] > 0:
+            model.add(cp_model.LinearExpr.sum([x[k] for k in pairs]) >= int(needed[school]))
+    _keep_earlier_stages(model, x, problem, limits, chosen, base)
+    # Start from the near miss: most of it is usually kept.
+    for var, kept in zip(x, (start[student] == offer).tolist(), strict=True):
+        model.add_hint(var, kept)
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.max_deterministic_time = effort.deterministic
+    solver.parameters.max_time_in_seconds = max(0.01, effort.wall)
+    # The LP relaxation of this model is a flow: with it, CP-SAT sees infeasible rates at once.
+    solver.parameters.linearization_level = 2
+    status = solver.solve(model)
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        values = np.array([solver.boolean_value(v) for v in x], dtype=bool)
+        assignment = fixed.copy()
+        assignment[student[values]] = offer[values]
+        return Repair(Verdict.FOUND, assignment)
+    if status == cp_model.INFEASIBLE:
+        return Repair(Verdict.IMPOSSIBLE)
+    return Repair(Verdict.UNKNOWN)
+
+
+def _groups(keys: IntArray) -> list[tuple[int, list[int]]]:
+    """Split positions by key: (key, positions) for each key present, in key order."""
+    order = np.argsort(keys, kind="stable")
+    edges = np.flatnonzero(np.diff(keys[order], prepend=-1, append=-1))
+    return [(int(keys[order[lo]]), order[lo:hi].tolist()) for lo, hi in itertools.pairwise(edges)]
+
+
+def _add_rules(
+    model: cp_model.CpModel,
+    x: list[cp_model.IntVar],
+    problem: Problem,
+    admissible: Admissible | None,
+    chosen: IntArray,
+    left: IntArray,
+) -> None:
+    """Add the rules of an assignment, over the chosen pairs, with `left` places per offer."""
+    student, offer = problem.pairs.student[chosen], problem.pairs.offer[chosen]
+    # Each student goes to at most one offer; to exactly one when every least-cost flow places it.
+    for i, members in _groups(student):
+        if admissible is not None and admissible.student_forced[i]:
+            model.add_exactly_one(x[k] for k in members)
+        else:
+            model.add_at_most_one(x[k] for k in members)
+    # Each offer takes at most its places left; exactly those when least-cost flows fill it.
+    for j, members in _groups(offer):
+        taken = cp_model.LinearExpr.sum([x[k] for k in members])
+        if admissible is not None and admissible.offer_full[j]:
+            model.add(taken == int(left[j]))
+        elif len(members) > left[j]:
+            model.add(taken <= int(left[j]))
+    # A pair that every least-cost flow uses stays used.
+    if admissible is not None:
+        for k in np.flatnonzero(admissible.pair_forced[chosen]):
+            model.add(x[int(k)] == 1)
+
+
+def _keep_earlier_stages(
+    model: cp_model.CpModel,
+    x: list[cp_model.IntVar],
+    problem: Problem,
+    limits: FairnessLimits,
+    chosen: IntArray,
+    base: Measures,
+) -> None:
+    """Keep placements, gender counts or gap, and preference cost within the limits."""
+    gender = problem.gender[problem.pairs.student[chosen]]
+    placed = [
+        cp_model.LinearExpr.sum([x[k] for k in np.flatnonzero(gender == g)])
+        + base.placed_by_gender[g]
+        for g in range(3)
+    ]
+    if limits.counts is not None:
+        for g in range(3):
+            model.add(placed[g] == limits.counts[g])
+    if limits.counts is None:
+        # With exact counts the total is fixed already.
+        everyone = cp_model.LinearExpr.sum(x) + base.placed
+        model.add(everyone >= limits.min_placed)
+        model.add(everyone <= limits.max_placed)
+    if limits.max_cost is not None:
+        cost = cp_model.LinearExpr.weighted_sum(x, problem.pairs.cost[chosen].tolist())
+        model.add(cost + base.preference_cost <= limits.max_cost)
+    e_f, e_m, _ = problem.eligible_by_gender()
+    if limits.max_gap is not None and e_f and e_m:
+        signed = placed[F] * e_m - placed[M] * e_f
+        model.add(signed <= limits.max_gap)
+        model.add(-signed <= limits.max_gap)
