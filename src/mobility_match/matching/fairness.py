@@ -22,10 +22,10 @@ import numpy.typing as npt
 from ortools.graph.python import min_cost_flow
 
 from mobility_match.matching.flows import Admissible
+from mobility_match.matching.network import SINK, SOURCE, layout
 from mobility_match.matching.pairs import IntArray
 from mobility_match.matching.problem import Assignment, F, M, Problem, X, measure
 
-SOURCE, SINK, FIRST_SCHOOL = 0, 1, 2
 TARGETS_TRIED = 8
 """How many gender vectors, nearest first, `balanced` aims at from one flow."""
 WALKS = 6
@@ -67,59 +67,31 @@ class SchoolNetwork:
     def __init__(self, problem: Problem, admissible: Admissible | None = None) -> None:
         self.problem = problem
         self.admissible = admissible
-        locked = measure(problem, problem.locked_assignment())
-        self.locked = locked
-        free = problem.free_pair_mask()
-        self.pair_student = problem.pairs.student[free]
-        self.pair_offer = problem.pairs.offer[free]
-        self.pair_cost = problem.pairs.cost[free]
-        students = np.unique(self.pair_student)
-        self.students = students
+        self.locked = measure(problem, problem.locked_assignment())
         n_schools = len(problem.school_ids)
-        self.free_by_school = np.bincount(problem.school[students], minlength=n_schools)
+        arcs = layout(problem, problem.school, n_schools)
+        self.students = arcs.students
+        self.pair_student, self.pair_offer, self.pair_cost = (
+            arcs.pair_student,
+            arcs.pair_offer,
+            arcs.pair_cost,
+        )
+        self.free_by_school = arcs.capacities[arcs.group_arcs]
         self.eligible_by_school = problem.eligible_by_school()
-        first_student = FIRST_SCHOOL + n_schools
-        first_offer = first_student + len(students)
-        node = np.full(problem.n_students, -1, dtype=np.int64)
-        node[students] = first_student + np.arange(len(students))
-        n_offers = problem.n_offers
-        self._tails = np.concatenate(
-            [
-                np.full(n_schools, SOURCE),
-                FIRST_SCHOOL + problem.school[students],
-                node[self.pair_student],
-                first_offer + np.arange(n_offers),
-                [SOURCE],
-            ]
-        ).astype(np.int32)
-        self._heads = np.concatenate(
-            [
-                FIRST_SCHOOL + np.arange(n_schools),
-                first_student + np.arange(len(students)),
-                first_offer + self.pair_offer,
-                np.full(n_offers, SINK),
-                [SINK],
-            ]
-        ).astype(np.int32)
-        self._n_nodes = first_offer + n_offers
-        self._student_arcs = n_schools + np.arange(len(students))
-        self._pair_arcs = n_schools + len(students) + np.arange(len(self.pair_student))
-        self._offer_arcs = n_schools + len(students) + len(self.pair_student) + np.arange(n_offers)
+        # One more arc, source → sink, carries the placements earlier stages let go.
+        self._tails = np.append(arcs.tails, np.int32(SOURCE))
+        self._heads = np.append(arcs.heads, np.int32(SINK))
+        self._capacities = np.append(arcs.capacities, 0)
         self._bypass = len(self._tails) - 1
-        self._capacities = np.concatenate(
-            [
-                self.free_by_school,
-                np.ones(len(students) + len(self.pair_student)),
-                problem.residual_capacity(),
-                [0],
-            ]
-        ).astype(np.int64)
+        self._n_nodes = arcs.n_nodes
+        self._student_arcs, self._pair_arcs = arcs.student_arcs, arcs.pair_arcs
+        self._offer_arcs = arcs.offer_arcs
         self._lower = np.zeros(len(self._tails), dtype=np.int64)
         self._arc_student = np.full(len(self._tails), -1, dtype=np.int64)
-        self._arc_student[self._student_arcs] = students
+        self._arc_student[self._student_arcs] = self.students
         self._arc_student[self._pair_arcs] = self.pair_student
         if admissible is not None:
-            self._restrict(admissible, free)
+            self._restrict(admissible, problem.free_pair_mask())
 
     def _restrict(self, admissible: Admissible, free: npt.NDArray[np.bool_]) -> None:
         """Close the arcs least-cost flows never use; make those they always fill compulsory."""

@@ -17,10 +17,8 @@ import numpy as np
 import numpy.typing as npt
 from ortools.graph.python import max_flow, min_cost_flow
 
+from mobility_match.matching.network import SINK, SOURCE, layout
 from mobility_match.matching.problem import Assignment, Problem
-
-SOURCE, SINK = 0, 1
-FIRST_GROUP = 2
 
 
 @dataclass(frozen=True)
@@ -49,51 +47,14 @@ class FlowNetwork:
 
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
-        free = problem.free_pair_mask()
-        self.pair_student = problem.pairs.student[free]
-        self.pair_offer = problem.pairs.offer[free]
-        self.pair_cost = problem.pairs.cost[free]
-        students = np.unique(self.pair_student)
-        self.students = students
-        n_students, n_offers = len(students), problem.n_offers
-        first_student = FIRST_GROUP + 3
-        first_offer = first_student + n_students
-        student_node = np.full(problem.n_students, -1, dtype=np.int64)
-        student_node[students] = first_student + np.arange(n_students)
-        residual = problem.residual_capacity()
-        groups = np.arange(3)
-        self.tails = np.concatenate(
-            [
-                np.full(3, SOURCE),
-                FIRST_GROUP + problem.gender[students],
-                student_node[self.pair_student],
-                first_offer + np.arange(n_offers),
-            ]
-        ).astype(np.int32)
-        self.heads = np.concatenate(
-            [
-                FIRST_GROUP + groups,
-                first_student + np.arange(n_students),
-                first_offer + self.pair_offer,
-                np.full(n_offers, SINK),
-            ]
-        ).astype(np.int32)
-        self.capacities = np.concatenate(
-            [
-                np.full(3, n_students),
-                np.ones(n_students),
-                np.ones(len(self.pair_student)),
-                residual,
-            ]
-        ).astype(np.int64)
-        self.costs = np.concatenate(
-            [np.zeros(3 + n_students), self.pair_cost, np.zeros(n_offers)]
-        ).astype(np.int64)
-        self.group_arcs = np.arange(3, dtype=np.int32)
-        first_pair_arc = 3 + n_students
-        self.student_arcs = np.arange(3, first_pair_arc)
-        self.pair_arcs = np.arange(first_pair_arc, first_pair_arc + len(self.pair_student))
-        self.offer_arcs = first_pair_arc + len(self.pair_student) + np.arange(n_offers)
+        arcs = layout(problem, problem.gender, 3)
+        self.layout = arcs
+        self.students = arcs.students
+        self.pair_student, self.pair_offer = arcs.pair_student, arcs.pair_offer
+        self.tails, self.heads = arcs.tails, arcs.heads
+        self.capacities, self.costs = arcs.capacities, arcs.costs
+        self.group_arcs, self.student_arcs = arcs.group_arcs, arcs.student_arcs
+        self.pair_arcs, self.offer_arcs = arcs.pair_arcs, arcs.offer_arcs
         self._max_flow: max_flow.SimpleMaxFlow | None = None
         self._min_cost: min_cost_flow.SimpleMinCostFlow | None = None
 
@@ -103,10 +64,7 @@ class FlowNetwork:
         return len(self.students)
 
     def _assignment(self, flows: Sequence[int] | np.ndarray) -> Assignment:
-        assignment = self.problem.locked_assignment()
-        used = np.asarray(flows) > 0
-        assignment[self.pair_student[used]] = self.pair_offer[used]
-        return assignment
+        return self.layout.assignment(self.problem, flows)
 
     def _group_caps(self, caps: tuple[int, int, int] | None) -> np.ndarray:
         if caps is None:
