@@ -40,6 +40,20 @@ class SolverSettings:
 
 
 @dataclass(frozen=True)
+class Effort:
+    """How long CP-SAT may search: deterministic seconds, and wall seconds as a safety net.
+
+    Stopping on CP-SAT's deterministic time (about a second each on a current
+    machine) keeps results reproducible: the same round stops at the same point
+    whatever the machine's load. The wall-clock limit only acts if the machine
+    is much slower than that.
+    """
+
+    deterministic: float
+    wall: float
+
+
+@dataclass(frozen=True)
 class StageOutcome:
     """The best assignment a stage found, its exact value, the bound proven, and the status."""
 
@@ -47,6 +61,7 @@ class StageOutcome:
     value: Fraction
     bound: Fraction
     status: StageStatus
+    deterministic_time: float = 0.0
 
 
 class _Progress(cp_model.CpSolverSolutionCallback):
@@ -186,7 +201,7 @@ class CpRound:
         self,
         stage: str,
         hint: Assignment,
-        seconds: float,
+        effort: Effort,
         settings: SolverSettings,
         progress: ProgressFn | None = None,
     ) -> StageOutcome:
@@ -200,7 +215,8 @@ class CpRound:
         solver = cp_model.CpSolver()
         solver.parameters.random_seed = settings.seed
         solver.parameters.num_workers = settings.workers
-        solver.parameters.max_time_in_seconds = max(0.1, seconds)
+        solver.parameters.max_deterministic_time = max(0.1, effort.deterministic)
+        solver.parameters.max_time_in_seconds = max(0.1, effort.wall)
         callback = _Progress(stage, progress, lambda v: float(to_value(v))) if progress else None
         status = solver.solve(model, callback)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -212,15 +228,16 @@ class CpRound:
         else:
             raise RuntimeError(f"CP-SAT found stage {stage} {solver.status_name(status)}")
         value = measure(self.problem, assignment).stage_value(stage)
+        spent = solver.deterministic_time
         if status == cp_model.OPTIMAL:
-            return StageOutcome(assignment, value, value, StageStatus.OPTIMAL)
+            return StageOutcome(assignment, value, value, StageStatus.OPTIMAL, spent)
         bound = to_value(solver.best_objective_bound)
         if stage in ("placements", "school_fairness"):
             bound = max(bound, value)
         else:
             bound = min(bound, value)
         status_out = StageStatus.OPTIMAL if bound == value else StageStatus.FEASIBLE
-        return StageOutcome(assignment, value, bound, status_out)
+        return StageOutcome(assignment, value, bound, status_out, spent)
 
     def _set_objective(self, stage: str) -> Callable[[float], Fraction]:
         """Make `stage` the model's objective; return how to read its objective values.

@@ -22,7 +22,7 @@ from mobility_match.matching.balance import (
     convex_minimum,
     lines,
 )
-from mobility_match.matching.cpsat import CpRound
+from mobility_match.matching.cpsat import CpRound, Effort
 from mobility_match.matching.fairness import (
     FairnessLimits,
     SchoolNetwork,
@@ -31,7 +31,7 @@ from mobility_match.matching.fairness import (
 )
 from mobility_match.matching.flows import FlowNetwork
 from mobility_match.matching.problem import Assignment, measure
-from mobility_match.matching.repair import Effort, Verdict, repair
+from mobility_match.matching.repair import Verdict, repair
 from mobility_match.matching.run import RoundRun
 
 FLOW_STAGES = ("gender_gap", "preferences")
@@ -269,7 +269,7 @@ def _reach(
     start = attempt.nearest.assignment()
     everyone = np.ones(run.problem.n_students, dtype=bool)
     for free, effort in ((attempt.moved, NEIGHBOURHOOD_EFFORT), (everyone, PROOF_EFFORT)):
-        wall = run.seconds_left("school_fairness") / 2
+        wall = run.effort("school_fairness").wall / 2
         repaired = repair(
             run.problem, school_network.admissible, limits, rate, start, free, Effort(effort, wall)
         )

@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 from ortools.sat.python import cp_model
 
+from mobility_match.matching.cpsat import Effort
 from mobility_match.matching.fairness import FairnessLimits
 from mobility_match.matching.flows import Admissible
 from mobility_match.matching.pairs import IntArray
@@ -55,14 +56,6 @@ class Repair:
 
     verdict: Verdict
     assignment: Assignment | None = None
-
-
-@dataclass(frozen=True)
-class Effort:
-    """How long a repair may search: deterministic seconds, and wall seconds as a safety net."""
-
-    deterministic: float
-    wall: float
 
 
 def repair(

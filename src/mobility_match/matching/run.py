@@ -12,9 +12,12 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from mobility_match.domain import StageResult, StageStatus
-from mobility_match.matching.cpsat import CpRound, SolverSettings
+from mobility_match.matching.cpsat import CpRound, Effort, SolverSettings
 from mobility_match.matching.policy import Policy
 from mobility_match.matching.problem import Assignment, Problem
+
+WALL_SAFETY = 2.0
+"""The wall-clock stop, as a multiple of the time limit (see cpsat.Effort)."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,10 @@ class RoundRun:
     ) -> None:
         self.problem = problem
         self.policy = policy
-        self.deadline = time.monotonic() + time_limit
+        self.time_limit = time_limit
+        self.deterministic_used = 0.0
+        """CP-SAT's deterministic seconds spent so far: what stage budgets are taken from."""
+        self.wall_deadline = time.monotonic() + WALL_SAFETY * time_limit
         self.settings = settings
         self.progress = progress
         self.results: list[StageResult] = []
@@ -61,11 +67,17 @@ class RoundRun:
                 self._cp.keep(stage, allowed)
         return self._cp
 
-    def seconds_left(self, stage: str) -> float:
-        """The share of the time left for `stage`: an equal part with the stages after it."""
+    def effort(self, stage: str) -> Effort:
+        """The share of the time left for `stage`: an equal part with the stages after it.
+
+        Counted in CP-SAT's deterministic time, so that shares, and so results, are
+        the same from run to run; the wall clock only stops a much slower machine.
+        """
         stages = self.policy.stages
         left = len(stages) - stages.index(stage)
-        return max(0.0, self.deadline - time.monotonic()) / left
+        deterministic = max(0.0, self.time_limit - self.deterministic_used) / left
+        wall = max(0.0, self.wall_deadline - time.monotonic()) / left
+        return Effort(deterministic, wall)
 
     def report(self, stage: str, best: float | None = None, bound: float | None = None) -> None:
         if self.progress is not None:
@@ -104,6 +116,7 @@ class RoundRun:
         if since is None:
             since = self.started(stage)
         model = self.cp if model is None else model
-        outcome = model.solve(stage, hint, self.seconds_left(stage), self.settings, self.report)
+        outcome = model.solve(stage, hint, self.effort(stage), self.settings, self.report)
+        self.deterministic_used += outcome.deterministic_time
         self.record(stage, outcome.value, since, "cp-sat", outcome.bound, outcome.status)
         return outcome.assignment
