@@ -96,7 +96,9 @@ def run_case(size: int, scarce: bool, seed: int, time_limit: float) -> dict[str,
 
 
 def _format_value(value: float) -> str:
-    return f"{value:.0f}" if value == int(value) and value > 1 else f"{value:.4f}"
+    if value == int(value) and value > 1:
+        return f"{value:.0f}"
+    return f"{value:.2e}" if 0 < value < 0.001 else f"{value:.4f}"
 
 
 def markdown(cases: list[tuple[str, dict[str, Any]]]) -> str:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from mobility_match.domain import StageStatus, load_vocabulary
+from mobility_match.demo import generate_offers, generate_students
+from mobility_match.domain import RoundInput, StageStatus, load_vocabulary
 from mobility_match.matching.engine import solve_round
 from mobility_match.matching.policy import Policy
 from tests.factories import random_round
@@ -31,3 +32,16 @@ def test_flow_and_cp_sat_paths_agree(seed: int, policy: Policy) -> None:
     cp_sat = solve_round(round_input, VOCABULARY, policy, time_limit=60, cp_sat_only=True)
     assert all(s.status is StageStatus.OPTIMAL for s in flow.stages + cp_sat.stages)
     assert [(s.name, s.value) for s in flow.stages] == [(s.name, s.value) for s in cp_sat.stages]
+
+
+def test_cp_sat_path_is_reproducible_even_when_the_time_limit_stops_it() -> None:
+    """Two runs cut short by a one-second limit return the same placements and values."""
+    offers = generate_offers(150, 2, scarce_services=True)
+    round_input = RoundInput(tuple(generate_students(600, 2, offers)), tuple(offers))
+    runs = [
+        solve_round(round_input, VOCABULARY, time_limit=1.0, seed=5, cp_sat_only=True)
+        for _ in range(2)
+    ]
+    assert any(s.status is StageStatus.FEASIBLE for s in runs[0].stages), "limit not reached"
+    assert runs[0].placements == runs[1].placements
+    assert [s.value for s in runs[0].stages] == [s.value for s in runs[1].stages]
