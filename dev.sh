@@ -38,8 +38,8 @@ case "$task" in
     .venv/bin/mobility-match demo "$@"
     ;;
   test)
-    .venv/bin/ruff check src tests benchmarks
-    .venv/bin/ruff format --check src tests benchmarks
+    .venv/bin/ruff check src tests benchmarks scripts
+    .venv/bin/ruff format --check src tests benchmarks scripts
     .venv/bin/mypy --strict src
     .venv/bin/pytest "$@"
     ;;

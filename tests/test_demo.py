@@ -1,4 +1,4 @@
-"""Tests of the fictitious data: the shipped sample offers and the generators of demo.py."""
+"""Tests of the fictitious data: the shipped sample offers and the generators of mobility_match.demo."""
 
 from __future__ import annotations
 
@@ -23,7 +23,14 @@ from mobility_match.domain import (
     Student,
     load_vocabulary,
 )
-from mobility_match.importing import ImportFailed, load_round
+from mobility_match.importing import (
+    OFFER_COLUMNS,
+    OFFER_OPTIONAL_COLUMNS,
+    STUDENT_COLUMNS,
+    STUDENT_OPTIONAL_COLUMNS,
+    ImportFailed,
+    load_round,
+)
 from mobility_match.matching.rules import is_acceptable, trade_rule
 
 COMPANIES_DIR = Path(__file__).resolve().parent.parent / "data" / "companies"
@@ -201,6 +208,21 @@ def test_students_frame_has_the_contract_columns() -> None:
     assert tuple(frame.columns) == demo.STUDENT_COLUMNS
     assert len(frame) == 20
     assert frame.loc[0, "student_id"] == "S00001"
+
+
+@pytest.mark.parametrize(
+    ("written", "required", "optional"),
+    [
+        (demo.STUDENT_COLUMNS, STUDENT_COLUMNS, STUDENT_OPTIONAL_COLUMNS),
+        (demo.OFFER_COLUMNS, OFFER_COLUMNS, OFFER_OPTIONAL_COLUMNS),
+    ],
+)
+def test_demo_columns_are_the_columns_importing_knows(
+    written: tuple[str, ...], required: tuple[str, ...], optional: tuple[str, ...]
+) -> None:
+    """The demo writes each column importing reads, required or optional, once and no other."""
+    assert len(written) == len(set(written))
+    assert set(written) == {*required, *optional}
 
 
 def test_gender_skew_follows_the_trades() -> None:

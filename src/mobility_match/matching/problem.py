@@ -220,16 +220,3 @@ def measure(problem: Problem, assignment: Assignment) -> Measures:
         school_placed=np.bincount(problem.school[placed_mask], minlength=len(problem.school_ids)),
         school_eligible=problem.eligible_by_school(),
     )
-
-
-def check_assignment(problem: Problem, assignment: Assignment) -> None:
-    """Raise AssertionError if an assignment breaks a hard rule, a capacity or a lock."""
-    for i, j in enumerate(assignment):
-        if j >= 0:
-            problem.pair_index(i, int(j))
-        if problem.locked[i] >= 0:
-            assert j == problem.locked[i], f"student {i} is not on its locked offer"
-        if problem.locked[i] == STAY_UNPLACED:
-            assert j == UNPLACED, f"student {i} is locked unplaced but placed"
-    load = np.bincount(assignment[assignment >= 0], minlength=problem.n_offers)
-    assert (load <= problem.capacity).all(), "an offer has more students than places"

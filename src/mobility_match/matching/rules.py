@@ -8,7 +8,7 @@ pass every rule; nothing here knows about capacities, locks or objectives.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from mobility_match.domain import ANY_OTHER, Country, Offer, Student, Vocabulary
@@ -125,17 +125,9 @@ def why_not(student: Student, offer: Offer, vocabulary: Vocabulary) -> str | Non
     return "preferences rule: the offer is not among the student's preferences"
 
 
-def acceptable_offers(
-    student: Student, offers: Sequence[Offer], vocabulary: Vocabulary
-) -> list[int]:
-    """Return the indexes of the offers a student may be placed on."""
-    return [j for j, offer in enumerate(offers) if is_acceptable(student, offer, vocabulary)]
-
-
 __all__ = [
     "HARD_RULES",
     "HardRule",
-    "acceptable_offers",
     "age_rule",
     "dates_rule",
     "failed_rule",
