@@ -1,4 +1,4 @@
-"""Tests of the fictitious data: the shipped sample offers and the generators of mobility_match.demo."""
+"""Tests of the fictitious data: the shipped sample offers and the demo generators."""
 
 from __future__ import annotations
 
