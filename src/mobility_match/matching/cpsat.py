@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -22,6 +22,7 @@ from ortools.sat.python import cp_model
 
 from mobility_match.domain import StageStatus
 from mobility_match.matching.flows import Admissible
+from mobility_match.matching.pairs import IntArray
 from mobility_match.matching.problem import Assignment, F, M, Problem, measure
 
 EPSILON = 1e-6
@@ -100,24 +101,9 @@ class CpRound:
         self.offer = problem.pairs.offer[free]
         self.cost = problem.pairs.cost[free]
         self.x = model.new_bool_var_series("x", pd.RangeIndex(len(free)))
-        # Each student goes to at most one offer.
-        bounds = np.flatnonzero(np.diff(self.student, prepend=-1, append=-1))
-        for lo, hi in itertools.pairwise(bounds):
-            if admissible is not None and admissible.student_forced[self.student[lo]]:
-                model.add_exactly_one(self.x[lo:hi])
-            elif hi - lo > 1:
-                model.add_at_most_one(self.x[lo:hi])
-        # Each offer takes at most its places left after locks.
-        residual = problem.residual_capacity()
-        by_offer = np.argsort(self.offer, kind="stable")
-        offer_bounds = np.flatnonzero(np.diff(self.offer[by_offer], prepend=-1, append=-1))
-        for lo, hi in itertools.pairwise(offer_bounds):
-            j = int(self.offer[by_offer[lo]])
-            taken = cp_model.LinearExpr.sum([self.x[k] for k in by_offer[lo:hi]])
-            if admissible is not None and admissible.offer_full[j]:
-                model.add(taken == int(residual[j]))
-            elif hi - lo > residual[j]:
-                model.add(taken <= int(residual[j]))
+        add_assignment_rules(
+            model, list(self.x), problem, admissible, free, problem.residual_capacity()
+        )
         locked = problem.locked_assignment()
         self.locked_measures = measure(problem, locked)
         self.placed = cp_model.LinearExpr.sum(self.x)
@@ -126,9 +112,6 @@ class CpRound:
         self.eligible_f, self.eligible_m, _ = problem.eligible_by_gender()
         self._gap: cp_model.IntVar | None = None
         self._fairness: tuple[cp_model.IntVar, int] | None = None
-        if admissible is not None:
-            for k in np.flatnonzero(admissible.pair_forced[free]):
-                model.add(self.x[int(k)] == 1)
         if counts is not None:
             for g, count in enumerate(counts):
                 model.add(self.by_gender[g] + self.locked_measures.placed_by_gender[g] == count)
@@ -272,3 +255,39 @@ class CpRound:
                 p = min(e, -(-(e * (z + 1)) // scale) - 1)
                 best = max(best, Fraction(max(p, 0), e))
         return best
+
+
+def groups_by(keys: IntArray) -> list[tuple[int, list[int]]]:
+    """Split positions by key: (key, positions) for each key present, in key order."""
+    order = np.argsort(keys, kind="stable")
+    edges = np.flatnonzero(np.diff(keys[order], prepend=-1, append=-1))
+    return [(int(keys[order[lo]]), order[lo:hi].tolist()) for lo, hi in itertools.pairwise(edges)]
+
+
+def add_assignment_rules(
+    model: cp_model.CpModel,
+    x: Sequence[cp_model.IntVar],
+    problem: Problem,
+    admissible: Admissible | None,
+    chosen: IntArray,
+    left: IntArray,
+) -> None:
+    """Add the rules of an assignment, over the chosen pairs, with `left` places per offer."""
+    student, offer = problem.pairs.student[chosen], problem.pairs.offer[chosen]
+    # Each student goes to at most one offer; to exactly one when every least-cost flow places it.
+    for i, members in groups_by(student):
+        if admissible is not None and admissible.student_forced[i]:
+            model.add_exactly_one(x[k] for k in members)
+        elif len(members) > 1:
+            model.add_at_most_one(x[k] for k in members)
+    # Each offer takes at most its places left; exactly those when least-cost flows fill it.
+    for j, members in groups_by(offer):
+        taken = cp_model.LinearExpr.sum([x[k] for k in members])
+        if admissible is not None and admissible.offer_full[j]:
+            model.add(taken == int(left[j]))
+        elif len(members) > left[j]:
+            model.add(taken <= int(left[j]))
+    # A pair that every least-cost flow uses stays used.
+    if admissible is not None:
+        for k in np.flatnonzero(admissible.pair_forced[chosen]):
+            model.add(x[int(k)] == 1)

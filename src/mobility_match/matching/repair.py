@@ -16,7 +16,6 @@ only a safety net for when the round's time limit runs out.
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 from enum import Enum
@@ -26,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 from ortools.sat.python import cp_model
 
-from mobility_match.matching.cpsat import Effort
+from mobility_match.matching.cpsat import Effort, add_assignment_rules, groups_by
 from mobility_match.matching.fairness import FairnessLimits
 from mobility_match.matching.flows import Admissible
 from mobility_match.matching.pairs import IntArray
@@ -92,11 +91,11 @@ def repair(
             return Repair(Verdict.IMPOSSIBLE)
     model = cp_model.CpModel()
     x = [model.new_bool_var(f"x{k}") for k in range(len(chosen))]
-    _add_rules(model, x, problem, admissible, chosen, left)
+    add_assignment_rules(model, x, problem, admissible, chosen, left)
     # Every school reaches the rate (a school with nobody movable must reach it already).
     eligible = problem.eligible_by_school()
     needed = np.array([math.ceil(rate * int(e)) for e in eligible]) - base.school_placed
-    members = dict(_groups(problem.school[student]))
+    members = dict(groups_by(problem.school[student]))
     if any(needed[k] > 0 and k not in members for k in range(len(needed))):
         return Repair(Verdict.IMPOSSIBLE)
     for school, pairs in members.items():
@@ -121,42 +120,6 @@ def repair(
     if status == cp_model.INFEASIBLE:
         return Repair(Verdict.IMPOSSIBLE)
     return Repair(Verdict.UNKNOWN)
-
-
-def _groups(keys: IntArray) -> list[tuple[int, list[int]]]:
-    """Split positions by key: (key, positions) for each key present, in key order."""
-    order = np.argsort(keys, kind="stable")
-    edges = np.flatnonzero(np.diff(keys[order], prepend=-1, append=-1))
-    return [(int(keys[order[lo]]), order[lo:hi].tolist()) for lo, hi in itertools.pairwise(edges)]
-
-
-def _add_rules(
-    model: cp_model.CpModel,
-    x: list[cp_model.IntVar],
-    problem: Problem,
-    admissible: Admissible | None,
-    chosen: IntArray,
-    left: IntArray,
-) -> None:
-    """Add the rules of an assignment, over the chosen pairs, with `left` places per offer."""
-    student, offer = problem.pairs.student[chosen], problem.pairs.offer[chosen]
-    # Each student goes to at most one offer; to exactly one when every least-cost flow places it.
-    for i, members in _groups(student):
-        if admissible is not None and admissible.student_forced[i]:
-            model.add_exactly_one(x[k] for k in members)
-        else:
-            model.add_at_most_one(x[k] for k in members)
-    # Each offer takes at most its places left; exactly those when least-cost flows fill it.
-    for j, members in _groups(offer):
-        taken = cp_model.LinearExpr.sum([x[k] for k in members])
-        if admissible is not None and admissible.offer_full[j]:
-            model.add(taken == int(left[j]))
-        elif len(members) > left[j]:
-            model.add(taken <= int(left[j]))
-    # A pair that every least-cost flow uses stays used.
-    if admissible is not None:
-        for k in np.flatnonzero(admissible.pair_forced[chosen]):
-            model.add(x[int(k)] == 1)
 
 
 def _keep_earlier_stages(
