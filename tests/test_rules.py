@@ -157,3 +157,18 @@ def test_vectorised_rules_agree_with_each_rule(seed: int) -> None:
         for rule in HARD_RULES:
             expected_row = [rule.check(student, o, VOCABULARY) for o in offers]
             assert checks[rule.name][0].tolist() == expected_row, rule.name
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 10_000))
+def test_exclusion_counts_follow_the_first_rule_each_offer_breaks(seed: int) -> None:
+    """Per student, offers are counted under the first hard rule they break, as rules.py says."""
+    round_input = random_round(seed, n_students=15, n_offers=12, x_share=0.1, varied=True)
+    table = RuleTable(round_input.students, round_input.offers, VOCABULARY)
+    for i, student in enumerate(round_input.students):
+        expected = dict.fromkeys((rule.name for rule in HARD_RULES), 0)
+        for offer in round_input.offers:
+            rule = failed_rule(student, offer, VOCABULARY)
+            if rule is not None:
+                expected[rule.name] += 1
+        assert table.exclusions(i) == expected

@@ -162,11 +162,16 @@ class RuleTable:
         return Pairs(pair_student, pair_offer, cost)
 
     def exclusions(self, i: int) -> dict[str, int]:
-        """Count, per hard rule, the offers whose first broken rule it is for student i."""
-        checks = self.checks(np.array([i]), np.arange(len(self.offers)))
-        still_in = np.ones(len(self.offers), dtype=bool)
-        counts: dict[str, int] = {}
-        for rule in HARD_RULES:
+        """Count, per hard rule, the offers whose first broken rule it is for student i.
+
+        Trade comes first and excludes most offers, so the other rules are only
+        evaluated on the offers open to the student's trade.
+        """
+        of_trade = self.offers_for_trade(self.students[i].trade)
+        checks = self.checks(np.array([i]), of_trade)
+        still_in = np.ones(len(of_trade), dtype=bool)
+        counts = {"trade": len(self.offers) - len(of_trade)}
+        for rule in HARD_RULES[1:]:
             passed = checks[rule.name][0]
             counts[rule.name] = int(np.count_nonzero(still_in & ~passed))
             still_in &= passed

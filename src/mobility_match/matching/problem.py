@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -66,7 +67,7 @@ class Problem:
         """Return the preference costs of student i's acceptable offers, aligned with offers_of."""
         return self.pairs.cost[self.pair_start[i] : self.pair_start[i + 1]]
 
-    @property
+    @cached_property
     def eligible(self) -> npt.NDArray[np.bool_]:
         """Students with at least one acceptable offer."""
         return np.diff(self.pair_start) > 0
