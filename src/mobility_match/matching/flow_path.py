@@ -10,7 +10,7 @@ preferences (engine.uses_flow_path says which).
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import numpy as np
@@ -180,7 +180,7 @@ def _school_fairness(
         cut = [
             (
                 SchoolNetwork(problem, network.admissible(v)),
-                _with_counts(limits, tuple(a + b for a, b in zip(v, locked, strict=True))),
+                replace(limits, counts=(v[0] + locked[0], v[1] + locked[1], v[2] + locked[2])),
             )
             for v in least.vectors
         ]
@@ -304,16 +304,6 @@ def _highest_reached(
         else:
             hi = rate - 1
     return lo, best
-
-
-def _with_counts(limits: FairnessLimits, counts: tuple[int, ...]) -> FairnessLimits:
-    return FairnessLimits(
-        limits.min_placed,
-        limits.max_placed,
-        limits.max_cost,
-        limits.max_gap,
-        (counts[0], counts[1], counts[2]),
-    )
 
 
 def _keeps(run: RoundRun, assignment: Assignment, limits: FairnessLimits) -> bool:
