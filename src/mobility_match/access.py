@@ -1,0 +1,130 @@
+"""Who is asking, and what each role may see: the one place where queries are scoped.
+
+Every query of students, offers, rounds and assignments made on behalf of a
+person goes through a function here, which narrows it to that person's
+school, partner organisation or own record. Objects outside that scope are
+treated as missing (404), so nobody learns which ids exist elsewhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import false
+from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from mobility_match.models import (
+    Account,
+    Assignment,
+    Offer,
+    Role,
+    Round,
+    RoundStatus,
+    School,
+    Student,
+)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The signed-in person a request acts for."""
+
+    account_id: int
+    username: str
+    role: Role
+    school_id: str | None = None
+    partner: str | None = None
+    student_id: str | None = None
+    credential_id: int | None = None
+
+    @classmethod
+    def of(cls, account: Account, credential_id: int | None = None) -> Viewer:
+        assert account.id is not None
+        return cls(
+            account.id,
+            account.username,
+            account.role,
+            account.school_id,
+            account.partner,
+            account.student_id,
+            credential_id,
+        )
+
+    @property
+    def is_coordinator(self) -> bool:
+        return self.role is Role.COORDINATOR
+
+
+def _none(query: SelectOfScalar[T]) -> SelectOfScalar[T]:
+    return query.where(false())
+
+
+def schools(viewer: Viewer, query: SelectOfScalar[School] | None = None) -> SelectOfScalar[School]:
+    """Schools: all for coordinators, a teacher's own, none for others."""
+    query = select(School) if query is None else query
+    if viewer.is_coordinator:
+        return query
+    if viewer.role is Role.TEACHER:
+        return query.where(School.school_id == viewer.school_id)
+    return _none(query)
+
+
+def students(
+    viewer: Viewer, query: SelectOfScalar[Student] | None = None
+) -> SelectOfScalar[Student]:
+    """Students: all for coordinators, a teacher's school, a student's own record."""
+    query = select(Student) if query is None else query
+    if viewer.is_coordinator:
+        return query
+    if viewer.role is Role.TEACHER:
+        return query.where(Student.school_id == viewer.school_id)
+    if viewer.role is Role.STUDENT:
+        return query.where(Student.student_id == viewer.student_id)
+    return _none(query)
+
+
+def offers(viewer: Viewer, query: SelectOfScalar[Offer] | None = None) -> SelectOfScalar[Offer]:
+    """Offers: all for coordinators, a partner's own organisation's, none for others."""
+    query = select(Offer) if query is None else query
+    if viewer.is_coordinator:
+        return query
+    if viewer.role is Role.PARTNER:
+        return query.where(Offer.partner == viewer.partner)
+    return _none(query)
+
+
+def rounds(viewer: Viewer, query: SelectOfScalar[Round] | None = None) -> SelectOfScalar[Round]:
+    """Rounds: every one for coordinators; only published ones for everybody else."""
+    query = select(Round) if query is None else query
+    if viewer.is_coordinator:
+        return query
+    return query.where(Round.status == RoundStatus.PUBLISHED)
+
+
+def assignments(
+    viewer: Viewer, query: SelectOfScalar[Assignment] | None = None
+) -> SelectOfScalar[Assignment]:
+    """Assignments: all for coordinators; of published rounds, within one's scope, for others."""
+    query = select(Assignment) if query is None else query
+    if viewer.is_coordinator:
+        return query
+    published = select(Round.id).where(Round.status == RoundStatus.PUBLISHED)
+    query = query.where(col(Assignment.round_id).in_(published))
+    if viewer.role is Role.TEACHER:
+        return query.where(Assignment.school_id == viewer.school_id)
+    if viewer.role is Role.PARTNER:
+        return query.where(Assignment.partner == viewer.partner)
+    if viewer.role is Role.STUDENT:
+        return query.where(Assignment.student_id == viewer.student_id)
+    return _none(query)
+
+
+def audit_fields(viewer: Viewer | None) -> dict[str, Any]:
+    """The actor columns of an audit event for `viewer` (None: the system itself)."""
+    if viewer is None:
+        return {"account_id": None, "actor": "system"}
+    return {"account_id": viewer.account_id, "actor": viewer.username}

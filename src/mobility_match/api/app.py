@@ -1,0 +1,94 @@
+"""The FastAPI application: routers, error responses, the background solver's lifetime.
+
+`create_app` takes settings and, optionally, an engine (tests pass their own);
+it never migrates the database: `mobility-match serve` does that first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+
+from mobility_match import __version__
+from mobility_match.api import audit, auth, imports, me, offers, people, rounds
+from mobility_match.config import Settings, get_settings
+from mobility_match.db import make_engine
+from mobility_match.services.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    Refused,
+    ServiceError,
+    TooManyAttempts,
+    Unauthenticated,
+)
+from mobility_match.services.solving import Solver
+
+_STATUS: dict[type[ServiceError], int] = {
+    Unauthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    Refused: 422,
+    TooManyAttempts: 429,
+}
+
+
+def _service_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, ServiceError)
+    status = next(code for kind, code in _STATUS.items() if isinstance(error, kind))
+    body: dict[str, object] = {"detail": error.message}
+    if error.problems:
+        body["problems"] = list(error.problems)
+    headers = {}
+    if isinstance(error, TooManyAttempts):
+        headers["Retry-After"] = str(error.retry_after)
+    if isinstance(error, Unauthenticated):
+        headers["WWW-Authenticate"] = "Bearer"
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _invalid_request(_request: Request, error: Exception) -> JSONResponse:
+    """422 naming each field and what is wrong, without echoing what was sent (passwords)."""
+    assert isinstance(error, RequestValidationError)
+    problems = [
+        {"field": ".".join(str(part) for part in item["loc"]), "message": item["msg"]}
+        for item in error.errors()
+    ]
+    return JSONResponse({"detail": jsonable_encoder(problems)}, status_code=422)
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """The service, on `engine` (else one made from the settings' database URL)."""
+    settings = settings or get_settings()
+    engine = engine or make_engine(settings.database_url)
+    solver = Solver(engine, settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        solver.recover()
+        try:
+            yield
+        finally:
+            solver.shutdown()
+
+    app = FastAPI(
+        title="mobility_match",
+        version=__version__,
+        summary="Matching rounds that place vocational graduates in host companies abroad.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.solver = solver
+    app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    for module in (auth, people, offers, imports, rounds, me, audit):
+        app.include_router(module.router)
+    return app

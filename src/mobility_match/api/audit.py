@@ -1,0 +1,5 @@
+"""Routes: audit (being written)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""Routes: imports (being written)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""Routes: me (being written)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

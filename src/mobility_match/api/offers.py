@@ -1,0 +1,5 @@
+"""Routes: offers (being written)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""Routes: people (being written)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""Routes: rounds (being written)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,259 @@
+"""The database tables (SQLModel): who takes part, what is offered, rounds and who did what.
+
+Students and offers are stored column for column as CONTRACT.md describes
+them, so that records.py turns a row into the matching engine's plain types and
+back without loss. A round keeps its own snapshot of students and offers: later
+edits never change a solved or published round.
+
+Times are aware datetimes in UTC (`utcnow()`); SQLModel stores and returns them
+so on SQLite and PostgreSQL alike. This module
+holds table definitions only: no queries, no rules.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> dt.datetime:
+    """The current time, in UTC, time zone attached (as every column stores it)."""
+    return dt.datetime.now(dt.UTC)
+
+
+class Role(StrEnum):
+    COORDINATOR = "coordinator"
+    PARTNER = "partner"
+    TEACHER = "teacher"
+    STUDENT = "student"
+
+
+class SchoolKind(StrEnum):
+    PILOT = "pilot"
+    CONTROL = "control"
+
+
+class OfferStatus(StrEnum):
+    OPEN = "open"
+    WITHDRAWN = "withdrawn"
+
+
+class RoundStatus(StrEnum):
+    DRAFT = "draft"
+    RUNNING = "running"
+    SOLVED = "solved"
+    PUBLISHED = "published"
+
+
+class Response(StrEnum):
+    """A placed student's answer to a published placement, or the host's withdrawal."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+
+
+class CredentialKind(StrEnum):
+    SESSION = "session"
+    API_TOKEN = "api_token"
+    INVITATION = "invitation"
+
+
+class School(SQLModel, table=True):
+    """A lycée or apprentice centre; pilot schools send students abroad, controls are followed."""
+
+    school_id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(default="", max_length=200)
+    kind: SchoolKind = Field(default=SchoolKind.PILOT, max_length=16)
+
+
+class Partner(SQLModel, table=True):
+    """A partner organisation of one host country (OFAJ, ABC Wiedzy, British Council…)."""
+
+    code: str = Field(primary_key=True, max_length=32)
+    country: str = Field(max_length=2)
+    name: str = Field(max_length=200)
+
+
+class Company(SQLModel, table=True):
+    """A host company, brought by one partner."""
+
+    company_id: str = Field(primary_key=True, max_length=64)
+    partner: str = Field(foreign_key="partner.code", index=True, max_length=32)
+    company_name: str = Field(max_length=200)
+    country: str = Field(max_length=2)
+    city: str = Field(max_length=120)
+    address: str = Field(max_length=300)
+
+
+class Student(SQLModel, table=True):
+    """A graduate taking part, as in students.csv."""
+
+    student_id: str = Field(primary_key=True, max_length=64)
+    first_name: str = Field(max_length=120)
+    last_name: str = Field(max_length=120)
+    email: str = Field(default="", max_length=254)
+    gender: str = Field(max_length=1)
+    birth_date: dt.date
+    school_id: str = Field(foreign_key="school.school_id", index=True, max_length=64)
+    diploma: str = Field(max_length=16)
+    trade: str = Field(max_length=32)
+    languages: dict[str, int] = Field(default_factory=dict, sa_type=JSON)
+    available_from: dt.date
+    available_to: dt.date
+    preferences: list[str] = Field(default_factory=list, sa_type=JSON)
+    extra: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
+    version: int = 1
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Offer(SQLModel, table=True):
+    """A company's places for one period, as in the offers files."""
+
+    offer_id: str = Field(primary_key=True, max_length=64)
+    partner: str = Field(foreign_key="partner.code", index=True, max_length=32)
+    company_id: str = Field(foreign_key="company.company_id", index=True, max_length=64)
+    contact_name: str = Field(max_length=200)
+    contact_email: str = Field(max_length=254)
+    sector: str = Field(max_length=16)
+    trades: list[str] = Field(default_factory=list, sa_type=JSON)
+    places: int
+    start_date: dt.date
+    end_date: dt.date
+    language_requirement: str = Field(default="", max_length=200)
+    accepts_minors: bool = False
+    extra: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
+    status: OfferStatus = Field(default=OfferStatus.OPEN, max_length=16)
+    version: int = 1
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Account(SQLModel, table=True):
+    """Someone who signs in: staff with a password, students through an invitation."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, index=True, max_length=254)
+    display_name: str = Field(default="", max_length=200)
+    role: Role = Field(max_length=16)
+    password_hash: str | None = Field(default=None, max_length=200)
+    school_id: str | None = Field(default=None, foreign_key="school.school_id", max_length=64)
+    partner: str | None = Field(default=None, foreign_key="partner.code", max_length=32)
+    student_id: str | None = Field(
+        default=None, foreign_key="student.student_id", unique=True, max_length=64
+    )
+    active: bool = True
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Credential(SQLModel, table=True):
+    """A session, an API token or a student invitation; only a hash of the secret is kept."""
+
+    __tablename__ = "credential"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    kind: CredentialKind = Field(max_length=16)
+    token_hash: str = Field(unique=True, index=True, max_length=64)
+    name: str = Field(default="", max_length=100)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    expires_at: dt.datetime | None = None
+    revoked_at: dt.datetime | None = None
+
+
+class LoginAttempt(SQLModel, table=True):
+    """A failed sign-in, counted to slow down password guessing."""
+
+    __tablename__ = "login_attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(index=True, max_length=254)
+    client: str = Field(index=True, max_length=64)
+    at: dt.datetime = Field(default_factory=utcnow, index=True)
+
+
+class Round(SQLModel, table=True):
+    """A matching round: a snapshot, its solve, its review and its publication."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    status: RoundStatus = Field(default=RoundStatus.DRAFT, max_length=16)
+    version: int = 1
+    """Raised by every state change; changes are compare-and-set on (status, version)."""
+    policy: str = Field(default="", max_length=2000)
+    time_limit: float = 60.0
+    seed: int = 0
+    previous_round_id: int | None = Field(default=None, foreign_key="round.id")
+    created_by: int | None = Field(default=None, foreign_key="account.id")
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    solve_attempt: str | None = Field(default=None, max_length=64)
+    lease_expires_at: dt.datetime | None = None
+    progress: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    report: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    error: str = Field(default="", max_length=2000)
+    solved_at: dt.datetime | None = None
+    published_at: dt.datetime | None = None
+    response_deadline: dt.date | None = None
+
+
+class RoundSnapshot(SQLModel, table=True):
+    """The students and offers a round was created from, as CONTRACT.md rows."""
+
+    __tablename__ = "round_snapshot"
+
+    round_id: int = Field(foreign_key="round.id", primary_key=True)
+    students: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    offers: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class RoundLock(SQLModel, table=True):
+    """A coordinator's lock in a round: the student on that offer, or unplaced (offer None)."""
+
+    __tablename__ = "round_lock"
+
+    __table_args__ = (UniqueConstraint("round_id", "student_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="round.id", index=True)
+    student_id: str = Field(max_length=64)
+    offer_id: str | None = Field(default=None, max_length=64)
+
+
+class Assignment(SQLModel, table=True):
+    """One student's outcome in a round; school and partner are kept for scoping."""
+
+    __table_args__ = (UniqueConstraint("round_id", "student_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="round.id", index=True)
+    student_id: str = Field(max_length=64, index=True)
+    school_id: str = Field(max_length=64, index=True)
+    offer_id: str | None = Field(default=None, max_length=64)
+    partner: str | None = Field(default=None, max_length=32, index=True)
+    preference_rank: int | None = None
+    locked: bool = False
+    reason_code: str = Field(default="", max_length=32)
+    reason: str = Field(default="", max_length=2000)
+    response: Response | None = Field(default=None, max_length=16)
+    responded_at: dt.datetime | None = None
+    version: int = 1
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what, when, to which object. Never a password or a token."""
+
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = Field(default_factory=utcnow, index=True)
+    account_id: int | None = Field(default=None, foreign_key="account.id")
+    actor: str = Field(default="", max_length=254)
+    action: str = Field(max_length=64)
+    object_type: str = Field(max_length=32)
+    object_id: str = Field(default="", max_length=64)
+    details: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)

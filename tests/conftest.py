@@ -1,0 +1,95 @@
+"""Fixtures of the service tests: a migrated database, the app, a client, accounts.
+
+The suite runs on a fresh SQLite file per test by default; when
+MOBILITY_MATCH_TEST_DATABASE_URL is set (a PostgreSQL URL), on that database
+instead, emptied before each test.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+from sqlmodel import Session, SQLModel
+
+from mobility_match.api.app import create_app
+from mobility_match.config import Settings
+from mobility_match.db import make_engine, migrate
+from mobility_match.services.reference import ensure_partners
+
+TEST_DATABASE_URL = os.environ.get("MOBILITY_MATCH_TEST_DATABASE_URL", "")
+
+
+@pytest.fixture(scope="session")
+def _database_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database: a SQLite file to copy, or the PostgreSQL URL, reset once."""
+    if TEST_DATABASE_URL:
+        engine = make_engine(TEST_DATABASE_URL)
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        migrate(engine)
+        engine.dispose()
+        yield TEST_DATABASE_URL
+        return
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    yield str(path)
+
+
+@pytest.fixture
+def database_url(_database_template: str, tmp_path: Path) -> str:
+    """The URL of an empty, migrated database for one test."""
+    if TEST_DATABASE_URL:
+        engine = make_engine(TEST_DATABASE_URL)
+        tables = ", ".join(f'"{name}"' for name in SQLModel.metadata.tables)
+        with engine.begin() as connection:
+            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        engine.dispose()
+        return TEST_DATABASE_URL
+    path = tmp_path / "test.db"
+    shutil.copyfile(_database_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """The test's engine, with the reference partners loaded."""
+    engine = make_engine(database_url)
+    with Session(engine) as session:
+        ensure_partners(session)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    """Settings for tests: short solves, the test client's address in links."""
+    return Settings(
+        database_url=database_url,
+        public_url="http://testserver",
+        solve_time_limit=20.0,
+        lease_seconds=30.0,
+    )
+
+
+@pytest.fixture
+def app(settings: Settings, engine: Engine) -> FastAPI:
+    return create_app(settings, engine)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    """A client of the app, its startup and shutdown run."""
+    with TestClient(app) as client:
+        yield client
