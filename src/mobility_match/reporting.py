@@ -37,15 +37,21 @@ ASSIGNMENT_COLUMNS = (
 )
 
 
-def assignments_csv(round_input: RoundInput, result: RoundResult) -> str:
-    """Return assignments.csv: one row per student of the input, in input order."""
+AssignmentCell = str | int | None
+"""A cell of an assignments row: text, the preference rank, or None for an empty rank."""
+
+
+def assignment_rows(round_input: RoundInput, result: RoundResult) -> list[list[AssignmentCell]]:
+    """Return the rows of assignments.csv (ASSIGNMENT_COLUMNS), one per student, in input order.
+
+    The one place that turns placements into rows, shared by assignments.csv and
+    the exports; preference_rank is an int, or None where the file shows nothing.
+    """
     offers = {o.offer_id: o for o in round_input.offers}
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(ASSIGNMENT_COLUMNS)
+    rows: list[list[AssignmentCell]] = []
     for placement in result.placements:
         offer = offers.get(placement.offer_id) if placement.offer_id else None
-        writer.writerow(
+        rows.append(
             [
                 placement.student_id,
                 placement.offer_id or "",
@@ -54,11 +60,21 @@ def assignments_csv(round_input: RoundInput, result: RoundResult) -> str:
                 offer.city if offer else "",
                 offer.start_date.isoformat() if offer else "",
                 offer.end_date.isoformat() if offer else "",
-                placement.preference_rank or "",
+                placement.preference_rank or None,
                 "true" if placement.locked else "false",
                 str(placement.reason) if placement.reason else "",
             ]
         )
+    return rows
+
+
+def assignments_csv(round_input: RoundInput, result: RoundResult) -> str:
+    """Return assignments.csv: one row per student of the input, in input order."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(ASSIGNMENT_COLUMNS)
+    # The csv module writes None as an empty cell, as the contract wants an empty rank.
+    writer.writerows(assignment_rows(round_input, result))
     return buffer.getvalue()
 
 
