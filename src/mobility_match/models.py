@@ -225,16 +225,29 @@ class RoundLock(SQLModel, table=True):
 
 
 class Assignment(SQLModel, table=True):
-    """One student's outcome in a round; school and partner are kept for scoping."""
+    """One student's outcome in a round.
+
+    Names, school, partner and the offer's summary are copied from the round's
+    snapshot, so that lists and scoping need no snapshot parsing.
+    """
 
     __table_args__ = (UniqueConstraint("round_id", "student_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     round_id: int = Field(foreign_key="round.id", index=True)
     student_id: str = Field(max_length=64, index=True)
+    first_name: str = Field(default="", max_length=120)
+    last_name: str = Field(default="", max_length=120)
     school_id: str = Field(max_length=64, index=True)
+    eligible: bool = False
+    """Whether the student had at least one acceptable offer in the round."""
     offer_id: str | None = Field(default=None, max_length=64)
     partner: str | None = Field(default=None, max_length=32, index=True)
+    company_name: str = Field(default="", max_length=200)
+    country: str = Field(default="", max_length=2)
+    city: str = Field(default="", max_length=120)
+    start_date: dt.date | None = None
+    end_date: dt.date | None = None
     preference_rank: int | None = None
     locked: bool = False
     reason_code: str = Field(default="", max_length=32)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 23:49:47.791826
+Create Date: 2026-11-22 23:52:30.779203
 """
 
 from collections.abc import Sequence
@@ -240,9 +240,17 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("round_id", sa.Integer(), nullable=False),
         sa.Column("student_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("first_name", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+        sa.Column("last_name", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
         sa.Column("school_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("eligible", sa.Boolean(), nullable=False),
         sa.Column("offer_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("partner", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+        sa.Column("company_name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("country", sqlmodel.sql.sqltypes.AutoString(length=2), nullable=False),
+        sa.Column("city", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+        sa.Column("start_date", sa.Date(), nullable=True),
+        sa.Column("end_date", sa.Date(), nullable=True),
         sa.Column("preference_rank", sa.Integer(), nullable=True),
         sa.Column("locked", sa.Boolean(), nullable=False),
         sa.Column("reason_code", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
