@@ -1,5 +1,41 @@
-"""Routes: me (being written)."""
+"""Routes of a signed-in student: his or her own placements."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter()
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel
+
+from mobility_match.access import Viewer
+from mobility_match.api.deps import SessionDep, allow
+from mobility_match.api.rounds import AssignmentPublic
+from mobility_match.models import Role
+from mobility_match.services import rounds
+
+router = APIRouter(prefix="/api/me", tags=["students"])
+
+Student = Annotated[Viewer, Depends(allow(Role.STUDENT))]
+
+
+class PlacementPublic(BaseModel):
+    round_id: int
+    round_name: str
+    response_deadline: str | None
+    assignment: AssignmentPublic
+
+
+@router.get("/placements")
+def my_placements(session: SessionDep, viewer: Student) -> list[PlacementPublic]:
+    """Your placements in published rounds, the newest first."""
+    return [
+        PlacementPublic(
+            round_id=round_.id or 0,
+            round_name=round_.name,
+            response_deadline=(
+                round_.response_deadline.isoformat() if round_.response_deadline else None
+            ),
+            assignment=AssignmentPublic.of(row),
+        )
+        for row, round_ in rounds.my_placements(session, viewer)
+    ]

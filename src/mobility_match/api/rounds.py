@@ -1,5 +1,324 @@
-"""Routes: rounds (being written)."""
+"""Routes of matching rounds: create, solve in the background, review, adjust, publish, answer."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter()
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Request, Response, status
+from pydantic import BaseModel, Field
+
+from mobility_match import exports
+from mobility_match.access import Viewer
+from mobility_match.api.deps import Coordinator, SessionDep, SettingsDep, ViewerDep, allow
+from mobility_match.models import Assignment, Role, Round, utcnow
+from mobility_match.services import review, rounds
+from mobility_match.services.solving import Solver
+from mobility_match.statistics import GroupFigures, RoundStatistics
+
+router = APIRouter(prefix="/api/rounds", tags=["rounds"])
+
+RoundId = Annotated[int, Path(description="The round's number.")]
+StudentId = Annotated[str, Path(description="The student's id, as in students.csv.")]
+Student = Annotated[Viewer, Depends(allow(Role.STUDENT))]
+
+
+class RoundCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    policy: str = Field(default="", max_length=2000, description="Policy TOML (CONTRACT.md).")
+    time_limit: float | None = Field(default=None, gt=0, le=3600, description="Seconds.")
+    seed: int = Field(default=0, ge=0)
+
+
+class RoundPublic(BaseModel):
+    id: int
+    name: str
+    status: str
+    version: int
+    policy: str
+    time_limit: float
+    seed: int
+    previous_round_id: int | None
+    created_at: dt.datetime
+    solved_at: dt.datetime | None
+    published_at: dt.datetime | None
+    response_deadline: dt.date | None
+    progress: dict[str, Any] | None
+    error: str
+    report: dict[str, Any] | None = Field(description="The solve's report; coordinators only.")
+
+    @classmethod
+    def of(cls, round_: Round, viewer: Viewer) -> RoundPublic:
+        data = round_.model_dump()
+        if not viewer.is_coordinator:
+            data["report"] = None
+        return cls.model_validate(data)
+
+
+class AssignmentPublic(BaseModel):
+    round_id: int
+    student_id: str
+    first_name: str
+    last_name: str
+    school_id: str
+    eligible: bool
+    offer_id: str | None
+    partner: str | None
+    company_name: str
+    country: str
+    city: str
+    start_date: dt.date | None
+    end_date: dt.date | None
+    preference_rank: int | None
+    locked: bool
+    reason_code: str
+    reason: str
+    response: str | None
+    responded_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, row: Assignment) -> AssignmentPublic:
+        return cls.model_validate(row.model_dump())
+
+
+class Move(BaseModel):
+    offer_id: str | None = Field(description="The offer to place the student on; null: unplace.")
+
+
+class Publish(BaseModel):
+    response_deadline: dt.date = Field(description="Last day placed students may answer.")
+
+
+class Decision(BaseModel):
+    decision: Literal["confirm", "decline"]
+
+
+class Rerun(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class ChangePublic(BaseModel):
+    student_id: str
+    before: str | None
+    after: str | None
+
+
+def _solver(request: Request) -> Solver:
+    solver: Solver = request.app.state.solver
+    return solver
+
+
+SolverDep = Annotated[Solver, Depends(_solver)]
+
+
+@router.get("")
+def list_rounds(session: SessionDep, viewer: ViewerDep) -> list[RoundPublic]:
+    """The rounds you may see (coordinators: all; others: published ones), newest first."""
+    return [RoundPublic.of(r, viewer) for r in rounds.list_rounds(session, viewer)]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_round(
+    body: RoundCreate, session: SessionDep, viewer: Coordinator, settings: SettingsDep
+) -> RoundPublic:
+    """Create a draft round on a snapshot of the current students and open offers."""
+    round_ = rounds.create_round(
+        session, viewer, **body.model_dump(), default_time_limit=settings.solve_time_limit
+    )
+    return RoundPublic.of(round_, viewer)
+
+
+@router.get("/{round_id}")
+def get_round(
+    round_id: RoundId, session: SessionDep, viewer: ViewerDep, solver: SolverDep
+) -> RoundPublic:
+    """A round, with the progress of its solve while it runs (poll this)."""
+    solver.recover()
+    return RoundPublic.of(rounds.get_round(session, viewer, round_id), viewer)
+
+
+@router.post("/{round_id}/solve", status_code=status.HTTP_202_ACCEPTED)
+def solve(
+    round_id: RoundId, session: SessionDep, viewer: Coordinator, solver: SolverDep
+) -> RoundPublic:
+    """Start solving the round in the background; 409 if it is already running or published."""
+    attempt = rounds.request_solve(session, viewer, round_id, solver.lease)
+    solver.start(round_id, attempt)
+    return RoundPublic.of(rounds.get_round(session, viewer, round_id), viewer)
+
+
+@router.post("/{round_id}/cancel")
+def cancel(
+    round_id: RoundId, session: SessionDep, viewer: Coordinator, solver: SolverDep
+) -> RoundPublic:
+    """Stop the round's solve; it goes back to draft (or to its previous result)."""
+    round_ = rounds.cancel_solve(session, viewer, round_id)
+    solver.cancel(round_id)
+    return RoundPublic.of(round_, viewer)
+
+
+def _figures(groups: dict[str, GroupFigures]) -> dict[str, dict[str, Any]]:
+    return {
+        key: {
+            "students": g.total,
+            "eligible": g.eligible,
+            "placed": g.placed,
+            "rate": float(g.rate),
+        }
+        for key, g in groups.items()
+    }
+
+
+def _statistics(stats: RoundStatistics) -> dict[str, Any]:
+    return {
+        "students": stats.students,
+        "offers": stats.offers,
+        "places": stats.places,
+        "placed": stats.placed,
+        "gender_gap": float(stats.gender_gap),
+        "preference_cost": stats.preference_cost,
+        "min_school_rate": float(stats.min_school_rate),
+        "by_gender": _figures(stats.by_gender),
+        "by_sector": _figures(stats.by_sector),
+        "by_school": _figures(stats.by_school),
+        "by_country": {
+            c: {"offers": f.offers, "places": f.places, "placed": f.placed}
+            for c, f in stats.by_country.items()
+        },
+        "unplaced_by_reason": stats.reasons,
+    }
+
+
+@router.get("/{round_id}/statistics")
+def statistics(round_id: RoundId, session: SessionDep, viewer: Coordinator) -> dict[str, Any]:
+    """Placed by gender, country, sector and school; the gender gap; reasons of the unplaced."""
+    return _statistics(review.statistics(session, viewer, round_id))
+
+
+@router.get("/{round_id}/assignments")
+def list_assignments(
+    round_id: RoundId, session: SessionDep, viewer: ViewerDep
+) -> list[AssignmentPublic]:
+    """The round's assignments you may see (your school's, your offers', your own)."""
+    return [AssignmentPublic.of(a) for a in rounds.list_assignments(session, viewer, round_id)]
+
+
+@router.get("/{round_id}/assignments/{student_id}")
+def get_assignment(
+    round_id: RoundId, student_id: StudentId, session: SessionDep, viewer: ViewerDep
+) -> AssignmentPublic:
+    """One student's assignment in the round."""
+    return AssignmentPublic.of(rounds.get_assignment(session, viewer, round_id, student_id))
+
+
+@router.post("/{round_id}/assignments/{student_id}/lock")
+def lock(
+    round_id: RoundId, student_id: StudentId, session: SessionDep, viewer: Coordinator
+) -> AssignmentPublic:
+    """Keep this placement (or non-placement) when the round is solved again."""
+    return AssignmentPublic.of(review.lock(session, viewer, round_id, student_id))
+
+
+@router.delete("/{round_id}/assignments/{student_id}/lock")
+def unlock(
+    round_id: RoundId, student_id: StudentId, session: SessionDep, viewer: Coordinator
+) -> AssignmentPublic:
+    """Let the next solve place this student freely."""
+    return AssignmentPublic.of(review.unlock(session, viewer, round_id, student_id))
+
+
+@router.post("/{round_id}/assignments/{student_id}/move")
+def move(
+    round_id: RoundId,
+    student_id: StudentId,
+    body: Move,
+    session: SessionDep,
+    viewer: Coordinator,
+) -> AssignmentPublic:
+    """Move a student to another offer (every hard rule checked; 422 with the reasons)."""
+    return AssignmentPublic.of(review.move(session, viewer, round_id, student_id, body.offer_id))
+
+
+@router.post("/{round_id}/assignments/{student_id}/response")
+def respond(
+    round_id: RoundId,
+    student_id: StudentId,
+    body: Decision,
+    session: SessionDep,
+    viewer: Student,
+) -> AssignmentPublic:
+    """Confirm or decline your placement, until the round's deadline."""
+    row = rounds.respond(
+        session, viewer, round_id, student_id, body.decision == "confirm", utcnow().date()
+    )
+    return AssignmentPublic.of(row)
+
+
+@router.post("/{round_id}/publish")
+def publish(
+    round_id: RoundId, body: Publish, session: SessionDep, viewer: Coordinator
+) -> RoundPublic:
+    """Publish a solved round: students, teachers and partners see its assignments."""
+    round_ = rounds.publish(session, viewer, round_id, body.response_deadline, utcnow().date())
+    return RoundPublic.of(round_, viewer)
+
+
+@router.post("/{round_id}/rerun", status_code=status.HTTP_201_CREATED)
+def rerun(
+    round_id: RoundId, body: Rerun, session: SessionDep, viewer: Coordinator, settings: SettingsDep
+) -> RoundPublic:
+    """A new draft round from current data that will change as few placements as possible."""
+    previous = rounds.get_round(session, viewer, round_id)
+    round_ = rounds.create_round(
+        session,
+        viewer,
+        name=body.name or f"{previous.name} (re-run)",
+        policy=previous.policy,
+        time_limit=previous.time_limit,
+        seed=previous.seed,
+        previous_round_id=round_id,
+        default_time_limit=settings.solve_time_limit,
+    )
+    return RoundPublic.of(round_, viewer)
+
+
+@router.get("/{round_id}/diff/{other_round_id}")
+def diff(
+    round_id: RoundId,
+    other_round_id: Annotated[int, Path(description="The round to compare with.")],
+    session: SessionDep,
+    viewer: Coordinator,
+) -> list[ChangePublic]:
+    """The students placed differently in the other round than in this one."""
+    changes = review.diff(session, viewer, round_id, other_round_id)
+    return [ChangePublic(student_id=c.student_id, before=c.before, after=c.after) for c in changes]
+
+
+_MEDIA = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+@router.get("/{round_id}/export/{table}.{fmt}")
+def export(
+    round_id: RoundId,
+    table: Literal["assignments", "statistics"],
+    fmt: Literal["csv", "xlsx"],
+    session: SessionDep,
+    viewer: Coordinator,
+) -> Response:
+    """The round's assignments or statistics as CSV or XLSX, safe to open in a spreadsheet."""
+    round_ = rounds.get_round(session, viewer, round_id)
+    data, result = review.current_result(session, round_)
+    if table == "assignments":
+        frame = exports.assignments_frame(data, result)
+    else:
+        frame = exports.statistics_frame(review.statistics(session, viewer, round_id))
+    body = exports.to_csv_bytes(frame) if fmt == "csv" else exports.to_xlsx_bytes(frame, table)
+    filename = f"round-{round_id}-{table}.{fmt}"
+    return Response(
+        body,
+        media_type=_MEDIA[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

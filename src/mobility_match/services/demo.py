@@ -1,0 +1,150 @@
+"""Demo data for `mobility-match serve --demo`: sample offers, a fictitious cohort, accounts.
+
+Loads only into an empty database. Every start with --demo gives the demo
+accounts fresh random passwords (and the demo student a fresh invitation
+link) and returns them to be printed: they exist for trying the service on a
+laptop, and `serve` refuses --demo in production.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, func, select
+
+from mobility_match import domain, records
+from mobility_match.demo import generate_students
+from mobility_match.models import (
+    Account,
+    CredentialKind,
+    Offer,
+    Role,
+    School,
+    SchoolKind,
+    Student,
+)
+from mobility_match.security import hash_password
+from mobility_match.services import audit
+from mobility_match.services.accounts import issue_credential
+
+CONTROL_EVERY = 3
+"""Every third demo school is a control school (its students are followed, not sent)."""
+
+
+@dataclass(frozen=True)
+class DemoLoad:
+    schools: int
+    students: int
+    offers: int
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    role: Role
+    username: str
+    secret: str
+    """The password, or for the student the invitation link."""
+    scope: str
+
+
+def is_empty(session: Session) -> bool:
+    """True when the database holds no student and no offer yet."""
+    students = session.exec(select(func.count()).select_from(Student)).one()
+    offers = session.exec(select(func.count()).select_from(Offer)).one()
+    return students == 0 and offers == 0
+
+
+def load_demo(
+    session: Session, offers: Sequence[domain.Offer], n_students: int, seed: int
+) -> DemoLoad:
+    """Store the offers and a cohort of `n_students` fictitious students; commit."""
+    students = generate_students(n_students, seed, offers)
+    school_ids = sorted({s.school_id for s in students})
+    for position, school_id in enumerate(school_ids):
+        kind = SchoolKind.CONTROL if position % CONTROL_EVERY == CONTROL_EVERY - 1 else None
+        session.add(
+            School(
+                school_id=school_id,
+                name=f"Lycée professionnel {school_id}",
+                kind=kind or SchoolKind.PILOT,
+            )
+        )
+    companies: set[str] = set()
+    for offer in offers:
+        row, company = records.offer_rows(offer)
+        if company.company_id not in companies:
+            companies.add(company.company_id)
+            session.add(company)
+        session.add(row)
+    session.flush()
+    session.add_all(records.student_row(student) for student in students)
+    audit.record(
+        session,
+        None,
+        "demo.load",
+        "database",
+        schools=len(school_ids),
+        students=len(students),
+        offers=len(offers),
+    )
+    session.commit()
+    return DemoLoad(len(school_ids), len(students), len(offers))
+
+
+def _account(session: Session, username: str, role: Role, scope: dict[str, str]) -> Account:
+    account = session.exec(select(Account).where(Account.username == username)).first()
+    if account is None:
+        account = Account(username=username, display_name=username, role=role)
+        for field, value in scope.items():
+            setattr(account, field, value)
+    return account
+
+
+def demo_accounts(session: Session, public_url: str, invitation_days: float) -> list[DemoAccount]:
+    """One account per role, with fresh secrets; commit and return them for printing."""
+    teacher_school = session.exec(
+        select(School).where(School.kind == SchoolKind.PILOT).order_by(col(School.school_id))
+    ).first()
+    partner = "OFAJ"
+    made: list[DemoAccount] = []
+    staff: list[tuple[str, Role, dict[str, str], str]] = [
+        ("coordinator@demo.example", Role.COORDINATOR, {}, "everything"),
+        ("partner@demo.example", Role.PARTNER, {"partner": partner}, f"partner {partner}"),
+    ]
+    if teacher_school is not None:
+        school_id = teacher_school.school_id
+        staff.append(
+            ("teacher@demo.example", Role.TEACHER, {"school_id": school_id}, f"school {school_id}")
+        )
+    for username, role, scope, described in staff:
+        password = secrets.token_urlsafe(12)
+        account = _account(session, username, role, scope)
+        account.password_hash = hash_password(password)
+        session.add(account)
+        made.append(DemoAccount(role, username, password, described))
+    if teacher_school is not None:
+        student = session.exec(
+            select(Student)
+            .where(Student.school_id == teacher_school.school_id)
+            .order_by(col(Student.student_id))
+        ).first()
+        if student is not None:
+            scope = {"student_id": student.student_id}
+            account = _account(session, student.student_id, Role.STUDENT, scope)
+            session.add(account)
+            session.flush()
+            token, _ = issue_credential(
+                session,
+                account,
+                CredentialKind.INVITATION,
+                dt.timedelta(days=invitation_days),
+            )
+            url = f"{public_url.rstrip('/')}/invite/{token}"
+            name = f"{student.first_name} {student.last_name}"
+            made.append(DemoAccount(Role.STUDENT, student.student_id, url, name))
+    audit.record(session, None, "demo.accounts", "account", roles=[a.role.value for a in made])
+    session.commit()
+    return made

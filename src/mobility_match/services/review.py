@@ -1,0 +1,226 @@
+"""Reviewing a solved round: statistics, locks, moves by hand, and the diff of two rounds.
+
+A move is checked against every hard rule of matching/rules.py and the offer's
+places before it is made, and refused with the reasons otherwise; a moved
+student is locked there, so a new solve keeps the coordinator's decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from mobility_match.access import Viewer
+from mobility_match.domain import (
+    Placement,
+    Reason,
+    ReasonCode,
+    RoundInput,
+    RoundResult,
+    load_vocabulary,
+)
+from mobility_match.matching.rules import preference_rank, why_not
+from mobility_match.models import Assignment, Offer, OfferStatus, Round, RoundLock, RoundStatus
+from mobility_match.services import audit
+from mobility_match.services.errors import Conflict, NotFound, Refused
+from mobility_match.services.rounds import get_round, round_input
+from mobility_match.statistics import RoundStatistics, compute_statistics
+
+
+def _assignments(session: Session, round_id: int) -> dict[str, Assignment]:
+    rows = session.exec(select(Assignment).where(Assignment.round_id == round_id)).all()
+    return {row.student_id: row for row in rows}
+
+
+def current_result(
+    session: Session, round_: Round, data: RoundInput | None = None
+) -> tuple[RoundInput, RoundResult]:
+    """The round's input and its assignments as they stand now (after any moves)."""
+    if round_.status not in (RoundStatus.SOLVED, RoundStatus.PUBLISHED):
+        raise Conflict(f"The round is {round_.status}: it has no result yet.")
+    data = data or round_input(session, round_)
+    rows = _assignments(session, round_.id or 0)
+    placements = []
+    eligible = []
+    for student in data.students:
+        row = rows[student.student_id]
+        reason = Reason(ReasonCode(row.reason_code), row.reason) if row.reason_code else None
+        placements.append(
+            Placement(row.student_id, row.offer_id, row.preference_rank, row.locked, reason)
+        )
+        eligible.append(row.eligible)
+    report = round_.report or {}
+    return data, RoundResult(
+        placements=tuple(placements),
+        stages=(),
+        acceptable_pairs=int(report.get("acceptable_pairs", 0)),
+        solve_seconds=float(report.get("solve_seconds", 0.0)),
+        eligible=tuple(eligible),
+    )
+
+
+def statistics(session: Session, viewer: Viewer, round_id: int) -> RoundStatistics:
+    """The review figures of a round as it stands: by gender, country, sector, school, reasons."""
+    round_ = get_round(session, viewer, round_id)
+    data, result = current_result(session, round_)
+    return compute_statistics(data, result, load_vocabulary())
+
+
+def _editable(session: Session, viewer: Viewer, round_id: int) -> Round:
+    round_ = get_round(session, viewer, round_id)
+    if round_.status is not RoundStatus.SOLVED:
+        raise Conflict(
+            f"Placements can be locked or moved only in a solved round; this one is "
+            f"{round_.status}. A published round changes through a re-run."
+        )
+    return round_
+
+
+def _set_lock(session: Session, round_id: int, student_id: str, offer_id: str | None) -> None:
+    lock = session.exec(
+        select(RoundLock).where(RoundLock.round_id == round_id, RoundLock.student_id == student_id)
+    ).first()
+    if lock is None:
+        lock = RoundLock(round_id=round_id, student_id=student_id)
+    lock.offer_id = offer_id
+    session.add(lock)
+
+
+def _row_for_update(session: Session, round_id: int, student_id: str) -> Assignment:
+    row = session.exec(
+        select(Assignment)
+        .where(Assignment.round_id == round_id, Assignment.student_id == student_id)
+        .with_for_update()
+    ).first()
+    if row is None:
+        raise NotFound(f"Round {round_id} has no assignment for student {student_id}.")
+    return row
+
+
+def lock(session: Session, viewer: Viewer, round_id: int, student_id: str) -> Assignment:
+    """Keep the student's current placement (or non-placement) in later solves."""
+    _editable(session, viewer, round_id)
+    row = _row_for_update(session, round_id, student_id)
+    _set_lock(session, round_id, student_id, row.offer_id)
+    row.locked = True
+    row.version += 1
+    session.add(row)
+    audit.record(session, viewer, "assignment.lock", "assignment", f"{round_id}/{student_id}")
+    session.commit()
+    return row
+
+
+def unlock(session: Session, viewer: Viewer, round_id: int, student_id: str) -> Assignment:
+    """Let later solves place the student freely again."""
+    _editable(session, viewer, round_id)
+    row = _row_for_update(session, round_id, student_id)
+    for found in session.exec(
+        select(RoundLock).where(RoundLock.round_id == round_id, RoundLock.student_id == student_id)
+    ):
+        session.delete(found)
+    row.locked = False
+    row.version += 1
+    session.add(row)
+    audit.record(session, viewer, "assignment.unlock", "assignment", f"{round_id}/{student_id}")
+    session.commit()
+    return row
+
+
+def move(
+    session: Session, viewer: Viewer, round_id: int, student_id: str, offer_id: str | None
+) -> Assignment:
+    """Place a student on another offer (None: unplace), if every hard rule and the places allow.
+
+    Refused, with every reason, when the student's trade, language, dates, age or
+    preferences exclude the offer, when it is full, or when its host withdrew it.
+    """
+    round_ = _editable(session, viewer, round_id)
+    data = round_input(session, round_)
+    student = next((s for s in data.students if s.student_id == student_id), None)
+    if student is None:
+        raise NotFound(f"Round {round_id} has no assignment for student {student_id}.")
+    row = _row_for_update(session, round_id, student_id)
+    problems: list[str] = []
+    offer = None
+    if offer_id is not None:
+        offer = next((o for o in data.offers if o.offer_id == offer_id), None)
+        if offer is None:
+            raise Refused(
+                "The move is refused.",
+                problems=[f"offer_id: {offer_id} is not an offer of this round"],
+            )
+        reason = why_not(student, offer, load_vocabulary())
+        if reason is not None:
+            problems.append(reason)
+        others = session.exec(
+            select(Assignment.student_id).where(
+                Assignment.round_id == round_id,
+                Assignment.offer_id == offer_id,
+                Assignment.student_id != student_id,
+            )
+        ).all()
+        if len(others) >= offer.places:
+            problems.append(
+                f"{offer.label()} is full ({offer.places} places, taken by "
+                f"{', '.join(sorted(others))}); move one of them first"
+            )
+        current = session.get(Offer, offer_id)
+        if current is not None and current.status is OfferStatus.WITHDRAWN:
+            problems.append(f"the host has withdrawn {offer.label()}")
+    if problems:
+        raise Refused(
+            f"{student.first_name} {student.last_name} cannot be moved.", problems=problems
+        )
+    before = row.offer_id
+    row.offer_id = offer_id
+    row.partner = offer.partner if offer else None
+    row.company_name = offer.company_name if offer else ""
+    row.country = offer.country.value if offer else ""
+    row.city = offer.city if offer else ""
+    row.start_date = offer.start_date if offer else None
+    row.end_date = offer.end_date if offer else None
+    row.preference_rank = preference_rank(student, offer) if offer else None
+    row.locked = True
+    row.reason_code = "" if offer else ReasonCode.LOCKED_UNPLACED.value
+    row.reason = "" if offer else f"{ReasonCode.LOCKED_UNPLACED.value}: unplaced by a coordinator"
+    row.version += 1
+    session.add(row)
+    _set_lock(session, round_id, student_id, offer_id)
+    audit.record(
+        session,
+        viewer,
+        "assignment.move",
+        "assignment",
+        f"{round_id}/{student_id}",
+        before=before,
+        after=offer_id,
+    )
+    session.commit()
+    return row
+
+
+@dataclass(frozen=True)
+class Change:
+    """A student whose placement differs between two rounds."""
+
+    student_id: str
+    before: str | None
+    after: str | None
+
+
+def diff(session: Session, viewer: Viewer, round_id: int, other_id: int) -> Sequence[Change]:
+    """The students placed differently in `other_id` than in `round_id` (absent = None)."""
+    for wanted in (round_id, other_id):
+        found = get_round(session, viewer, wanted)
+        if found.status not in (RoundStatus.SOLVED, RoundStatus.PUBLISHED):
+            raise Conflict(f"Round {wanted} has no result yet.")
+    before = {k: v.offer_id for k, v in _assignments(session, round_id).items()}
+    after = {k: v.offer_id for k, v in _assignments(session, other_id).items()}
+    return [
+        Change(student_id, before.get(student_id), after.get(student_id))
+        for student_id in sorted(before.keys() | after.keys())
+        if before.get(student_id) != after.get(student_id)
+        or (student_id in before) != (student_id in after)
+    ]

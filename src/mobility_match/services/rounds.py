@@ -1,0 +1,415 @@
+"""The life of a matching round: snapshot, solve requests, publication, answers, re-runs.
+
+States: draft → running → solved → published (DESIGN.md). Every state change is
+a compare-and-set on (status, version): `UPDATE round … WHERE id=… AND version=…`
+with the row count checked, so two requests racing for the same change cannot
+both win, on SQLite and PostgreSQL alike. The solve itself runs in
+services/solving.py; reviewing (statistics, locks, moves, diffs) is in
+services/review.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import CursorResult, update
+from sqlmodel import Session, col, select
+
+from mobility_match import access, records
+from mobility_match.access import Viewer
+from mobility_match.domain import Lock, RoundInput
+from mobility_match.matching.policy import DEFAULT_POLICY, Policy, PolicyError, parse_policy
+from mobility_match.models import (
+    Assignment,
+    Company,
+    Offer,
+    OfferStatus,
+    Response,
+    Round,
+    RoundLock,
+    RoundSnapshot,
+    RoundStatus,
+    School,
+    SchoolKind,
+    Student,
+    utcnow,
+)
+from mobility_match.services import audit
+from mobility_match.services.errors import Conflict, NotFound, Refused
+
+
+def get_round(session: Session, viewer: Viewer, round_id: int) -> Round:
+    """The round if the viewer may see it (coordinators: all; others: published); else 404."""
+    found = session.exec(access.rounds(viewer).where(Round.id == round_id)).first()
+    if found is None:
+        raise NotFound(f"There is no round {round_id}.")
+    return found
+
+
+def list_rounds(session: Session, viewer: Viewer) -> list[Round]:
+    """The rounds the viewer may see, newest first."""
+    return list(session.exec(access.rounds(viewer).order_by(col(Round.id).desc())))
+
+
+def round_policy(round_: Round) -> Policy:
+    """The policy a round is solved under (its TOML, else the default)."""
+    return parse_policy(round_.policy, "policy") if round_.policy.strip() else DEFAULT_POLICY
+
+
+def change_state(
+    session: Session, round_: Round, expected: set[RoundStatus], **values: Any
+) -> bool:
+    """Compare-and-set: apply `values` and bump the version if the round is still as read.
+
+    True when this call won; the caller commits. The round object is refreshed.
+    """
+    statement = (
+        update(Round)
+        .where(
+            col(Round.id) == round_.id,
+            col(Round.version) == round_.version,
+            col(Round.status).in_(expected),
+        )
+        .values(version=round_.version + 1, **values)
+    )
+    result = session.execute(statement)
+    assert isinstance(result, CursorResult)
+    won = result.rowcount == 1
+    session.refresh(round_)
+    return won
+
+
+def create_round(
+    session: Session,
+    viewer: Viewer,
+    *,
+    name: str,
+    policy: str = "",
+    time_limit: float | None = None,
+    seed: int = 0,
+    previous_round_id: int | None = None,
+    default_time_limit: float = 60.0,
+) -> Round:
+    """A new draft round on a snapshot of the students of pilot schools and the open offers."""
+    problems = []
+    if policy.strip():
+        try:
+            parse_policy(policy, "policy")
+        except PolicyError as error:
+            problems.extend(str(error).splitlines())
+    previous = None
+    if previous_round_id is not None:
+        previous = session.get(Round, previous_round_id)
+        if previous is None or previous.status is not RoundStatus.PUBLISHED:
+            problems.append(
+                f"previous_round_id: round {previous_round_id} is not a published round; "
+                "a re-run starts from a published one"
+            )
+    if problems:
+        raise Refused("The round cannot be created.", problems=problems)
+    students = session.exec(
+        select(Student)
+        .join(School, col(School.school_id) == col(Student.school_id))
+        .where(School.kind == SchoolKind.PILOT)
+        .order_by(col(Student.student_id))
+    ).all()
+    offers = session.exec(
+        select(Offer, Company)
+        .join(Company, col(Company.company_id) == col(Offer.company_id))
+        .where(Offer.status == OfferStatus.OPEN)
+        .order_by(col(Offer.offer_id))
+    ).all()
+    round_ = Round(
+        name=name,
+        policy=policy,
+        time_limit=time_limit or default_time_limit,
+        seed=seed,
+        previous_round_id=previous_round_id,
+        created_by=viewer.account_id,
+    )
+    session.add(round_)
+    session.flush()
+    assert round_.id is not None
+    session.add(
+        RoundSnapshot(
+            round_id=round_.id,
+            students=[records.student_snapshot(s) for s in students],
+            offers=[records.offer_snapshot(o, c) for o, c in offers],
+        )
+    )
+    carried = _carried_locks(session, previous, {o.offer_id for o, _ in offers}) if previous else {}
+    student_ids = {s.student_id for s in students}
+    for student_id, offer_id in sorted(carried.items()):
+        if student_id in student_ids:
+            session.add(RoundLock(round_id=round_.id, student_id=student_id, offer_id=offer_id))
+    audit.record(
+        session,
+        viewer,
+        "round.create",
+        "round",
+        round_.id,
+        name=name,
+        students=len(students),
+        offers=len(offers),
+        previous_round_id=previous_round_id,
+        locks_carried=len(carried),
+    )
+    session.commit()
+    return round_
+
+
+def _carried_locks(
+    session: Session, previous: Round, open_offers: set[str]
+) -> dict[str, str | None]:
+    """Locks a re-run keeps: confirmed placements (offer still open), declines, earlier locks."""
+    locks: dict[str, str | None] = {}
+    for assignment in session.exec(select(Assignment).where(Assignment.round_id == previous.id)):
+        keep_offer = assignment.offer_id in open_offers
+        if assignment.response is Response.DECLINED or (
+            (assignment.response is Response.CONFIRMED or assignment.locked)
+            and assignment.offer_id is None
+        ):
+            locks[assignment.student_id] = None
+        elif (assignment.response is Response.CONFIRMED or assignment.locked) and keep_offer:
+            locks[assignment.student_id] = assignment.offer_id
+    return locks
+
+
+def snapshot_of(session: Session, round_: Round) -> RoundSnapshot:
+    snapshot = session.get(RoundSnapshot, round_.id)
+    assert snapshot is not None, "every round is created with its snapshot"
+    return snapshot
+
+
+def round_input(session: Session, round_: Round) -> RoundInput:
+    """The round's students and offers as its snapshot holds them, with its current locks."""
+    snapshot = snapshot_of(session, round_)
+    locks = session.exec(
+        select(RoundLock).where(RoundLock.round_id == round_.id).order_by(col(RoundLock.student_id))
+    ).all()
+    return RoundInput(
+        records.snapshot_students(snapshot.students),
+        records.snapshot_offers(snapshot.offers),
+        tuple(Lock(lock.student_id, lock.offer_id) for lock in locks),
+    )
+
+
+def previous_assignment(session: Session, round_: Round) -> Mapping[str, str | None] | None:
+    """Student → offer in the round this one re-runs (the hint and the 'changes' baseline)."""
+    if round_.previous_round_id is None:
+        return None
+    rows = session.exec(
+        select(Assignment).where(Assignment.round_id == round_.previous_round_id)
+    ).all()
+    return {row.student_id: row.offer_id for row in rows}
+
+
+def request_solve(session: Session, viewer: Viewer, round_id: int, lease: dt.timedelta) -> str:
+    """Mark the round running for a new solve attempt; return the attempt id.
+
+    Conflict when it is already running (with a live lease) or published.
+    """
+    round_ = get_round(session, viewer, round_id)
+    now = utcnow()
+    stale = round_.status is RoundStatus.RUNNING and (
+        round_.lease_expires_at is None or round_.lease_expires_at <= now
+    )
+    if round_.status not in (RoundStatus.DRAFT, RoundStatus.SOLVED) and not stale:
+        raise Conflict(_why_not_solvable(round_))
+    attempt = f"{round_id}-{round_.version + 1}-{now.timestamp():.6f}"
+    expected = {RoundStatus.DRAFT, RoundStatus.SOLVED, RoundStatus.RUNNING}
+    won = change_state(
+        session,
+        round_,
+        expected,
+        status=RoundStatus.RUNNING,
+        solve_attempt=attempt,
+        lease_expires_at=now + lease,
+        progress={"stage": "starting", "index": 0, "total": 0, "best": None, "bound": None},
+        error="",
+    )
+    if not won:
+        session.rollback()
+        raise Conflict("The round changed meanwhile (another solve started); reload it.")
+    audit.record(session, viewer, "round.solve", "round", round_id, attempt=attempt)
+    session.commit()
+    return attempt
+
+
+def _why_not_solvable(round_: Round) -> str:
+    if round_.status is RoundStatus.RUNNING:
+        return "The round is already being solved; follow its progress or cancel it."
+    return "A published round cannot be solved again; re-run it to make a new round."
+
+
+def cancel_solve(session: Session, viewer: Viewer, round_id: int) -> Round:
+    """Stop a running solve: the round goes back to what it was before (draft or solved)."""
+    round_ = get_round(session, viewer, round_id)
+    if round_.status is not RoundStatus.RUNNING:
+        raise Conflict("The round is not being solved.")
+    if not change_state(
+        session, round_, {RoundStatus.RUNNING}, **release_values(session, round_, "")
+    ):
+        session.rollback()
+        raise Conflict("The solve ended meanwhile; reload the round.")
+    audit.record(session, viewer, "round.cancel", "round", round_id)
+    session.commit()
+    return round_
+
+
+def release_values(session: Session, round_: Round, error: str) -> dict[str, Any]:
+    """The columns that end a solve without a result: back to solved if it had one."""
+    has_result = (
+        session.exec(select(Assignment.id).where(Assignment.round_id == round_.id)).first()
+        is not None
+    )
+    return {
+        "status": RoundStatus.SOLVED if has_result else RoundStatus.DRAFT,
+        "solve_attempt": None,
+        "lease_expires_at": None,
+        "progress": None,
+        "error": error,
+    }
+
+
+def publish(
+    session: Session, viewer: Viewer, round_id: int, response_deadline: dt.date, today: dt.date
+) -> Round:
+    """Make a solved round's assignments visible; placed students answer by the deadline."""
+    round_ = get_round(session, viewer, round_id)
+    if round_.status is not RoundStatus.SOLVED:
+        raise Conflict(f"Only a solved round can be published; this one is {round_.status}.")
+    if response_deadline < today:
+        raise Refused(
+            "The round cannot be published.",
+            problems=[f"response_deadline: {response_deadline} is in the past"],
+        )
+    if not change_state(
+        session,
+        round_,
+        {RoundStatus.SOLVED},
+        status=RoundStatus.PUBLISHED,
+        published_at=utcnow(),
+        response_deadline=response_deadline,
+    ):
+        session.rollback()
+        raise Conflict("The round changed meanwhile; reload it.")
+    session.execute(
+        update(Assignment)
+        .where(col(Assignment.round_id) == round_id, col(Assignment.offer_id).is_not(None))
+        .values(response=Response.PENDING)
+    )
+    audit.record(
+        session, viewer, "round.publish", "round", round_id, deadline=response_deadline.isoformat()
+    )
+    session.commit()
+    return round_
+
+
+def get_assignment(session: Session, viewer: Viewer, round_id: int, student_id: str) -> Assignment:
+    """One student's assignment in a round, within the viewer's scope; else 404."""
+    found = session.exec(
+        access.assignments(viewer).where(
+            Assignment.round_id == round_id, Assignment.student_id == student_id
+        )
+    ).first()
+    if found is None:
+        raise NotFound(f"Round {round_id} has no assignment for student {student_id}.")
+    return found
+
+
+def list_assignments(session: Session, viewer: Viewer, round_id: int) -> list[Assignment]:
+    """A round's assignments within the viewer's scope, by student id."""
+    get_round(session, viewer, round_id)
+    return list(
+        session.exec(
+            access.assignments(viewer)
+            .where(Assignment.round_id == round_id)
+            .order_by(col(Assignment.student_id))
+        )
+    )
+
+
+def my_placements(session: Session, viewer: Viewer) -> list[tuple[Assignment, Round]]:
+    """The viewer's (a student's) assignments in published rounds, newest round first."""
+    rows = session.exec(
+        access.assignments(viewer)
+        .where(Assignment.student_id == viewer.student_id)
+        .order_by(col(Assignment.round_id).desc())
+    ).all()
+    return [(row, session.get_one(Round, row.round_id)) for row in rows]
+
+
+def respond(
+    session: Session,
+    viewer: Viewer,
+    round_id: int,
+    student_id: str,
+    confirm: bool,
+    today: dt.date,
+) -> Assignment:
+    """A student confirms or declines a published placement, until the round's deadline."""
+    if viewer.student_id != student_id:
+        raise NotFound(f"Round {round_id} has no assignment for student {student_id}.")
+    assignment = get_assignment(session, viewer, round_id, student_id)
+    round_ = session.get_one(Round, round_id)
+    problems = []
+    if assignment.offer_id is None:
+        problems.append("There is no placement to answer: you were not placed in this round.")
+    elif assignment.response is Response.WITHDRAWN:
+        problems.append("The host withdrew this offer; a new round will propose another one.")
+    elif assignment.response is Response.DECLINED:
+        problems.append("You already declined this placement; ask your coordinator.")
+    if round_.response_deadline is not None and today > round_.response_deadline:
+        problems.append(f"The deadline to answer was {round_.response_deadline.isoformat()}.")
+    if problems:
+        raise Refused("The answer cannot be recorded.", problems=problems)
+    locked = session.exec(
+        select(Assignment).where(Assignment.id == assignment.id).with_for_update()
+    ).one()
+    locked.response = Response.CONFIRMED if confirm else Response.DECLINED
+    locked.responded_at = utcnow()
+    locked.version += 1
+    session.add(locked)
+    audit.record(
+        session,
+        viewer,
+        "assignment.confirm" if confirm else "assignment.decline",
+        "assignment",
+        f"{round_id}/{student_id}",
+    )
+    session.commit()
+    return locked
+
+
+def on_offer_withdrawn(session: Session, viewer: Viewer, offer_id: str) -> int:
+    """Mark published placements on a withdrawn offer as withdrawn by the host (no commit).
+
+    Returns how many placements it touched; the coordinator re-runs the round.
+    """
+    published = select(Round.id).where(Round.status == RoundStatus.PUBLISHED)
+    rows = session.exec(
+        select(Assignment)
+        .where(
+            Assignment.offer_id == offer_id,
+            col(Assignment.round_id).in_(published),
+            col(Assignment.response).is_distinct_from(Response.DECLINED),
+        )
+        .with_for_update()
+    ).all()
+    for row in rows:
+        row.response = Response.WITHDRAWN
+        row.responded_at = utcnow()
+        row.version += 1
+        session.add(row)
+        audit.record(
+            session,
+            viewer,
+            "assignment.withdrawn_by_host",
+            "assignment",
+            f"{row.round_id}/{row.student_id}",
+            offer_id=offer_id,
+        )
+    return len(rows)
