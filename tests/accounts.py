@@ -6,8 +6,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from mobility_match.models import Account, Role, School, SchoolKind
+from mobility_match.models import Account, CredentialKind, Role, School, SchoolKind
 from mobility_match.security import hash_password
+from mobility_match.services.accounts import issue_credential
 
 PASSWORD = "correct horse battery"
 
@@ -50,3 +51,12 @@ def bearer(client: TestClient, username: str, password: str = PASSWORD) -> dict[
     response = client.post("/api/auth/login", json={"username": username, "password": password})
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+def session_headers(engine: Engine, account_id: int) -> dict[str, str]:
+    """Open a session for an account directly (as an invitation would); return its header."""
+    with Session(engine) as session:
+        account = session.get_one(Account, account_id)
+        token, _ = issue_credential(session, account, CredentialKind.SESSION, None)
+        session.commit()
+    return {"Authorization": f"Bearer {token}"}
