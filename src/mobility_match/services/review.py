@@ -69,7 +69,10 @@ def statistics(session: Session, viewer: Viewer, round_id: int) -> RoundStatisti
 
 
 def _editable(session: Session, viewer: Viewer, round_id: int) -> Round:
-    round_ = get_round(session, viewer, round_id)
+    """The round, row-locked for the rest of the transaction: edits of a round run one at a
+    time, so two moves can never both take an offer's last place (PostgreSQL)."""
+    get_round(session, viewer, round_id)
+    round_ = session.exec(select(Round).where(Round.id == round_id).with_for_update()).one()
     if round_.status is not RoundStatus.SOLVED:
         raise Conflict(
             f"Placements can be locked or moved only in a solved round; this one is "
