@@ -5,7 +5,8 @@ are constants. Each objective stage is an expression over those Booleans, and
 once a stage is settled its allowed value becomes a constraint for the next
 ones. Every objective is integer: the gender gap is minimised as
 |placed_F·eligible_M − placed_M·eligible_F| and the lowest school rate through a
-scaled variable whose scale makes distinct rates distinct integers.
+scaled variable whose scale makes distinct rates distinct integers; the changes
+from a previous assignment (changes.py) as a weighted sum of the pairs.
 """
 
 from __future__ import annotations
@@ -21,8 +22,11 @@ import pandas as pd
 from ortools.sat.python import cp_model
 
 from mobility_match.domain import StageStatus
+from mobility_match.matching.cancel import CancelCheck, Watch
+from mobility_match.matching.changes import change_weights, count_changes
 from mobility_match.matching.flows import Admissible
 from mobility_match.matching.pairs import IntArray
+from mobility_match.matching.policy import CHANGES
 from mobility_match.matching.problem import Assignment, F, M, Problem, measure
 
 EPSILON = 1e-6
@@ -65,17 +69,28 @@ class StageOutcome:
     deterministic_time: float = 0.0
 
 
-class _Progress(cp_model.CpSolverSolutionCallback):
-    def __init__(self, stage: str, report: ProgressFn, scale: Callable[[float], float]) -> None:
+class _Callback(cp_model.CpSolverSolutionCallback):
+    """At each solution: stop if the caller cancelled, else report progress if asked."""
+
+    def __init__(
+        self,
+        stage: str,
+        report: ProgressFn | None,
+        scale: Callable[[float], float],
+        watch: Watch,
+    ) -> None:
         super().__init__()
-        self._stage, self._report, self._scale = stage, report, scale
+        self._stage, self._report, self._scale, self._watch = stage, report, scale, watch
 
     def on_solution_callback(self) -> None:
-        self._report(
-            self._stage,
-            self._scale(self.objective_value),
-            self._scale(self.best_objective_bound),
-        )
+        if self._watch.fired():
+            self.stop_search()
+        elif self._report is not None:
+            self._report(
+                self._stage,
+                self._scale(self.objective_value),
+                self._scale(self.best_objective_bound),
+            )
 
 
 class CpRound:
@@ -86,10 +101,15 @@ class CpRound:
         problem: Problem,
         admissible: Admissible | None = None,
         counts: tuple[int, int, int] | None = None,
+        previous: IntArray | None = None,
     ) -> None:
         """Build the model; with `admissible` and `counts`, only least-cost flows with those
-        placed (F, M, X), which settles placements, gap and preferences at once."""
+        placed (F, M, X), which settles placements, gap and preferences at once.
+
+        `previous` (changes.previous_offers) is what the `changes` stage counts from.
+        """
         self.problem = problem
+        self.previous = previous
         model = cp_model.CpModel()
         self.model = model
         usable = problem.free_pair_mask()
@@ -112,6 +132,7 @@ class CpRound:
         self.eligible_f, self.eligible_m, _ = problem.eligible_by_gender()
         self._gap: cp_model.IntVar | None = None
         self._fairness: tuple[cp_model.IntVar, int] | None = None
+        self._changes: tuple[cp_model.LinearExpr, int] | None = None
         if counts is not None:
             for g, count in enumerate(counts):
                 model.add(self.by_gender[g] + self.locked_measures.placed_by_gender[g] == count)
@@ -155,6 +176,24 @@ class CpRound:
             self._fairness = (z, scale)
         return self._fairness
 
+    def _changes_expr(self) -> tuple[cp_model.LinearExpr, int]:
+        """The changes from the previous assignment, as (expression over the pairs, constant)."""
+        if self._changes is None:
+            if self.previous is None:
+                raise ValueError("the changes stage needs the previous assignment")
+            weights = change_weights(self.previous, self.student, self.offer)
+            expr = cp_model.LinearExpr.weighted_sum(self.x, [int(w) for w in weights])
+            self._changes = (expr, count_changes(self.previous, self.problem.locked_assignment()))
+        return self._changes
+
+    def stage_value(self, stage: str, assignment: Assignment) -> Fraction:
+        """The exact value of a stage for a full assignment."""
+        if stage == CHANGES:
+            if self.previous is None:
+                raise ValueError("the changes stage needs the previous assignment")
+            return Fraction(count_changes(self.previous, assignment))
+        return measure(self.problem, assignment).stage_value(stage)
+
     def cap_fairness(self, rate: Fraction) -> None:
         """Add a proven upper bound on the lowest school rate, so the search can stop there."""
         z, scale = self._fairness_var()
@@ -175,6 +214,9 @@ class CpRound:
             if not self.gap_is_trivial():
                 limit = math.floor(allowed * self.eligible_f * self.eligible_m)
                 model.add(self._gap_var() <= limit)
+        elif stage == CHANGES:
+            changes, constant = self._changes_expr()
+            model.add(changes + constant <= math.floor(allowed))
         else:
             eligible = self.problem.eligible_by_school()
             for k, count, locked in self._school_counts():
@@ -187,8 +229,12 @@ class CpRound:
         effort: Effort,
         settings: SolverSettings,
         progress: ProgressFn | None = None,
+        cancelled: CancelCheck | None = None,
     ) -> StageOutcome:
-        """Optimise one stage under the constraints kept so far, starting from `hint`."""
+        """Optimise one stage under the constraints kept so far, starting from `hint`.
+
+        Raise cancel.SolveCancelled, with the search stopped, once `cancelled` says so.
+        """
         model = self.model
         to_value = self._set_objective(stage)
         model.clear_hints()  # type: ignore[no-untyped-call]
@@ -200,8 +246,11 @@ class CpRound:
         solver.parameters.num_workers = settings.workers
         solver.parameters.max_deterministic_time = max(0.1, effort.deterministic)
         solver.parameters.max_time_in_seconds = max(0.1, effort.wall)
-        callback = _Progress(stage, progress, lambda v: float(to_value(v))) if progress else None
-        status = solver.solve(model, callback)
+        with Watch(cancelled, solver) as watch:
+            callback = None
+            if progress is not None or watch.active:
+                callback = _Callback(stage, progress, lambda v: float(to_value(v)), watch)
+            status = solver.solve(model, callback)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             assignment = self.problem.locked_assignment()
             values = solver.boolean_values(self.x).to_numpy(dtype=bool)
@@ -210,7 +259,7 @@ class CpRound:
             assignment = hint.copy()
         else:
             raise RuntimeError(f"CP-SAT found stage {stage} {solver.status_name(status)}")
-        value = measure(self.problem, assignment).stage_value(stage)
+        value = self.stage_value(stage, assignment)
         spent = solver.deterministic_time
         if status == cp_model.OPTIMAL:
             return StageOutcome(assignment, value, value, StageStatus.OPTIMAL, spent)
@@ -241,6 +290,10 @@ class CpRound:
             model.minimize(self._gap_var())
             denominator = max(1, self.eligible_f * self.eligible_m)
             return lambda v: Fraction(math.ceil(v - EPSILON), denominator)
+        if stage == CHANGES:
+            changes, constant = self._changes_expr()
+            model.minimize(changes)
+            return lambda v: Fraction(math.ceil(v - EPSILON) + constant)
         z, scale = self._fairness_var()
         model.maximize(z)
         return lambda v: self._rate_bound(math.floor(v + EPSILON), scale)

@@ -7,6 +7,11 @@ Two ways through, with the same answers (tests hold them to it):
 - the CP-SAT path for every other policy: each stage a CP-SAT solve, with the
   previous stage's assignment as hint.
 
+A re-run against a previously published assignment (`previous`) adds the stage
+`changes` after placements (changes.py) and always takes the CP-SAT path, with
+the previous assignment as the first hint. A caller's `cancelled` check is
+polled between stages and during CP-SAT searches (cancel.py).
+
 Each stage reports its value, its proven bound and its status. The engine takes
 plain domain objects and returns plain results: no files, no database.
 """
@@ -14,24 +19,34 @@ plain domain objects and returns plain results: no files, no database.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from fractions import Fraction
 
 from mobility_match.domain import RoundInput, RoundResult, Vocabulary
+from mobility_match.matching.cancel import CancelCheck, SolveCancelled
+from mobility_match.matching.changes import previous_hint, previous_offers, with_changes_stage
 from mobility_match.matching.cpsat import SolverSettings
 from mobility_match.matching.explain import explain
 from mobility_match.matching.flow_path import FLOW_STAGES, solve_by_flows
 from mobility_match.matching.flows import FlowNetwork
-from mobility_match.matching.policy import DEFAULT_POLICY, Policy
+from mobility_match.matching.policy import CHANGES, DEFAULT_POLICY, Policy
 from mobility_match.matching.problem import Assignment, prepare
 from mobility_match.matching.run import Progress, ProgressCallback, RoundRun
 
-__all__ = ["Progress", "ProgressCallback", "solve_round", "uses_flow_path"]
+__all__ = [
+    "CancelCheck",
+    "Progress",
+    "ProgressCallback",
+    "SolveCancelled",
+    "solve_round",
+    "uses_flow_path",
+]
 
 
 def uses_flow_path(policy: Policy) -> bool:
     """Tell whether the policy's stages can be settled by network flows (but school fairness)."""
     stages = policy.stages
-    if not stages or stages[0] != "placements":
+    if not stages or stages[0] != "placements" or CHANGES in stages:
         return False
     if "school_fairness" in stages[1:] and stages[-1] != "school_fairness":
         return False
@@ -43,7 +58,16 @@ def uses_flow_path(policy: Policy) -> bool:
 
 
 def _solve_by_cp_sat(run: RoundRun) -> Assignment:
-    assignment = FlowNetwork(run.problem).max_placements()[1]
+    """Settle each stage with CP-SAT, each hinted with the assignment of the stage before.
+
+    The first is hinted with the previous assignment when re-running, cut down
+    to what still holds: a stage that times out without a solution returns its
+    hint, so the hint must be feasible. Otherwise with a max-flow assignment.
+    """
+    if run.previous is not None:
+        assignment = previous_hint(run.problem, run.previous)
+    else:
+        assignment = FlowNetwork(run.problem).max_placements()[1]
     for stage in run.policy.stages:
         if stage == "gender_gap" and run.cp.gap_is_trivial():
             run.record(stage, Fraction(0), run.started(stage), "cp-sat")
@@ -62,17 +86,28 @@ def solve_round(
     workers: int = 1,
     progress: ProgressCallback | None = None,
     cp_sat_only: bool = False,
+    previous: Mapping[str, str | None] | None = None,
+    cancelled: CancelCheck | None = None,
 ) -> RoundResult:
     """Solve a round under a policy; every student gets an offer or a reason.
 
     `cp_sat_only` settles every stage with CP-SAT even where flows could: slower,
     and meant for cross-checking the flow path on the same round.
+
+    `previous` (student id → offer id, None for unplaced) is the assignment
+    published before: the stage `changes` then keeps as many of its students'
+    outcomes as the stages before it allow. `cancelled` is polled between stages
+    and during searches; once it returns True, SolveCancelled is raised.
     """
     started = time.perf_counter()
     problem = prepare(round_input, vocabulary)
-    run = RoundRun(
-        problem, policy, time_limit, SolverSettings(seed=seed, workers=workers), progress
-    )
+    if CHANGES in policy.stages and previous is None:
+        raise ValueError(f"the {CHANGES!r} stage needs the previous assignment")
+    before = None if previous is None else previous_offers(problem, previous)
+    if previous is not None:
+        policy = with_changes_stage(policy)
+    settings = SolverSettings(seed=seed, workers=workers)
+    run = RoundRun(problem, policy, time_limit, settings, progress, before, cancelled)
     flows = uses_flow_path(policy) and not cp_sat_only
     assignment = solve_by_flows(run) if flows else _solve_by_cp_sat(run)
     placements = explain(problem, assignment, vocabulary)

@@ -271,7 +271,14 @@ def _reach(
     for free, effort in ((attempt.moved, NEIGHBOURHOOD_EFFORT), (everyone, PROOF_EFFORT)):
         wall = run.effort("school_fairness").wall / 2
         repaired = repair(
-            run.problem, school_network.admissible, limits, rate, start, free, Effort(effort, wall)
+            run.problem,
+            school_network.admissible,
+            limits,
+            rate,
+            start,
+            free,
+            Effort(effort, wall),
+            run.cancelled,
         )
         if repaired.assignment is not None and _keeps(run, repaired.assignment, limits):
             return Outcome(Verdict.FOUND, repaired.assignment, "flow+cp-sat")

@@ -10,6 +10,10 @@ applies. What a tolerance means depends on the kind of stage:
 - `gender_gap` and `school_fairness` are already rates, so their tolerance is in
   rate points: gender_gap = 0.02 allows a gap up to 2 points above the smallest;
   school_fairness = 0.05 allows the lowest school rate 5 points below the best.
+
+One more stage, `changes`, exists only inside the engine: solve_round adds it
+when it re-runs a round against a previous assignment (changes.py). A policy
+file cannot name it, since only the caller has that previous assignment.
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ STAGES: tuple[str, ...] = ("placements", "gender_gap", "preferences", "school_fa
 """Every stage a policy may name, in the default order."""
 
 MAXIMISED = frozenset({"placements", "school_fairness"})
+
+CHANGES = "changes"
+"""The internal stage of a re-run: students whose outcome differs from before, minimised."""
 
 
 class PolicyError(ValueError):
@@ -47,7 +54,7 @@ class Policy:
         tol = self.tolerance_of(stage)
         if stage == "placements":
             return Fraction(math.ceil(optimum * (1 - tol)))
-        if stage == "preferences":
+        if stage in ("preferences", CHANGES):
             return Fraction(math.floor(optimum * (1 + tol)))
         if stage == "gender_gap":
             return optimum + tol

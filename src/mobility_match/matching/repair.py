@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 from ortools.sat.python import cp_model
 
+from mobility_match.matching.cancel import CancelCheck, Watch
 from mobility_match.matching.cpsat import Effort, add_assignment_rules, groups_by
 from mobility_match.matching.fairness import FairnessLimits
 from mobility_match.matching.flows import Admissible
@@ -65,12 +66,13 @@ def repair(
     start: Assignment,
     free: npt.NDArray[np.bool_],
     effort: Effort,
+    cancelled: CancelCheck | None = None,
 ) -> Repair:
     """Look for an assignment reaching `rate` within the limits that moves only `free` students.
 
     Students outside `free`, and locked students, keep their offer in `start`,
     which must respect capacities and the admissible rules (any flow of the
-    cut-down network does).
+    cut-down network does). Raise cancel.SolveCancelled once `cancelled` says so.
     """
     movable = free & (problem.locked == UNPLACED)
     fixed = np.where(movable, UNPLACED, start)
@@ -111,7 +113,8 @@ def repair(
     solver.parameters.max_time_in_seconds = max(0.01, effort.wall)
     # The LP relaxation of this model is a flow: with it, CP-SAT sees infeasible rates at once.
     solver.parameters.linearization_level = 2
-    status = solver.solve(model)
+    with Watch(cancelled, solver):
+        status = solver.solve(model)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         values = np.array([solver.boolean_value(v) for v in x], dtype=bool)
         assignment = fixed.copy()

@@ -1,7 +1,8 @@
 """The state of one solve: stages settled so far, the time left, the CP-SAT model if any.
 
 Shared by the two ways through a round (flow_path.py and the CP-SAT path in
-engine.py), so that both record stages, keep their values and share time alike.
+engine.py), so that both record stages, keep their values and share time alike,
+and both poll the caller's cancellation check at the start of every stage.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from mobility_match.domain import StageResult, StageStatus
+from mobility_match.matching.cancel import CancelCheck, check
 from mobility_match.matching.cpsat import CpRound, Effort, SolverSettings
+from mobility_match.matching.pairs import IntArray
 from mobility_match.matching.policy import Policy
 from mobility_match.matching.problem import Assignment, Problem
 
@@ -44,7 +47,10 @@ class RoundRun:
         time_limit: float,
         settings: SolverSettings,
         progress: ProgressCallback | None,
+        previous: IntArray | None = None,
+        cancelled: CancelCheck | None = None,
     ) -> None:
+        """`previous` (changes.previous_offers) is needed by a policy with the changes stage."""
         self.problem = problem
         self.policy = policy
         self.time_limit = time_limit
@@ -53,6 +59,8 @@ class RoundRun:
         self.wall_deadline = time.monotonic() + WALL_SAFETY * time_limit
         self.settings = settings
         self.progress = progress
+        self.previous = previous
+        self.cancelled = cancelled
         self.results: list[StageResult] = []
         self.allowed: dict[str, Fraction] = {}
         """Per settled stage, the worst value later stages may reach."""
@@ -62,7 +70,7 @@ class RoundRun:
     def cp(self) -> CpRound:
         """The CP-SAT model of the round, built on first use with every stage settled so far."""
         if self._cp is None:
-            self._cp = CpRound(self.problem)
+            self._cp = CpRound(self.problem, previous=self.previous)
             for stage, allowed in self.allowed.items():
                 self._cp.keep(stage, allowed)
         return self._cp
@@ -85,6 +93,8 @@ class RoundRun:
             self.progress(Progress(stage, index, len(self.policy.stages), best, bound))
 
     def started(self, stage: str) -> float:
+        """Begin a stage: raise cancel.SolveCancelled if the caller cancelled, else report it."""
+        check(self.cancelled)
         self.report(stage)
         return time.perf_counter()
 
@@ -116,7 +126,9 @@ class RoundRun:
         if since is None:
             since = self.started(stage)
         model = self.cp if model is None else model
-        outcome = model.solve(stage, hint, self.effort(stage), self.settings, self.report)
+        outcome = model.solve(
+            stage, hint, self.effort(stage), self.settings, self.report, self.cancelled
+        )
         self.deterministic_used += outcome.deterministic_time
         self.record(stage, outcome.value, since, "cp-sat", outcome.bound, outcome.status)
         return outcome.assignment
