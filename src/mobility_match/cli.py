@@ -154,3 +154,48 @@ def demo(
 def main() -> None:
     """Entry point of the console script."""
     app()
+
+
+@app.command("create-coordinator")
+def create_coordinator(
+    username: Annotated[str, typer.Option(help="The new coordinator's username.")],
+    display_name: Annotated[str, typer.Option(help="The name shown to others.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Create a coordinator account in the configured database (migrated first)."""
+    # Imported here so that the file commands above never load the database layer.
+    from sqlmodel import Session  # noqa: PLC0415
+
+    from mobility_match import db  # noqa: PLC0415
+    from mobility_match.config import get_settings  # noqa: PLC0415
+    from mobility_match.services import accounts, errors  # noqa: PLC0415
+
+    settings = get_settings()
+    engine = db.make_engine(settings.database_url)
+    try:
+        db.migrate(engine)
+        with Session(engine, expire_on_commit=False) as session:
+            if accounts.username_taken(session, username):
+                raise _fail([f"username: {username.strip()!r} is already taken; choose another"])
+            if password_stdin:
+                password = typer.get_text_stream("stdin").readline().rstrip("\r\n")
+            else:
+                password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+            try:
+                account = accounts.create_coordinator(
+                    session, username=username, display_name=display_name, password=password
+                )
+            except errors.ServiceError as error:
+                raise _fail(list(error.problems) or [error.message]) from None
+    finally:
+        engine.dispose()
+    out.print(f"Coordinator {account.username!r} created.", markup=False, highlight=False)
+    out.print(
+        "Next: start the service (mobility-match serve), sign in at "
+        f"{settings.public_url} with this username, then create the other accounts "
+        "(POST /api/accounts) and invite students.",
+        markup=False,
+        highlight=False,
+    )

@@ -1,0 +1,722 @@
+"""Signing in and out, the limit on failed sign-ins, API tokens, accounts, invitations.
+
+Every test goes through HTTP on a real migrated database (SQLite, or PostgreSQL
+when MOBILITY_MATCH_TEST_DATABASE_URL is set), except the command-line test,
+which runs `create-coordinator` on a fresh SQLite file it migrates itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, update
+from sqlmodel import Session, col, select
+from typer.testing import CliRunner
+
+from mobility_match.api.app import create_app
+from mobility_match.api.deps import SESSION_COOKIE
+from mobility_match.cli import app as cli_app
+from mobility_match.config import Settings, get_settings
+from mobility_match.db import make_engine
+from mobility_match.models import (
+    Account,
+    AuditEvent,
+    Credential,
+    CredentialKind,
+    LoginAttempt,
+    Role,
+    Student,
+    utcnow,
+)
+from mobility_match.security import token_hash
+from mobility_match.services import accounts
+from mobility_match.services.errors import NotFound
+from tests.accounts import PASSWORD, add_account, add_school, bearer
+
+NEW_PASSWORD = "a much longer secret phrase"
+
+
+def add_student(
+    engine: Engine, student_id: str, school_id: str, *, first_name: str = "Léa", email: str = ""
+) -> None:
+    with Session(engine) as session:
+        session.add(
+            Student(
+                student_id=student_id,
+                first_name=first_name,
+                last_name="Martin",
+                email=email,
+                gender="F",
+                birth_date=dt.date(2006, 3, 14),
+                school_id=school_id,
+                diploma="bac_pro",
+                trade="commerce",
+                available_from=dt.date(2027, 4, 1),
+                available_to=dt.date(2027, 7, 31),
+            )
+        )
+        session.commit()
+
+
+def login(client: TestClient, username: str, password: str = PASSWORD) -> dict[str, object]:
+    response = client.post("/api/auth/login", json={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    body: dict[str, object] = response.json()
+    return body
+
+
+def sign_in_status(client: TestClient, username: str, password: str = PASSWORD) -> int:
+    response = client.post("/api/auth/login", json={"username": username, "password": password})
+    status: int = response.status_code
+    return status
+
+
+@pytest.fixture
+def coordinator(engine: Engine) -> int:
+    return add_account(engine, "coord", Role.COORDINATOR)
+
+
+@pytest.fixture
+def school(engine: Engine) -> str:
+    """Two schools, LP-A with student S1 (Léa) and LP-B with student S2."""
+    add_school(engine, "LP-A")
+    add_school(engine, "LP-B")
+    add_student(engine, "S1", "LP-A")
+    add_student(engine, "S2", "LP-B", email="s2@example.org")
+    return "LP-A"
+
+
+@pytest.fixture
+def client_at(app: FastAPI) -> Iterator[Callable[[str], TestClient]]:
+    """Clients of the same app seen from other addresses (their startup is not run again)."""
+    made: list[TestClient] = []
+
+    def make(host: str) -> TestClient:
+        made.append(TestClient(app, client=(host, 50000)))
+        return made[-1]
+
+    yield make
+    for other in made:
+        other.close()
+
+
+def invite(client: TestClient, headers: dict[str, str], student_id: str = "S1") -> str:
+    """Invite a student; return the path of the link (/invite/…)."""
+    response = client.post(f"/api/students/{student_id}/invitation", headers=headers)
+    assert response.status_code == 201, response.text
+    url: str = response.json()["url"]
+    assert url.startswith("http://testserver/invite/")
+    return url.removeprefix("http://testserver")
+
+
+# Signing in and out.
+
+
+def test_login_returns_session_and_account(client: TestClient, coordinator: int) -> None:
+    """A right password opens a session: a token, its end, and the public account."""
+    response = client.post("/api/auth/login", json={"username": "coord", "password": PASSWORD})
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"token", "expires_at", "account"}
+    assert body["account"]["id"] == coordinator
+    assert body["account"]["role"] == "coordinator"
+    assert "password_hash" not in response.text
+    expires_at = dt.datetime.fromisoformat(body["expires_at"])
+    assert abs(expires_at - (utcnow() + dt.timedelta(hours=12))) < dt.timedelta(minutes=1)
+
+
+def test_login_sets_http_only_strict_cookie(client: TestClient, coordinator: int) -> None:
+    """The session cookie is HttpOnly, SameSite=Strict, lives as long as the session."""
+    response = client.post("/api/auth/login", json={"username": "coord", "password": PASSWORD})
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith(f"{SESSION_COOKIE}={response.json()['token']};")
+    assert "httponly" in cookie.lower()
+    assert "samesite=strict" in cookie.lower()
+    assert "max-age=43200" in cookie.lower()
+    assert "secure" not in cookie.lower()
+
+
+def test_cookie_is_secure_when_configured(
+    settings: Settings, engine: Engine, coordinator: int
+) -> None:
+    """With secure_cookies set, the session cookie carries the Secure flag."""
+    app = create_app(settings.model_copy(update={"secure_cookies": True}), engine)
+    with TestClient(app) as client:
+        response = client.post("/api/auth/login", json={"username": "coord", "password": PASSWORD})
+    assert "; secure" in response.headers["set-cookie"].lower()
+
+
+def test_wrong_password_and_unknown_user_answer_alike(client: TestClient, coordinator: int) -> None:
+    """A wrong password and an unknown username get the same 401 and message."""
+    wrong = client.post("/api/auth/login", json={"username": "coord", "password": "nope" * 3})
+    unknown = client.post("/api/auth/login", json={"username": "nobody", "password": PASSWORD})
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json() == unknown.json() == {"detail": accounts.WRONG_CREDENTIALS}
+    assert "set-cookie" not in wrong.headers
+
+
+def test_student_cannot_sign_in_with_a_password(
+    client: TestClient, engine: Engine, school: str
+) -> None:
+    """A student account signs in by invitation only, even if a password hash were stored."""
+    add_account(engine, "S1", Role.STUDENT, student_id="S1")
+    response = client.post("/api/auth/login", json={"username": "S1", "password": PASSWORD})
+    assert response.status_code == 401
+    assert response.json()["detail"] == accounts.WRONG_CREDENTIALS
+
+
+def test_disabled_account_cannot_sign_in(client: TestClient, engine: Engine) -> None:
+    """A deactivated account is refused even with the right password."""
+    account_id = add_account(engine, "gone", Role.COORDINATOR)
+    with Session(engine) as session:
+        account = session.get_one(Account, account_id)
+        account.active = False
+        session.add(account)
+        session.commit()
+    response = client.post("/api/auth/login", json={"username": "gone", "password": PASSWORD})
+    assert response.status_code == 401
+    assert "disabled" in response.json()["detail"]
+
+
+def test_cookie_alone_authenticates(client: TestClient, coordinator: int) -> None:
+    """After login, the cookie without any Authorization header identifies the person."""
+    login(client, "coord")
+    response = client.get("/api/auth/me")
+    assert response.status_code == 200
+    assert response.json() == {
+        "id": coordinator,
+        "username": "coord",
+        "display_name": "coord",
+        "role": "coordinator",
+        "school_id": None,
+        "partner": None,
+        "student_id": None,
+        "active": True,
+    }
+    client.cookies.clear()
+    assert client.get("/api/auth/me").status_code == 401
+
+
+def test_me_of_a_teacher(client: TestClient, engine: Engine, school: str) -> None:
+    """/api/auth/me gives the teacher's school and no password hash."""
+    add_account(engine, "teacher", Role.TEACHER, school_id="LP-A")
+    response = client.get("/api/auth/me", headers=bearer(client, "teacher"))
+    assert response.json()["school_id"] == "LP-A"
+    assert "password" not in response.text
+
+
+def test_logout_ends_the_session(client: TestClient, coordinator: int) -> None:
+    """After logout the same token is refused and the cookie is cleared."""
+    headers = bearer(client, "coord")
+    assert client.get("/api/auth/me", headers=headers).status_code == 200
+    response = client.post("/api/auth/logout", headers=headers)
+    assert response.status_code == 204
+    assert SESSION_COOKIE in response.headers["set-cookie"]
+    assert SESSION_COOKIE not in client.cookies
+    after = client.get("/api/auth/me", headers=headers)
+    assert after.status_code == 401
+    assert after.headers["www-authenticate"] == "Bearer"
+
+
+def test_logout_with_an_api_token_keeps_the_token(client: TestClient, coordinator: int) -> None:
+    """Logging out with an API token does not revoke the token (only sessions end)."""
+    token = client.post(
+        "/api/auth/tokens", json={"name": "script"}, headers=bearer(client, "coord")
+    ).json()["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.post("/api/auth/logout", headers=headers).status_code == 204
+    assert client.get("/api/auth/me", headers=headers).status_code == 200
+
+
+# The limit on failed sign-ins.
+
+
+def fail(client: TestClient, username: str, times: int) -> None:
+    for _ in range(times):
+        response = client.post(
+            "/api/auth/login", json={"username": username, "password": "wrong password"}
+        )
+        assert response.status_code == 401, response.text
+
+
+def test_too_many_failures_for_a_username(
+    client: TestClient, client_at: Callable[[str], TestClient], coordinator: int
+) -> None:
+    """After N failures on a username, even the right password from elsewhere gets 429."""
+    for number in range(5):
+        fail(client_at(f"10.0.0.{number}"), "coord", 1)
+    response = client_at("10.0.1.1").post(
+        "/api/auth/login", json={"username": "coord", "password": PASSWORD}
+    )
+    assert response.status_code == 429
+    assert 0 < int(response.headers["retry-after"]) <= 15 * 60
+    assert "token" not in response.json()
+
+
+def test_too_many_failures_from_a_client(
+    client: TestClient, client_at: Callable[[str], TestClient], coordinator: int
+) -> None:
+    """After N failures from one address, whatever the usernames, that address gets 429."""
+    attacker = client_at("192.0.2.7")
+    for number in range(5):
+        fail(attacker, f"guess{number}", 1)
+    refused = attacker.post("/api/auth/login", json={"username": "coord", "password": PASSWORD})
+    assert refused.status_code == 429
+    assert "retry-after" in refused.headers
+    assert sign_in_status(client, "coord") == 200
+
+
+def test_retry_after_counts_down_to_the_oldest_failure(
+    client: TestClient, engine: Engine, coordinator: int
+) -> None:
+    """Retry-After is the time until the oldest counted failure leaves the window."""
+    fail(client, "coord", 5)
+    with Session(engine) as session:
+        session.exec(update(LoginAttempt).values(at=utcnow() - dt.timedelta(minutes=14)))
+        session.commit()
+    response = client.post("/api/auth/login", json={"username": "coord", "password": PASSWORD})
+    assert response.status_code == 429
+    assert 55 <= int(response.headers["retry-after"]) <= 60
+    with Session(engine) as session:
+        session.exec(update(LoginAttempt).values(at=utcnow() - dt.timedelta(minutes=16)))
+        session.commit()
+    assert sign_in_status(client, "coord") == 200
+
+
+def test_success_clears_the_failures_of_the_username(
+    client: TestClient, client_at: Callable[[str], TestClient], coordinator: int
+) -> None:
+    """A successful sign-in forgets that username's failures: N-1 more are allowed again."""
+    for number in range(4):
+        fail(client_at(f"10.0.0.{number}"), "coord", 1)
+    login(client, "coord")
+    for number in range(4, 8):
+        fail(client_at(f"10.0.0.{number}"), "coord", 1)
+    login(client, "coord")
+
+
+# API tokens.
+
+
+def test_api_token_create_list_revoke(client: TestClient, coordinator: int) -> None:
+    """A token is shown once, works as a bearer, is listed without its value, and revokes."""
+    headers = bearer(client, "coord")
+    created = client.post("/api/auth/tokens", json={"name": "nightly import"}, headers=headers)
+    assert created.status_code == 201
+    token = created.json()
+    assert token["expires_at"] is None
+    assert token["name"] == "nightly import"
+    as_token = {"Authorization": f"Bearer {token['token']}"}
+    assert client.get("/api/auth/me", headers=as_token).json()["username"] == "coord"
+    listed = client.get("/api/auth/tokens", headers=headers)
+    assert listed.json() == [{k: v for k, v in token.items() if k != "token"}]
+    assert token["token"] not in listed.text
+    assert client.delete(f"/api/auth/tokens/{token['id']}", headers=headers).status_code == 204
+    assert client.get("/api/auth/me", headers=as_token).status_code == 401
+    assert client.get("/api/auth/tokens", headers=headers).json() == []
+
+
+def test_api_token_with_days_expires(client: TestClient, coordinator: int) -> None:
+    """A token made with `days` expires that many days later."""
+    created = client.post(
+        "/api/auth/tokens", json={"name": "short", "days": 2}, headers=bearer(client, "coord")
+    ).json()
+    expires_at = dt.datetime.fromisoformat(created["expires_at"])
+    assert abs(expires_at - (utcnow() + dt.timedelta(days=2))) < dt.timedelta(minutes=1)
+
+
+def test_someone_elses_token_is_not_found(
+    client: TestClient, engine: Engine, coordinator: int
+) -> None:
+    """Revoking another person's token, or a missing one, is 404, and the token still works."""
+    add_account(engine, "partner", Role.PARTNER, partner="OFAJ")
+    theirs = client.post(
+        "/api/auth/tokens", json={"name": "theirs"}, headers=bearer(client, "partner")
+    ).json()
+    mine = bearer(client, "coord")
+    assert client.delete(f"/api/auth/tokens/{theirs['id']}", headers=mine).status_code == 404
+    assert client.delete("/api/auth/tokens/9999", headers=mine).status_code == 404
+    as_theirs = {"Authorization": f"Bearer {theirs['token']}"}
+    assert client.get("/api/auth/me", headers=as_theirs).status_code == 200
+
+
+def test_student_cannot_create_api_tokens(
+    client: TestClient, coordinator: int, school: str
+) -> None:
+    """API tokens are for staff: a student gets 403."""
+    path = invite(client, bearer(client, "coord"))
+    student = {"Authorization": f"Bearer {client.post(path).json()['token']}"}
+    response = client.post("/api/auth/tokens", json={"name": "mine"}, headers=student)
+    assert response.status_code == 403
+    assert client.get("/api/auth/tokens", headers=student).status_code == 403
+
+
+# Accounts.
+
+
+def create(client: TestClient, headers: dict[str, str], **fields: object) -> dict[str, object]:
+    body = {"username": "new", "display_name": "New Person", **fields}
+    response = client.post("/api/accounts", json=body, headers=headers)
+    answer: dict[str, object] = {"status": response.status_code, **response.json()}
+    return answer
+
+
+def test_coordinator_creates_staff_accounts_that_can_sign_in(
+    client: TestClient, coordinator: int, school: str
+) -> None:
+    """A teacher and a partner account are created, listed, and sign in."""
+    headers = bearer(client, "coord")
+    teacher = create(
+        client, headers, username="prof", role="teacher", password=NEW_PASSWORD, school_id="LP-A"
+    )
+    assert teacher["status"] == 201
+    assert teacher["school_id"] == "LP-A"
+    assert "password_hash" not in teacher
+    partner = create(
+        client, headers, username="ofaj", role="partner", password=NEW_PASSWORD, partner="OFAJ"
+    )
+    assert partner["status"] == 201
+    listed = client.get("/api/accounts", headers=headers)
+    assert {account["username"] for account in listed.json()} == {"coord", "prof", "ofaj"}
+    assert "password" not in listed.text
+    login(client, "prof", NEW_PASSWORD)
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"role": "coordinator"}, "password"),
+        ({"role": "coordinator", "password": "short"}, "password"),
+        ({"role": "teacher", "password": NEW_PASSWORD}, "school_id"),
+        ({"role": "teacher", "password": NEW_PASSWORD, "school_id": "NOPE"}, "school_id"),
+        ({"role": "partner", "password": NEW_PASSWORD}, "partner"),
+        ({"role": "partner", "password": NEW_PASSWORD, "partner": "NOPE"}, "partner"),
+        ({"role": "coordinator", "password": NEW_PASSWORD, "partner": "OFAJ"}, "partner"),
+        ({"role": "student"}, "student_id"),
+        ({"role": "student", "student_id": "NOPE"}, "student_id"),
+        ({"role": "student", "student_id": "S1", "password": NEW_PASSWORD}, "password"),
+        ({"role": "coordinator", "password": NEW_PASSWORD, "username": "coord"}, "username"),
+    ],
+)
+def test_account_rules_name_the_field(
+    client: TestClient, coordinator: int, school: str, fields: dict[str, object], field: str
+) -> None:
+    """Each broken rule refuses the account with a 422 whose problem names the field."""
+    answer = create(client, bearer(client, "coord"), **fields)
+    assert answer["status"] == 422
+    problems = answer["problems"]
+    assert isinstance(problems, list)
+    assert [problem.split(":")[0] for problem in problems] == [field]
+    assert field in str(answer["detail"])
+
+
+def test_every_broken_rule_is_listed(client: TestClient, coordinator: int, school: str) -> None:
+    """An account breaking several rules gets all of them listed at once."""
+    answer = create(
+        client, bearer(client, "coord"), username="coord", role="teacher", password="short"
+    )
+    problems = answer["problems"]
+    assert isinstance(problems, list)
+    assert [problem.split(":")[0] for problem in problems] == ["username", "password", "school_id"]
+
+
+def test_student_account_and_unknown_role(
+    client: TestClient, coordinator: int, school: str
+) -> None:
+    """A student account needs only its student; an unknown role is a 422 naming `role`."""
+    headers = bearer(client, "coord")
+    assert create(client, headers, role="student", student_id="S1")["status"] == 201
+    again = create(client, headers, username="other", role="student", student_id="S1")
+    assert again["problems"] == ["student_id: student 'S1' already has an account"]
+    unknown = create(client, headers, role="admin", password=NEW_PASSWORD)
+    assert unknown["status"] == 422
+    assert unknown["detail"][0]["field"] == "body.role"  # type: ignore[index]
+
+
+def test_only_coordinators_manage_accounts(
+    client: TestClient, engine: Engine, coordinator: int, school: str
+) -> None:
+    """A teacher may neither list nor create accounts (403)."""
+    add_account(engine, "teacher", Role.TEACHER, school_id="LP-A")
+    headers = bearer(client, "teacher")
+    assert client.get("/api/accounts", headers=headers).status_code == 403
+    answer = create(client, headers, role="coordinator", password=NEW_PASSWORD)
+    assert answer["status"] == 403
+
+
+def test_deactivation_ends_every_credential(
+    client: TestClient, engine: Engine, coordinator: int, school: str
+) -> None:
+    """Deactivating an account ends its sessions and tokens and refuses its sign-in."""
+    teacher_id = add_account(engine, "teacher", Role.TEACHER, school_id="LP-A")
+    teacher = bearer(client, "teacher")
+    token = client.post("/api/auth/tokens", json={"name": "t"}, headers=teacher).json()["token"]
+    headers = bearer(client, "coord")
+    response = client.post(f"/api/accounts/{teacher_id}/deactivate", headers=headers)
+    assert response.status_code == 200
+    assert response.json()["active"] is False
+    assert client.get("/api/auth/me", headers=teacher).status_code == 401
+    as_token = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/auth/me", headers=as_token).status_code == 401
+    refused = client.post("/api/auth/login", json={"username": "teacher", "password": PASSWORD})
+    assert refused.status_code == 401
+    assert client.post("/api/accounts/9999/deactivate", headers=headers).status_code == 404
+
+
+def test_coordinator_cannot_deactivate_themself(client: TestClient, coordinator: int) -> None:
+    """Deactivating one's own account is refused, so nobody locks the service out by mistake."""
+    headers = bearer(client, "coord")
+    response = client.post(f"/api/accounts/{coordinator}/deactivate", headers=headers)
+    assert response.status_code == 422
+    assert client.get("/api/auth/me", headers=headers).status_code == 200
+
+
+# Secrets never leak.
+
+
+def test_invalid_login_body_never_echoes_the_password(client: TestClient) -> None:
+    """A 422 on a too-long or malformed login names the field but never shows the password."""
+    secret = "hunter2-" + "x" * 2000
+    too_long = client.post("/api/auth/login", json={"username": "coord", "password": secret})
+    assert too_long.status_code == 422
+    assert "hunter2" not in too_long.text
+    assert too_long.json()["detail"][0]["field"] == "body.password"
+    malformed = client.post("/api/auth/login", json={"username": ["a"], "password": "hunter2-zz"})
+    assert malformed.status_code == 422
+    assert "hunter2" not in malformed.text
+
+
+def test_no_secret_in_the_audit_log(
+    client: TestClient, engine: Engine, coordinator: int, school: str
+) -> None:
+    """Sign-in, tokens, accounts and invitations leave audit events, none holding a secret."""
+    session_token = login(client, "coord")["token"]
+    assert isinstance(session_token, str)
+    headers = {"Authorization": f"Bearer {session_token}"}
+    api_token = client.post("/api/auth/tokens", json={"name": "t"}, headers=headers).json()
+    create(
+        client, headers, username="prof", role="teacher", password=NEW_PASSWORD, school_id="LP-A"
+    )
+    path = invite(client, headers)
+    invitation_token = path.removeprefix("/invite/")
+    student_token = client.post(path).json()["token"]
+    client.post("/api/auth/logout", headers=headers)
+    secrets = [PASSWORD, NEW_PASSWORD, session_token, api_token["token"], invitation_token]
+    secrets += [student_token, *(token_hash(secret) for secret in secrets)]
+    with Session(engine) as session:
+        events = session.exec(select(AuditEvent)).all()
+    actions = {event.action for event in events}
+    assert {"sign_in", "create_api_token", "create_account", "invite_student"} <= actions
+    assert {"accept_invitation", "sign_out"} <= actions
+    for event in events:
+        text = event.model_dump_json()
+        assert not [secret for secret in secrets if secret in text], event
+
+
+# Student invitations.
+
+
+def test_invitation_page_does_not_use_the_link(
+    client: TestClient, coordinator: int, school: str
+) -> None:
+    """Opening the link twice shows whom it signs in; the POST then still signs in."""
+    path = invite(client, bearer(client, "coord"))
+    for _ in range(2):
+        page = client.get(path)
+        assert page.status_code == 200
+        assert page.headers["content-type"].startswith("text/html")
+        assert "Léa Martin" in page.text
+        assert f'<form method="post" action="{path}">' in page.text
+        assert page.headers["referrer-policy"] == "no-referrer"
+    client.cookies.clear()
+    signed_in = client.post(path)
+    assert signed_in.status_code == 200
+    assert signed_in.json()["account"]["role"] == "student"
+    assert signed_in.json()["account"]["student_id"] == "S1"
+    assert "samesite=strict" in signed_in.headers["set-cookie"].lower()
+    assert client.get("/api/auth/me").json()["student_id"] == "S1"
+
+
+def test_invitation_works_once(client: TestClient, coordinator: int, school: str) -> None:
+    """A second POST is refused, and the page then says to ask for a new link (410)."""
+    path = invite(client, bearer(client, "coord"))
+    assert client.post(path).status_code == 200
+    second = client.post(path)
+    assert second.status_code == 404
+    assert "no longer valid" in second.json()["detail"]
+    page = client.get(path)
+    assert page.status_code == 410
+    assert "ask your teacher for a new one" in page.text
+
+
+def test_unknown_invitation_page_is_404(client: TestClient) -> None:
+    """A made-up link gets a 404 page asking for a new one."""
+    page = client.get("/invite/not-a-real-token")
+    assert page.status_code == 404
+    assert "ask your teacher for a new one" in page.text
+    assert client.post("/invite/not-a-real-token").status_code == 404
+
+
+def test_expired_invitation_is_refused(
+    client: TestClient, engine: Engine, coordinator: int, school: str
+) -> None:
+    """An invitation past its expiry shows the 410 page and cannot sign in."""
+    path = invite(client, bearer(client, "coord"))
+    with Session(engine) as session:
+        session.exec(
+            update(Credential)
+            .where(col(Credential.kind) == CredentialKind.INVITATION)
+            .values(expires_at=utcnow() - dt.timedelta(minutes=1))
+        )
+        session.commit()
+    assert client.get(path).status_code == 410
+    assert client.post(path).status_code == 404
+
+
+def test_new_invitation_replaces_the_old_one(
+    client: TestClient, coordinator: int, school: str
+) -> None:
+    """Inviting again ends the earlier unused link; one student account only."""
+    headers = bearer(client, "coord")
+    first = invite(client, headers)
+    second = invite(client, headers)
+    assert client.post(first).status_code == 404
+    assert client.post(second).status_code == 200
+    accounts_listed = client.get("/api/accounts", headers=headers).json()
+    assert [a["username"] for a in accounts_listed if a["role"] == "student"] == ["S1"]
+
+
+def test_invitation_expires_after_the_configured_days(
+    client: TestClient, coordinator: int, school: str
+) -> None:
+    """The link lasts invitation_days (14 by default)."""
+    response = client.post("/api/students/S1/invitation", headers=bearer(client, "coord"))
+    expires_at = dt.datetime.fromisoformat(response.json()["expires_at"])
+    assert abs(expires_at - (utcnow() + dt.timedelta(days=14))) < dt.timedelta(minutes=1)
+
+
+def test_teacher_invites_only_students_of_their_school(
+    client: TestClient, engine: Engine, school: str
+) -> None:
+    """A teacher of the student's school gets 201; of another school, 404; a partner, 403."""
+    add_account(engine, "teacher", Role.TEACHER, school_id="LP-A")
+    add_account(engine, "partner", Role.PARTNER, partner="OFAJ")
+    teacher = bearer(client, "teacher")
+    assert client.post("/api/students/S1/invitation", headers=teacher).status_code == 201
+    assert client.post("/api/students/S2/invitation", headers=teacher).status_code == 404
+    assert client.post("/api/students/NOPE/invitation", headers=teacher).status_code == 404
+    partner = bearer(client, "partner")
+    assert client.post("/api/students/S1/invitation", headers=partner).status_code == 403
+
+
+def test_invitation_page_escapes_the_name(
+    client: TestClient, engine: Engine, coordinator: int, school: str
+) -> None:
+    """A name with markup is shown as text, not run as HTML."""
+    add_student(engine, "S3", "LP-A", first_name="<script>alert(1)</script>")
+    page = client.get(invite(client, bearer(client, "coord"), "S3"))
+    assert "<script>" not in page.text
+    assert "&lt;script&gt;" in page.text
+
+
+def test_student_username_falls_back_to_email(
+    client: TestClient, engine: Engine, coordinator: int, school: str
+) -> None:
+    """When the student_id is already someone's username, the student's e-mail is used."""
+    add_account(engine, "S2", Role.COORDINATOR)
+    path = invite(client, bearer(client, "coord"), "S2")
+    assert client.post(path).json()["account"]["username"] == "s2@example.org"
+
+
+def test_concurrent_accepts_sign_in_once(
+    engine: Engine, settings: Settings, coordinator: int, school: str, client: TestClient
+) -> None:
+    """Eight simultaneous uses of one link: exactly one opens a session."""
+    token = invite(client, bearer(client, "coord")).removeprefix("/invite/")
+    barrier = threading.Barrier(8)
+    outcomes: list[str] = []
+
+    def accept() -> None:
+        with Session(engine, expire_on_commit=False) as session:
+            barrier.wait()
+            try:
+                accounts.accept_invitation(session, token, settings=settings)
+                outcomes.append("signed in")
+            except NotFound:
+                outcomes.append("refused")
+
+    threads = [threading.Thread(target=accept) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["refused"] * 7 + ["signed in"]
+
+
+# The create-coordinator command.
+
+
+@pytest.fixture
+def cli_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """DATABASE_URL pointing at a new, empty SQLite file; the settings cache reset around."""
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    get_settings.cache_clear()
+    yield url
+    get_settings.cache_clear()
+
+
+def run_create_coordinator(username: str, input_text: str, *extra: str) -> tuple[int, str]:
+    args = ["create-coordinator", "--username", username, "--display-name", "Chef", *extra]
+    result = CliRunner().invoke(cli_app, args, input=input_text)
+    return result.exit_code, result.output
+
+
+def test_create_coordinator_then_sign_in(cli_database: str) -> None:
+    """The command migrates a new database, creates the coordinator, who can then sign in."""
+    code, output = run_create_coordinator("chef", NEW_PASSWORD + "\n", "--password-stdin")
+    assert code == 0, output
+    assert "Coordinator 'chef' created" in output
+    assert "Next:" in output
+    assert NEW_PASSWORD not in output
+    engine = make_engine(cli_database)
+    try:
+        with TestClient(create_app(get_settings(), engine)) as client:
+            body = login(client, "chef", NEW_PASSWORD)
+            assert body["account"] == {
+                "id": 1,
+                "username": "chef",
+                "display_name": "Chef",
+                "role": "coordinator",
+                "school_id": None,
+                "partner": None,
+                "student_id": None,
+                "active": True,
+            }
+    finally:
+        engine.dispose()
+
+
+def test_create_coordinator_prompts_with_confirmation(cli_database: str) -> None:
+    """Without --password-stdin the password is asked twice; a mismatch asks again."""
+    typed = f"{NEW_PASSWORD}\nsomething else\n{NEW_PASSWORD}\n{NEW_PASSWORD}\n"
+    code, output = run_create_coordinator("chef", typed)
+    assert code == 0, output
+    assert NEW_PASSWORD not in output
+
+
+def test_create_coordinator_refusals_exit_2(cli_database: str) -> None:
+    """A weak password or a taken username stops the command with status 2 and the reason."""
+    code, output = run_create_coordinator("chef", "short\n", "--password-stdin")
+    assert code == 2
+    assert "password: a password needs at least 10 characters" in output
+    assert run_create_coordinator("chef", NEW_PASSWORD + "\n", "--password-stdin")[0] == 0
+    code, output = run_create_coordinator("chef", NEW_PASSWORD + "\n", "--password-stdin")
+    assert code == 2
+    assert "username: 'chef' is already taken" in output
