@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up the project in .venv (Python 3.11 or newer, packages from PyPI) and run a task.
-#   bash dev.sh demo [options]   the demo matching round on data/companies/
+#   bash dev.sh serve [options]  the service with demo data on SQLite (mobility-match serve --demo)
+#   bash dev.sh demo [options]   the demo matching round on data/companies/, from the command line
 #   bash dev.sh test             ruff, ruff format --check, mypy --strict, pytest
 #   bash dev.sh bench [options]  the benchmark of benchmarks/run.py
 set -euo pipefail
@@ -34,6 +35,9 @@ fi
 task=${1:-}
 shift || true
 case "$task" in
+  serve)
+    .venv/bin/mobility-match serve --demo "$@"
+    ;;
   demo)
     .venv/bin/mobility-match demo "$@"
     ;;
@@ -47,7 +51,7 @@ case "$task" in
     .venv/bin/python benchmarks/run.py "$@"
     ;;
   *)
-    echo "usage: bash dev.sh demo|test|bench [options]" >&2
+    echo "usage: bash dev.sh serve|demo|test|bench [options]" >&2
     exit 2
     ;;
 esac

@@ -151,11 +151,6 @@ def demo(
     out.print(f"Assignments: {out_dir / 'assignments.csv'} · report: {out_dir / 'report.json'}")
 
 
-def main() -> None:
-    """Entry point of the console script."""
-    app()
-
-
 @app.command("create-coordinator")
 def create_coordinator(
     username: Annotated[str, typer.Option(help="The new coordinator's username.")],
@@ -199,3 +194,51 @@ def create_coordinator(
         markup=False,
         highlight=False,
     )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help="Load the sample offers, a fictitious cohort and one account per role "
+            "into an empty database; print how to sign in (never in production).",
+        ),
+    ] = False,
+    demo_students: Annotated[int, typer.Option(help="Size of the demo cohort.", min=1)] = 300,
+    companies: Annotated[Path, typer.Option(help="Folder of the sample offers files.")] = Path(
+        "data/companies"
+    ),
+    seed: Annotated[int, typer.Option(help="Seed of the demo cohort.")] = 1,
+) -> None:
+    """Run the service: apply pending migrations, then serve the JSON API (docs at /docs)."""
+    from mobility_match import serve as service  # noqa: PLC0415
+    from mobility_match.config import ProductionRefused, get_settings  # noqa: PLC0415
+
+    settings = get_settings()
+    if "public_url" not in settings.model_fields_set:
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        settings = settings.model_copy(update={"public_url": f"http://{shown}:{port}"})
+    try:
+        settings.check_production(demo=demo)
+    except ProductionRefused as refusal:
+        raise _fail([f"refusing to start in production: {refusal}"]) from None
+    service.prepare_database(settings)
+    if demo:
+        offer_files = sorted(companies.glob("*.csv"))
+        if not offer_files:
+            raise _fail([f"{companies}: no offers files (*.csv) in this folder"])
+        try:
+            accounts = service.prepare_demo(settings, offer_files, demo_students, seed, out)
+        except ImportFailed as failure:
+            raise _fail([str(problem) for problem in failure.problems]) from None
+        service.print_sign_ins(out, accounts, settings.public_url)
+    service.run(settings, host, port)
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    app()

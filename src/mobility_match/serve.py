@@ -6,12 +6,13 @@ does the start-up steps in order and prints how to sign in with demo data.
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
 import uvicorn
 from rich.console import Console
-from rich.table import Table
 from sqlmodel import Session
 
 from mobility_match.api.app import create_app
@@ -19,6 +20,7 @@ from mobility_match.config import Settings
 from mobility_match.db import make_engine, migrate
 from mobility_match.domain import load_vocabulary
 from mobility_match.importing import ImportFailed, read_offers
+from mobility_match.models import Role
 from mobility_match.services.demo import DemoAccount, demo_accounts, is_empty, load_demo
 from mobility_match.services.reference import ensure_partners
 
@@ -52,28 +54,47 @@ def prepare_demo(
                 )
             else:
                 console.print("The database already holds data: demo data not loaded again.")
-            return demo_accounts(session, settings.public_url, settings.invitation_days)
+            return demo_accounts(session, settings)
     finally:
         engine.dispose()
 
 
 def print_sign_ins(console: Console, accounts: Sequence[DemoAccount], public_url: str) -> None:
     """How to sign in as each demo account (passwords are new at every start)."""
-    table = Table(title="Demo sign-ins (new at every start with --demo)")
-    table.add_column("role")
-    table.add_column("username")
-    table.add_column("password, or invitation link")
-    table.add_column("sees")
+    lines = ["Demo sign-ins (new at every start with --demo):"]
     for account in accounts:
-        table.add_row(account.role.value, account.username, account.secret, account.scope)
-    console.print(table)
-    console.print(
-        f"Sign in: POST {public_url}/api/auth/login with "
-        '{"username": …, "password": …}; API documentation: '
+        if account.role is Role.STUDENT:
+            how = f"open the invitation link {account.secret}"
+        else:
+            how = f"username {account.username}  password {account.secret}"
+        lines.append(f"  {account.role.value:<12} {how}  ({account.scope})")
+    lines.append(
+        f"Staff sign in with POST {public_url}/api/auth/login "
+        '{"username": …, "password": …}; the API is documented at '
         f"{public_url}/docs"
     )
+    for line in lines:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+_INVITATION_PATH = re.compile(r"(/invite/)[^/?\s]+")
+
+
+class HideInvitationTokens(logging.Filter):
+    """Blank the token of invitation links in access logs: a log line must not sign anyone in."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _INVITATION_PATH.sub(r"\1…", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        return True
 
 
 def run(settings: Settings, host: str, port: int) -> None:
     """Serve the API until interrupted."""
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    config = uvicorn.Config(create_app(settings), host=host, port=port, log_level="info")
+    server = uvicorn.Server(config)  # configures uvicorn's loggers; the filter goes on after
+    logging.getLogger("uvicorn.access").addFilter(HideInvitationTokens())
+    server.run()

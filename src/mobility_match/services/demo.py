@@ -8,7 +8,6 @@ laptop, and `serve` refuses --demo in production.
 
 from __future__ import annotations
 
-import datetime as dt
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,10 +15,11 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, func, select
 
 from mobility_match import domain, records
+from mobility_match.access import Viewer
+from mobility_match.config import Settings
 from mobility_match.demo import generate_students
 from mobility_match.models import (
     Account,
-    CredentialKind,
     Offer,
     Role,
     School,
@@ -28,7 +28,7 @@ from mobility_match.models import (
 )
 from mobility_match.security import hash_password
 from mobility_match.services import audit
-from mobility_match.services.accounts import issue_credential
+from mobility_match.services.accounts import invite_student
 
 CONTROL_EVERY = 3
 """Every third demo school is a control school (its students are followed, not sent)."""
@@ -103,7 +103,7 @@ def _account(session: Session, username: str, role: Role, scope: dict[str, str])
     return account
 
 
-def demo_accounts(session: Session, public_url: str, invitation_days: float) -> list[DemoAccount]:
+def demo_accounts(session: Session, settings: Settings) -> list[DemoAccount]:
     """One account per role, with fresh secrets; commit and return them for printing."""
     teacher_school = session.exec(
         select(School).where(School.kind == SchoolKind.PILOT).order_by(col(School.school_id))
@@ -125,24 +125,19 @@ def demo_accounts(session: Session, public_url: str, invitation_days: float) -> 
         account.password_hash = hash_password(password)
         session.add(account)
         made.append(DemoAccount(role, username, password, described))
+    session.commit()
     if teacher_school is not None:
         student = session.exec(
             select(Student)
             .where(Student.school_id == teacher_school.school_id)
             .order_by(col(Student.student_id))
         ).first()
+        coordinator = _account(session, staff[0][0], Role.COORDINATOR, {})
         if student is not None:
-            scope = {"student_id": student.student_id}
-            account = _account(session, student.student_id, Role.STUDENT, scope)
-            session.add(account)
-            session.flush()
-            token, _ = issue_credential(
-                session,
-                account,
-                CredentialKind.INVITATION,
-                dt.timedelta(days=invitation_days),
+            token, _ = invite_student(
+                session, Viewer.of(coordinator), student.student_id, settings=settings
             )
-            url = f"{public_url.rstrip('/')}/invite/{token}"
+            url = f"{settings.public_url.rstrip('/')}/invite/{token}"
             name = f"{student.first_name} {student.last_name}"
             made.append(DemoAccount(Role.STUDENT, student.student_id, url, name))
     audit.record(session, None, "demo.accounts", "account", roles=[a.role.value for a in made])
