@@ -1,5 +1,93 @@
-"""Routes: imports (being written)."""
+"""Routes importing the CONTRACT.md files over HTTP: students (coordinators) and offers.
 
-from fastapi import APIRouter
+An upload is read in chunks and refused (413) as soon as it passes the size
+limit, so a large body is never held in memory; the rest (file type, workbook
+checks, every cell) is the services' and uploads.py's job, with the command
+line's messages naming the client's file. Nothing is stored when anything is
+wrong.
+"""
 
-router = APIRouter()
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, HTTPException, UploadFile, status
+from pydantic import BaseModel
+
+from mobility_match.access import Viewer
+from mobility_match.api.deps import Coordinator, SessionDep, SettingsDep, allow
+from mobility_match.models import Role
+from mobility_match.services import offers, people
+from mobility_match.uploads import upload_name
+
+router = APIRouter(prefix="/api/imports", tags=["imports"])
+
+Host = Annotated[Viewer, Depends(allow(Role.COORDINATOR, Role.PARTNER))]
+
+_CHUNK = 1024 * 1024
+
+
+class StudentsImport(BaseModel):
+    file: str
+    created: int
+    updated: int
+    unchanged: int
+    schools_created: list[str]
+    """Schools that were not known, created as pilot schools without a name."""
+
+
+class OffersImport(BaseModel):
+    files: list[str]
+    created: int
+    updated: int
+    unchanged: int
+    companies_created: list[str]
+    companies_updated: list[str]
+
+
+def _read_upload(upload: UploadFile, limit: int) -> tuple[bytes, str]:
+    """The upload's bytes and client file name; 413 as soon as it passes `limit` bytes."""
+    filename = upload.filename or ""
+    parts: list[bytes] = []
+    size = 0
+    while chunk := upload.file.read(min(_CHUNK, limit + 1 - size)):
+        parts.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(
+                status.HTTP_413_CONTENT_TOO_LARGE,
+                f"{upload_name(filename)} is larger than the upload limit of {limit:,} bytes; "
+                "split it into smaller files, or remove rows and columns that are not needed.",
+            )
+    return b"".join(parts), filename
+
+
+@router.post("/students")
+def import_students(
+    file: Annotated[UploadFile, File(description="A students file, .csv or .xlsx.")],
+    session: SessionDep,
+    viewer: Coordinator,
+    settings: SettingsDep,
+) -> StudentsImport:
+    """Import a students file, all or nothing; 422 lists every problem as FILE:ROW:COLUMN."""
+    data, filename = _read_upload(file, settings.upload_max_bytes)
+    done = people.import_students(
+        session, viewer, data, filename, max_bytes=settings.upload_max_bytes
+    )
+    return StudentsImport(**asdict(done))
+
+
+@router.post("/offers")
+def import_offers(
+    file: Annotated[
+        list[UploadFile], File(description="One or more offers files (repeat the field).")
+    ],
+    session: SessionDep,
+    viewer: Host,
+    settings: SettingsDep,
+) -> OffersImport:
+    """Import offers files, all or nothing; a partner only its own offers; 422 lists all."""
+    uploads = [_read_upload(upload, settings.upload_max_bytes) for upload in file]
+    done = offers.import_offers(session, viewer, uploads, max_bytes=settings.upload_max_bytes)
+    return OffersImport(**asdict(done))

@@ -1,5 +1,150 @@
-"""Routes: offers (being written)."""
+"""Routes of the host side: partner organisations, companies and their offers.
 
-from fastapi import APIRouter
+Partners manage their own organisation's offers (another partner's answer 404),
+coordinators every offer; teachers and students get 403. Routes call
+services/offers.py, which checks an offer as a row of an offers file is checked.
+"""
 
-router = APIRouter()
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from mobility_match.access import Viewer
+from mobility_match.api.deps import SessionDep, ViewerDep, allow
+from mobility_match.domain import ANY_OTHER
+from mobility_match.models import OfferStatus, Role
+from mobility_match.services import offers
+from mobility_match.services.offers import OfferFields, OfferView
+
+router = APIRouter(tags=["offers"])
+
+Host = Annotated[Viewer, Depends(allow(Role.COORDINATOR, Role.PARTNER))]
+OfferId = Annotated[str, Path(description="The offer's id, as in an offers file.")]
+
+
+class PartnerPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    country: str
+    name: str
+
+
+class CompanyPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    company_id: str
+    partner: str
+    company_name: str
+    country: str
+    city: str
+    address: str
+
+
+class OfferCreate(OfferFields):
+    offer_id: str = Field(min_length=1, max_length=64)
+
+
+class OfferUpdate(OfferFields):
+    version: int | None = Field(
+        default=None, description="The version you read; 409 if the offer changed since."
+    )
+
+
+class OfferPublic(BaseModel):
+    """An offer with every column of an offers file, its status and version."""
+
+    offer_id: str
+    partner: str
+    company_id: str
+    company_name: str
+    country: str
+    city: str
+    address: str
+    contact_name: str
+    contact_email: str
+    sector: str
+    trades: list[str] = Field(description="Trade codes, or ['*'] for every trade of the sector.")
+    places: int
+    start_date: dt.date
+    end_date: dt.date
+    language_requirement: str
+    accepts_minors: bool
+    extra: dict[str, str]
+    status: OfferStatus
+    version: int
+    updated_at: dt.datetime
+
+    @classmethod
+    def of(cls, view: OfferView) -> OfferPublic:
+        offer, company = view
+        return cls.model_validate(
+            {
+                **company.model_dump(),
+                **offer.model_dump(),
+                "trades": offer.trades or [ANY_OTHER],
+            }
+        )
+
+
+@router.get("/api/partners")
+def list_partners(session: SessionDep, viewer: ViewerDep) -> list[PartnerPublic]:
+    """The partner organisations and the country each works in."""
+    return [PartnerPublic.model_validate(p) for p in offers.list_partners(session, viewer)]
+
+
+@router.get("/api/companies")
+def list_companies(session: SessionDep, viewer: Host) -> list[CompanyPublic]:
+    """Host companies: all for coordinators, a partner's own."""
+    return [CompanyPublic.model_validate(c) for c in offers.list_companies(session, viewer)]
+
+
+@router.get("/api/offers")
+def list_offers(
+    session: SessionDep,
+    viewer: Host,
+    country: Annotated[str | None, Query(description="DE, PL or UK.")] = None,
+    sector: Annotated[str | None, Query(description="services or production.")] = None,
+    trade: Annotated[
+        str | None, Query(description="A trade code; offers open to its whole sector too.")
+    ] = None,
+    status: OfferStatus | None = None,
+) -> list[OfferPublic]:
+    """Offers you may see (coordinators all, partners their own), by id."""
+    found = offers.list_offers(
+        session, viewer, country=country, sector=sector, trade=trade, status=status
+    )
+    return [OfferPublic.of(view) for view in found]
+
+
+@router.get("/api/offers/{offer_id}")
+def get_offer(offer_id: OfferId, session: SessionDep, viewer: Host) -> OfferPublic:
+    """One offer; 404 when it is not one you may see."""
+    return OfferPublic.of(offers.get_offer(session, viewer, offer_id))
+
+
+@router.post("/api/offers", status_code=status.HTTP_201_CREATED)
+def create_offer(body: OfferCreate, session: SessionDep, viewer: Host) -> OfferPublic:
+    """Submit an offer (a partner's own); 422 lists every wrong field, 409 a taken id."""
+    fields = OfferFields.model_validate(body.model_dump(exclude={"offer_id"}))
+    return OfferPublic.of(offers.create_offer(session, viewer, body.offer_id, fields))
+
+
+@router.put("/api/offers/{offer_id}")
+def update_offer(
+    offer_id: OfferId, body: OfferUpdate, session: SessionDep, viewer: Host
+) -> OfferPublic:
+    """Replace an offer's columns; 409 when `version` is not the current one."""
+    fields = OfferFields.model_validate(body.model_dump(exclude={"version"}))
+    view = offers.update_offer(session, viewer, offer_id, fields, version=body.version)
+    return OfferPublic.of(view)
+
+
+@router.post("/api/offers/{offer_id}/withdraw")
+def withdraw_offer(offer_id: OfferId, session: SessionDep, viewer: Host) -> OfferPublic:
+    """Withdraw an offer; its published placements are marked withdrawn by the host."""
+    return OfferPublic.of(offers.withdraw_offer(session, viewer, offer_id))

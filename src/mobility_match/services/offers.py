@@ -1,0 +1,540 @@
+"""Host offers and their companies: listing, a form's create and update, withdrawal, imports.
+
+Partners see and change only their own organisation's offers (access.py);
+coordinators all. An offer sent by form or API is checked with the same cell
+parsers and rules as an offers file, and every problem is named by its field.
+Offers files uploaded over HTTP are read by the command line's readers
+(through uploads.py) and stored all or nothing, upserted by offer id, the
+companies by company id. A change never touches a round: rounds keep snapshots.
+No HTTP here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from sqlmodel import Session, col, select
+
+from mobility_match import access, domain, records, uploads
+from mobility_match.access import Viewer
+from mobility_match.importing import Problem, cells, read_table
+from mobility_match.importing.offers import OFFER_COLUMNS, OFFER_OPTIONAL_COLUMNS, read_offers_files
+from mobility_match.importing.offers import _offer as read_offer_row
+from mobility_match.importing.sheet import Row, sorted_problems
+from mobility_match.importing.table import Invalid
+from mobility_match.models import Company, Offer, OfferStatus, Partner, Role, utcnow
+from mobility_match.services import audit
+from mobility_match.services.errors import Conflict, NotFound, Refused
+from mobility_match.services.people import (
+    changed_fields,
+    chunks,
+    require,
+    saving,
+    text_limits,
+    too_long,
+    upload_refused,
+)
+
+OfferView = tuple[Offer, Company]
+"""An offer with its company: together they hold every column of an offers file."""
+
+_OFFER_STATE = frozenset({"status", "version", "updated_at"})
+_FIELDS = (*OFFER_COLUMNS, *OFFER_OPTIONAL_COLUMNS)
+
+
+class OfferFields(BaseModel):
+    """An offer's columns as a form or the API sends them (CONTRACT.md names), but its id."""
+
+    partner: str = Field(
+        default="", description="The partner organisation; a partner may leave it empty."
+    )
+    company_id: str = Field(max_length=64)
+    company_name: str = Field(max_length=200)
+    country: str = Field(description="DE, PL or UK (GB is read as UK): the partner's country.")
+    city: str = Field(max_length=120)
+    address: str = Field(max_length=300)
+    contact_name: str = Field(max_length=200)
+    contact_email: str = Field(max_length=254)
+    sector: str = Field(description="services or production.")
+    trades: list[str] | str = Field(
+        description="Trade codes of the sector, or ['*'] for all of them (or one ';'-separated "
+        "text, as in a file)."
+    )
+    places: int
+    start_date: dt.date
+    end_date: dt.date
+    language_requirement: str = Field(
+        default="", max_length=200, description="Alternatives lang:LEVEL separated by |."
+    )
+    accepts_minors: bool = False
+    extra: dict[str, str] = Field(default_factory=dict, description="Columns of your own.")
+
+
+def _refused(what: str, problems: Sequence[Problem]) -> Refused:
+    """A refusal listing each problem as `field: message`."""
+    count = f"{len(problems)} problem" + ("" if len(problems) == 1 else "s")
+    return Refused(
+        f"{what} has {count}; nothing was saved.",
+        problems=[f"{problem.column}: {problem.message}" for problem in problems],
+    )
+
+
+# ---- partners and companies ------------------------------------------------------------
+
+
+def list_partners(session: Session, viewer: Viewer) -> list[Partner]:
+    """Every partner organisation: anyone signed in may see who the partners are."""
+    return list(session.exec(select(Partner).order_by(col(Partner.code))).all())
+
+
+def list_companies(session: Session, viewer: Viewer) -> list[Company]:
+    """Companies: all for coordinators, a partner's own."""
+    require(viewer, Role.COORDINATOR, Role.PARTNER)
+    query = select(Company).order_by(col(Company.company_id))
+    if not viewer.is_coordinator:
+        query = query.where(Company.partner == viewer.partner)
+    return list(session.exec(query).all())
+
+
+def _companies(
+    session: Session, company_ids: Iterable[str], *, lock: bool = False
+) -> dict[str, Company]:
+    """The stored companies of these ids (any partner's: ids are global), by id."""
+    found: dict[str, Company] = {}
+    for batch in chunks(sorted(set(company_ids))):
+        query = select(Company).where(col(Company.company_id).in_(batch))
+        if lock:
+            query = query.with_for_update().execution_options(populate_existing=True)
+        found.update((company.company_id, company) for company in session.exec(query))
+    return found
+
+
+def _store_companies(session: Session, companies: Iterable[Company]) -> tuple[list[str], list[str]]:
+    """Insert or update companies (not committed); return the ids created and updated.
+
+    Callers refuse a company id of another partner first; meeting one here means
+    it was stored meanwhile, a Conflict.
+    """
+    wanted = {company.company_id: company for company in companies}
+    stored = _companies(session, wanted, lock=True)
+    created: list[str] = []
+    updated: list[str] = []
+    for company_id, company in wanted.items():
+        row = stored.get(company_id)
+        if row is None:
+            session.add(company)
+            created.append(company_id)
+        elif row.partner != company.partner:
+            raise Conflict(f"Company {company_id} was just stored by another partner; try again.")
+        elif changes := changed_fields(row, company, frozenset()):
+            row.sqlmodel_update(changes)
+            session.add(row)
+            updated.append(company_id)
+    session.flush()
+    return created, updated
+
+
+# ---- offers ----------------------------------------------------------------------------
+
+
+def list_offers(
+    session: Session,
+    viewer: Viewer,
+    *,
+    country: str | None = None,
+    sector: str | None = None,
+    trade: str | None = None,
+    status: OfferStatus | None = None,
+) -> list[OfferView]:
+    """Offers in the viewer's scope, by id; `trade` also matches offers open to its whole sector."""
+    require(viewer, Role.COORDINATOR, Role.PARTNER)
+    vocabulary = domain.load_vocabulary()
+    problems: list[Problem] = []
+    given = {"country": country, "sector": sector, "trade": trade}
+    filters = Row("", 0, {k: v.strip() for k, v in given.items() if v is not None}, problems)
+    country_code = filters.value("country", cells.country)
+    sector_code = filters.value("sector", cells.sector)
+    trade_code = filters.value("trade", cells.trade(vocabulary))
+    if problems:
+        raise _refused("The search", problems)
+    query = select(Offer)
+    if country_code is not None:
+        query = query.join(Company, col(Company.company_id) == col(Offer.company_id)).where(
+            Company.country == country_code.value
+        )
+    if sector_code is not None:
+        query = query.where(Offer.sector == sector_code.value)
+    if status is not None:
+        query = query.where(Offer.status == status)
+    rows = list(session.exec(access.offers(viewer, query).order_by(col(Offer.offer_id))).all())
+    if trade_code is not None:
+        # Trades are a JSON list; filtering here keeps the query the same on SQLite and PostgreSQL.
+        trade_sector = vocabulary.trades[trade_code].sector.value
+        rows = [
+            row
+            for row in rows
+            if trade_code in row.trades or (not row.trades and row.sector == trade_sector)
+        ]
+    companies = _companies(session, (row.company_id for row in rows))
+    return [(row, companies[row.company_id]) for row in rows]
+
+
+def get_offer(session: Session, viewer: Viewer, offer_id: str) -> OfferView:
+    """One offer in the viewer's scope, with its company; NotFound otherwise."""
+    require(viewer, Role.COORDINATOR, Role.PARTNER)
+    row = session.exec(access.offers(viewer).where(Offer.offer_id == offer_id)).first()
+    if row is None:
+        raise NotFound(f"There is no offer {offer_id}.")
+    return _view(session, row)
+
+
+def _view(session: Session, row: Offer) -> OfferView:
+    company = session.get(Company, row.company_id)
+    assert company is not None, "an offer's company is a foreign key"
+    return row, company
+
+
+def _locked_offer(session: Session, viewer: Viewer, offer_id: str) -> Offer:
+    """The offer, locked for an update (its newest values, not a copy read earlier)."""
+    query = access.offers(viewer).where(Offer.offer_id == offer_id)
+    query = query.with_for_update().execution_options(populate_existing=True)
+    row = session.exec(query).first()
+    if row is None:
+        raise NotFound(f"There is no offer {offer_id}.")
+    return row
+
+
+def _checked_offer(
+    session: Session, viewer: Viewer, offer_id: str, fields: OfferFields
+) -> domain.Offer:
+    """The offer as an offers file row would give it; Refused naming every field that is wrong.
+
+    The row is checked by the very function that checks a row of an offers file.
+    """
+    vocabulary = domain.load_vocabulary()
+    problems: list[Problem] = []
+    partner = fields.partner.strip()
+    if viewer.role is Role.PARTNER:
+        own = viewer.partner or ""
+        if partner and partner.upper() != own.upper():
+            message = f"you submit offers of {own} only; leave it empty or put {own}"
+            problems.append(Problem("", 0, "partner", message))
+        partner = own
+    text = {
+        **fields.model_dump(exclude={"extra"}),
+        "offer_id": offer_id,
+        "partner": partner,
+        "trades": fields.trades if isinstance(fields.trades, str) else ";".join(fields.trades),
+        "accepts_minors": "true" if fields.accepts_minors else "false",
+    }
+    row = Row("", 0, {key: str(value).strip() for key, value in text.items()}, problems)
+    checked_id = row.value("offer_id", cells.required("offer id", "offer"))
+    offer = read_offer_row(row, checked_id, vocabulary, (), True)
+    partner_code = _parsed(cells.partner(vocabulary), partner)
+    company = session.get(Company, row.cells["company_id"])
+    if company is not None and partner_code is not None and company.partner != partner_code:
+        row.report(
+            "company_id",
+            _foreign_company(company.company_id, company.partner, name_owner=viewer.is_coordinator),
+        )
+    if offer is None or problems:
+        what = f"Offer {checked_id}" if checked_id else "The offer"
+        raise _refused(what, sorted_problems(problems, {"": _FIELDS}))
+    return replace(offer, extra=tuple(sorted(fields.extra.items())))
+
+
+def _foreign_company(company_id: str, owner: str, *, name_owner: bool) -> str:
+    """Say that a company id belongs to another partner (named to coordinators only)."""
+    whose = f"partner {owner}" if name_owner else "another partner"
+    return f"company {company_id} belongs to {whose}; use another company id"
+
+
+def create_offer(session: Session, viewer: Viewer, offer_id: str, fields: OfferFields) -> OfferView:
+    """Add an offer and create or update its company; Refused names every wrong field."""
+    require(viewer, Role.COORDINATOR, Role.PARTNER)
+    offer = _checked_offer(session, viewer, offer_id, fields)
+    # Unscoped on purpose: offer ids are global, so one taken by another partner is taken.
+    taken = select(Offer.offer_id).where(Offer.offer_id == offer.offer_id)
+    if session.exec(taken).first() is not None:
+        raise Conflict(f"Offer id {offer.offer_id} is already used; choose another id.")
+    row, company = records.offer_rows(offer)
+    with saving(session, f"Offer {row.offer_id} or company {row.company_id} was just created."):
+        created, updated = _store_companies(session, [company])
+        session.add(row)
+        audit.record(
+            session,
+            viewer,
+            "offer.create",
+            "offer",
+            row.offer_id,
+            partner=row.partner,
+            company_created=bool(created),
+            company_updated=bool(updated),
+        )
+    return _view(session, row)
+
+
+def update_offer(
+    session: Session,
+    viewer: Viewer,
+    offer_id: str,
+    fields: OfferFields,
+    *,
+    version: int | None = None,
+) -> OfferView:
+    """Replace an open offer's columns; Conflict when `version` is not the stored one."""
+    require(viewer, Role.COORDINATOR, Role.PARTNER)
+    row = _locked_offer(session, viewer, offer_id)
+    if version is not None and version != row.version:
+        raise Conflict(
+            f"Offer {offer_id} was changed by someone else (it is now at version "
+            f"{row.version}, not {version}); reload it and make your change again."
+        )
+    if row.status is OfferStatus.WITHDRAWN:
+        raise Conflict(f"Offer {offer_id} is withdrawn; submit a new offer instead.")
+    new_row, company = records.offer_rows(_checked_offer(session, viewer, offer_id, fields))
+    with saving(session, f"Company {company.company_id} was just created; try again."):
+        created, updated = _store_companies(session, [company])
+        changes = changed_fields(row, new_row, _OFFER_STATE)
+        if changes or created or updated:
+            row.sqlmodel_update({**changes, "version": row.version + 1, "updated_at": utcnow()})
+            session.add(row)
+            audit.record(
+                session,
+                viewer,
+                "offer.update",
+                "offer",
+                offer_id,
+                changed=sorted(changes),
+                company_created=bool(created),
+                company_updated=bool(updated),
+                version=row.version,
+            )
+    return _view(session, row)
+
+
+def withdraw_offer(session: Session, viewer: Viewer, offer_id: str) -> OfferView:
+    """Withdraw an offer and mark its published placements withdrawn; again changes nothing."""
+    require(viewer, Role.COORDINATOR, Role.PARTNER)
+    row = _locked_offer(session, viewer, offer_id)
+    if row.status is not OfferStatus.WITHDRAWN:
+        row.sqlmodel_update(
+            {"status": OfferStatus.WITHDRAWN, "version": row.version + 1, "updated_at": utcnow()}
+        )
+        session.add(row)
+        session.flush()
+        # Imported here, not on top: the rounds service may come to use this module.
+        from mobility_match.services.rounds import on_offer_withdrawn  # noqa: PLC0415
+
+        placements = on_offer_withdrawn(session, viewer, offer_id)
+        audit.record(
+            session, viewer, "offer.withdraw", "offer", offer_id, placements_withdrawn=placements
+        )
+    session.commit()
+    return _view(session, row)
+
+
+# ---- importing offers files ------------------------------------------------------------
+
+_OFFER_LIMITS = text_limits("offer", "company")
+
+
+@dataclass(frozen=True)
+class OffersImported:
+    """What an import of offers files did."""
+
+    files: list[str]
+    created: int
+    updated: int
+    unchanged: int
+    companies_created: list[str]
+    companies_updated: list[str]
+
+
+def import_offers(
+    session: Session, viewer: Viewer, files: Sequence[tuple[bytes, str]], *, max_bytes: int
+) -> OffersImported:
+    """Store uploaded offers files (bytes, client's name), all or nothing; Refused lists all.
+
+    A partner may upload only its own organisation's offers, and may not reuse
+    an offer id of another partner's offer.
+    """
+    require(viewer, Role.COORDINATOR, Role.PARTNER)
+    own = None if viewer.is_coordinator else viewer.partner
+    # Unscoped on purpose: ids are global, and whose they are decides what an upload may do.
+    offer_owners = dict(session.exec(select(Offer.offer_id, Offer.partner)).all())
+    company_owners = dict(session.exec(select(Company.company_id, Company.partner)).all())
+    # End the read transaction before reading the files: on SQLite it holds the write lock.
+    session.commit()
+    vocabulary = domain.load_vocabulary()
+    names, accepted, problems = _accepted_uploads(files, max_bytes)
+    offers: list[domain.Offer] = []
+    if accepted:
+        owners = _Owners(own, offer_owners, company_owners)
+        # TODO(uploads): use a public reader once uploads.py offers one that runs a custom
+        # check in its temporary folder (these checks need each row's number).
+        offers, read = uploads._read_in_folder(
+            accepted, lambda paths: _read_offers(paths, vocabulary, owners)
+        )
+        order = {name: rank for rank, name in enumerate(names)}
+        problems = sorted([*problems, *read], key=lambda problem: order.get(problem.file, -1))
+    if problems:
+        raise upload_refused(names, problems)
+    with saving(session, "The same offers were just imported by someone else; upload again."):
+        counts = _store_offers(session, viewer, offers)
+        created, updated, companies_created, companies_updated = counts
+        unchanged = len(offers) - created - updated
+        audit.record(
+            session,
+            viewer,
+            "offers.import",
+            "offers",
+            ", ".join(names)[:64],
+            files=names,
+            created=created,
+            updated=updated,
+            unchanged=unchanged,
+            companies_created=companies_created,
+            companies_updated=companies_updated,
+        )
+    return OffersImported(names, created, updated, unchanged, companies_created, companies_updated)
+
+
+def _accepted_uploads(
+    files: Sequence[tuple[bytes, str]], max_bytes: int
+) -> tuple[list[str], list[tuple[bytes, str]], list[Problem]]:
+    """The client's names, the uploads that may be read, and why the others may not."""
+    names: list[str] = []
+    accepted: list[tuple[bytes, str]] = []
+    problems: list[Problem] = []
+    if not files:
+        problems.append(Problem("offers", 1, "", "no offers file was uploaded; upload one"))
+    for data, filename in files:
+        name = uploads.upload_name(filename)
+        if name in names:
+            problems.append(
+                Problem(name, 1, "", "a file of this name is uploaded twice; upload each once")
+            )
+            continue
+        names.append(name)
+        refused = uploads.check_upload(data, filename, max_bytes=max_bytes)
+        problems.extend(refused)
+        if not refused:
+            accepted.append((data, filename))
+    return names, accepted, problems
+
+
+@dataclass(frozen=True)
+class _Owners:
+    """Who is uploading, and whose the stored offer and company ids are."""
+
+    partner: str | None
+    """The uploading partner; None for a coordinator."""
+    offers: Mapping[str, str]
+    companies: Mapping[str, str]
+
+
+def _read_offers(
+    paths: Sequence[Path], vocabulary: domain.Vocabulary, owners: _Owners
+) -> tuple[list[domain.Offer], list[Problem]]:
+    """Read offers files as load_round does, and check each row's partner and ids' owners."""
+    read = read_offers_files(paths, vocabulary)
+    problems = list(read.problems)
+    partner_of = cells.partner(vocabulary)
+    first: dict[str, tuple[str, str, int]] = {}
+    for path in paths:
+        frame, _ = read_table(path)
+        problems.extend(too_long(str(path), frame, _OFFER_LIMITS, problems))
+        for number, row in zip(frame.index.tolist(), frame.to_dict("records"), strict=True):
+            place = Problem(str(path), number, "", "")
+            partner = _parsed(partner_of, str(row.get("partner", "")))
+            problems.extend(_owners_problems(place, row, partner, owners, first))
+    return read.offers, sorted_problems(problems, read.columns)
+
+
+def _owners_problems(
+    place: Problem,
+    row: Mapping[Hashable, object],
+    partner: str | None,
+    owners: _Owners,
+    first: dict[str, tuple[str, str, int]],
+) -> list[Problem]:
+    """Check a row's partner, and whose its offer and company ids are (at `place`'s file:row).
+
+    `first` holds each company id's partner, with the file and row where first met.
+    """
+    problems = []
+
+    def report(column: str, message: str) -> None:
+        problems.append(replace(place, column=column, message=message))
+
+    offer_id = str(row.get("offer_id", ""))
+    company_id = str(row.get("company_id", ""))
+    if owners.partner is not None and partner not in (None, owners.partner):
+        report(
+            "partner", f"this offer is of {partner}; you may upload offers of {owners.partner} only"
+        )
+    owner = owners.offers.get(offer_id)
+    if owners.partner is not None and owner not in (None, owners.partner):
+        message = f"offer id {offer_id} is used by another partner's offer; choose another id"
+        report("offer_id", message)
+    if not company_id or partner is None:
+        return problems
+    stored = owners.companies.get(company_id)
+    if stored is not None and stored != partner:
+        name_owner = owners.partner is None
+        report("company_id", _foreign_company(company_id, stored, name_owner=name_owner))
+    elif company_id in first and first[company_id][0] != partner:
+        other, file, number = first[company_id]
+        where = f"row {number}" + ("" if file == place.file else f" of {file}")
+        report(
+            "company_id",
+            f"company {company_id} is brought by {other} on {where}; one company keeps one partner",
+        )
+    else:
+        first.setdefault(company_id, (partner, place.file, place.row))
+    return problems
+
+
+def _parsed(parse: Callable[[str], str], cell: str) -> str | None:
+    """The parsed cell, or None when it is wrong (the readers report that)."""
+    try:
+        return parse(cell.strip())
+    except Invalid:
+        return None
+
+
+def _store_offers(
+    session: Session, viewer: Viewer, offers: Sequence[domain.Offer]
+) -> tuple[int, int, list[str], list[str]]:
+    """Upsert the offers and their companies (not committed); return what changed."""
+    rows: list[Offer] = []
+    companies: dict[str, Company] = {}
+    for offer in offers:
+        row, company = records.offer_rows(offer)
+        rows.append(row)
+        # A company met on several rows keeps its first row's city and address.
+        companies.setdefault(company.company_id, company)
+    companies_created, companies_updated = _store_companies(session, companies.values())
+    existing: dict[str, Offer] = {}
+    for batch in chunks(sorted(row.offer_id for row in rows)):
+        query = access.offers(viewer).where(col(Offer.offer_id).in_(batch))
+        query = query.with_for_update().execution_options(populate_existing=True)
+        existing.update((row.offer_id, row) for row in session.exec(query))
+    created = updated = 0
+    now = utcnow()
+    for new in rows:
+        stored = existing.get(new.offer_id)
+        if stored is None:
+            # An id of another partner's offer fails on commit: a Conflict.
+            session.add(new)
+            created += 1
+        elif changes := changed_fields(stored, new, _OFFER_STATE):
+            stored.sqlmodel_update({**changes, "version": stored.version + 1, "updated_at": now})
+            session.add(stored)
+            updated += 1
+    return created, updated, companies_created, companies_updated

@@ -1,0 +1,375 @@
+"""Tests of the offers routes and service: partners' own offers, checks, versions, withdrawal."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from mobility_match import records
+from mobility_match.access import Viewer
+from mobility_match.domain import Sector
+from mobility_match.models import (
+    Account,
+    Assignment,
+    AuditEvent,
+    Company,
+    Offer,
+    OfferStatus,
+    Response,
+    Role,
+    Round,
+    RoundStatus,
+)
+from mobility_match.services import offers
+from mobility_match.services.errors import Conflict
+from mobility_match.services.offers import OfferFields
+from tests.accounts import add_account, add_school, session_headers
+from tests.factories import make_offer, make_student
+
+
+@dataclass(frozen=True)
+class Hosts:
+    """Authorization headers: a coordinator, two partners, a teacher and a student."""
+
+    coordinator: dict[str, str]
+    ofaj: dict[str, str]
+    abc: dict[str, str]
+    teacher: dict[str, str]
+    student: dict[str, str]
+
+
+def headers(engine: Engine, username: str, role: Role, **scope: str) -> dict[str, str]:
+    return session_headers(engine, add_account(engine, username, role, password=None, **scope))
+
+
+@pytest.fixture
+def hosts(engine: Engine) -> Hosts:
+    """OFAJ's offer DE-001 (commerce, 1 place) and OFAJ's production offer DE-002 open to `*`."""
+    add_school(engine, "LP-A")
+    with Session(engine) as session:
+        session.add(records.student_row(make_student("S1", school_id="LP-A")))
+        every_trade = make_offer(
+            "DE-002", sector=Sector.PRODUCTION, trades=frozenset(), company_id="C-DE-001"
+        )
+        for offer in (make_offer("DE-001"), every_trade):
+            row, company = records.offer_rows(offer)
+            session.merge(company)
+            session.add(row)
+        session.commit()
+    return Hosts(
+        coordinator=headers(engine, "coord", Role.COORDINATOR),
+        ofaj=headers(engine, "ofaj", Role.PARTNER, partner="OFAJ"),
+        abc=headers(engine, "abc", Role.PARTNER, partner="ABC_WIEDZY"),
+        teacher=headers(engine, "teacher", Role.TEACHER, school_id="LP-A"),
+        student=headers(engine, "S1", Role.STUDENT, student_id="S1"),
+    )
+
+
+def offer_body(**changes: Any) -> dict[str, Any]:
+    """A valid new offer of OFAJ for mechanics in Dresden, without a partner."""
+    body: dict[str, Any] = {
+        "offer_id": "DE-100",
+        "company_id": "DE-C100",
+        "company_name": "Autohaus Krüger GmbH",
+        "country": "DE",
+        "city": "Dresden",
+        "address": "Bautzner Straße 5, 01099 Dresden",
+        "contact_name": "Jens Krüger",
+        "contact_email": "j.krueger@autohaus-krueger.example",
+        "sector": "production",
+        "trades": ["mv"],
+        "places": 2,
+        "start_date": "2027-05-03",
+        "end_date": "2027-06-11",
+        "language_requirement": "de:A2|en:B1",
+        "accepts_minors": False,
+    }
+    body.update(changes)
+    return body
+
+
+def offer_ids(client: TestClient, who: dict[str, str], query: str = "") -> list[str]:
+    response = client.get(f"/api/offers{query}", headers=who)
+    assert response.status_code == 200, response.text
+    return [offer["offer_id"] for offer in response.json()]
+
+
+def audit_actions(engine: Engine, object_id: str) -> list[str]:
+    with Session(engine) as session:
+        query = select(AuditEvent).where(AuditEvent.object_id == object_id)
+        return [event.action for event in session.exec(query.order_by(col(AuditEvent.id)))]
+
+
+# Creating, changing and withdrawing one's own offers.
+
+
+def test_a_partner_submits_an_offer_of_its_own(
+    client: TestClient, engine: Engine, hosts: Hosts
+) -> None:
+    """A partner's new offer is its own organisation's, with its company created, and audited."""
+    created = client.post("/api/offers", json=offer_body(), headers=hosts.ofaj)
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["partner"] == "OFAJ"
+    assert body["status"] == "open"
+    assert body["version"] == 1
+    assert body["language_requirement"] == "de:A2|en:B1"
+    assert client.get("/api/offers/DE-100", headers=hosts.ofaj).json() == body
+    assert offer_ids(client, hosts.ofaj) == ["DE-001", "DE-002", "DE-100"]
+    companies = client.get("/api/companies", headers=hosts.ofaj).json()
+    assert [company["company_id"] for company in companies] == ["C-DE-001", "DE-C100"]
+    assert audit_actions(engine, "DE-100") == ["offer.create"]
+
+
+def test_a_partner_may_not_submit_for_another_partner(client: TestClient, hosts: Hosts) -> None:
+    """Naming another partner is refused, as is a country other than the partner's."""
+    response = client.post(
+        "/api/offers", json=offer_body(partner="ABC_WIEDZY", country="PL"), headers=hosts.ofaj
+    )
+    assert response.status_code == 422
+    problems = response.json()["problems"]
+    assert [problem.split(":")[0] for problem in problems] == ["partner", "country"]
+    assert "you submit offers of OFAJ only" in problems[0]
+    assert client.get("/api/offers/DE-100", headers=hosts.ofaj).status_code == 404
+
+
+def test_a_coordinator_submits_for_any_partner(client: TestClient, hosts: Hosts) -> None:
+    """A coordinator names the partner; the country must still be the partner's."""
+    body = offer_body(offer_id="PL-100", company_id="PL-C100", partner="ABC_WIEDZY", country="PL")
+    created = client.post("/api/offers", json=body, headers=hosts.coordinator)
+    assert created.status_code == 201, created.text
+    assert created.json()["partner"] == "ABC_WIEDZY"
+    assert client.get("/api/offers/PL-100", headers=hosts.abc).status_code == 200
+    nameless = client.post("/api/offers", json=offer_body(), headers=hosts.coordinator)
+    assert nameless.status_code == 422
+    assert nameless.json()["problems"][0].startswith("partner: unknown partner ''")
+
+
+def test_every_wrong_field_is_listed_at_once(client: TestClient, hosts: Hosts) -> None:
+    """Each broken rule is one problem naming its field, all in one answer; nothing is saved."""
+    body = offer_body(
+        country="PL",
+        city=" ",
+        contact_email="nobody",
+        trades=["mv", "cuisine", "nope"],
+        places=0,
+        start_date="2027-06-11",
+        end_date="2027-05-03",
+        language_requirement="german",
+    )
+    response = client.post("/api/offers", json=body, headers=hosts.ofaj)
+    assert response.status_code == 422
+    answer = response.json()
+    assert answer["detail"] == "Offer DE-100 has 7 problems; nothing was saved."
+    fields = [problem.split(": ", 1)[0] for problem in answer["problems"]]
+    assert fields == [
+        "country",
+        "city",
+        "contact_email",
+        "trades",
+        "places",
+        "end_date",
+        "language_requirement",
+    ]
+    text = "\n".join(answer["problems"])
+    assert "country PL does not match partner OFAJ" in text
+    assert "trade cuisine belongs to services, not to this production offer" in text
+    assert "unknown trade 'nope'" in text
+    assert "places must be a whole number of at least 1, not '0'" in text
+    assert "'german' is not a language requirement" in text
+    assert client.get("/api/offers/DE-100", headers=hosts.ofaj).status_code == 404
+
+
+def test_a_company_of_another_partner_or_a_taken_id_is_refused(
+    client: TestClient, hosts: Hosts
+) -> None:
+    """A partner may not use another partner's company (422) nor an offer id in use (409)."""
+    body = offer_body(offer_id="PL-100", company_id="C-DE-001", partner="ABC_WIEDZY", country="PL")
+    foreign = client.post("/api/offers", json=body, headers=hosts.abc)
+    assert foreign.status_code == 422
+    assert foreign.json()["problems"] == [
+        "company_id: company C-DE-001 belongs to another partner; use another company id"
+    ]
+    taken = offer_body(offer_id="DE-001", company_id="PL-C1", country="PL")
+    assert client.post("/api/offers", json=taken, headers=hosts.abc).status_code == 409
+
+
+def test_a_partner_updates_its_offer_and_company(
+    client: TestClient, engine: Engine, hosts: Hosts
+) -> None:
+    """A whole update changes the offer and its company and raises the version once."""
+    client.post("/api/offers", json=offer_body(), headers=hosts.ofaj)
+    change = offer_body(places=3, city="Leipzig", trades="mv;melec")
+    del change["offer_id"]
+    updated = client.put("/api/offers/DE-100", json={**change, "version": 1}, headers=hosts.ofaj)
+    assert updated.status_code == 200, updated.text
+    body = updated.json()
+    assert (body["places"], body["city"], body["trades"], body["version"]) == (
+        3,
+        "Leipzig",
+        ["melec", "mv"],
+        2,
+    )
+    same = client.put("/api/offers/DE-100", json=change, headers=hosts.ofaj)
+    assert same.json()["version"] == 2, "an update that changes nothing keeps the version"
+    with Session(engine) as session:
+        assert session.get_one(Company, "DE-C100").city == "Leipzig"
+    assert audit_actions(engine, "DE-100") == ["offer.create", "offer.update"]
+
+
+def test_a_stale_version_is_a_conflict(client: TestClient, hosts: Hosts) -> None:
+    """An update sent with the version read before someone else's change is refused (409)."""
+    client.post("/api/offers", json=offer_body(), headers=hosts.ofaj)
+    change = offer_body(places=3)
+    del change["offer_id"]
+    fresh = client.put("/api/offers/DE-100", json={**change, "version": 1}, headers=hosts.ofaj)
+    assert fresh.status_code == 200, fresh.text
+    stale = client.put(
+        "/api/offers/DE-100", json={**change, "places": 4, "version": 1}, headers=hosts.ofaj
+    )
+    assert stale.status_code == 409
+    assert "now at version 2, not 1" in stale.json()["detail"]
+    assert client.get("/api/offers/DE-100", headers=hosts.ofaj).json()["places"] == 3
+
+
+def test_withdrawing_is_idempotent_and_ends_changes(
+    client: TestClient, engine: Engine, hosts: Hosts
+) -> None:
+    """A withdrawn offer stays withdrawn on a second call, once audited, and takes no update."""
+    first = client.post("/api/offers/DE-001/withdraw", headers=hosts.ofaj)
+    assert first.status_code == 200, first.text
+    assert (first.json()["status"], first.json()["version"]) == ("withdrawn", 2)
+    second = client.post("/api/offers/DE-001/withdraw", headers=hosts.ofaj)
+    assert second.json() == first.json()
+    assert audit_actions(engine, "DE-001") == ["offer.withdraw"]
+    change = offer_body(trades=["commerce"], sector="services")
+    del change["offer_id"]
+    refused = client.put("/api/offers/DE-001", json=change, headers=hosts.ofaj)
+    assert refused.status_code == 409
+    assert "withdrawn" in refused.json()["detail"]
+
+
+def test_withdrawing_marks_published_placements_withdrawn(
+    client: TestClient, engine: Engine, hosts: Hosts
+) -> None:
+    """The rounds service hears of a withdrawal: placements on the offer become withdrawn."""
+    with Session(engine) as session:
+        published = Round(name="Spring", status=RoundStatus.PUBLISHED)
+        session.add(published)
+        session.flush()
+        assert published.id is not None
+        session.add(
+            Assignment(
+                round_id=published.id,
+                student_id="S1",
+                school_id="LP-A",
+                offer_id="DE-001",
+                partner="OFAJ",
+                response=Response.PENDING,
+            )
+        )
+        session.commit()
+    assert client.post("/api/offers/DE-001/withdraw", headers=hosts.ofaj).status_code == 200
+    with Session(engine) as session:
+        placement = session.exec(select(Assignment)).one()
+        assert placement.response is Response.WITHDRAWN
+
+
+# Scope.
+
+
+def test_another_partners_offer_is_not_found(client: TestClient, hosts: Hosts) -> None:
+    """Another partner's offer answers 404 to reading, updating and withdrawing."""
+    change = offer_body()
+    del change["offer_id"]
+    assert client.get("/api/offers/DE-001", headers=hosts.abc).status_code == 404
+    assert client.put("/api/offers/DE-001", json=change, headers=hosts.abc).status_code == 404
+    assert client.post("/api/offers/DE-001/withdraw", headers=hosts.abc).status_code == 404
+    assert offer_ids(client, hosts.abc) == []
+    assert client.get("/api/offers/DE-001", headers=hosts.ofaj).json()["status"] == "open"
+
+
+def test_teachers_and_students_may_not_touch_offers(client: TestClient, hosts: Hosts) -> None:
+    """Teachers and students get 403 on offers and companies, whatever the offer."""
+    for who in (hosts.teacher, hosts.student):
+        assert client.get("/api/offers", headers=who).status_code == 403
+        assert client.get("/api/offers/DE-001", headers=who).status_code == 403
+        assert client.post("/api/offers", json=offer_body(), headers=who).status_code == 403
+        assert client.post("/api/offers/DE-001/withdraw", headers=who).status_code == 403
+        assert client.get("/api/companies", headers=who).status_code == 403
+
+
+def test_everyone_signed_in_sees_the_partners(client: TestClient, hosts: Hosts) -> None:
+    """The partner list is open to every role, and closed to the anonymous."""
+    partners = client.get("/api/partners", headers=hosts.student).json()
+    assert {(p["code"], p["country"]) for p in partners} == {
+        ("OFAJ", "DE"),
+        ("ABC_WIEDZY", "PL"),
+        ("BRITISH_COUNCIL", "UK"),
+    }
+    assert client.get("/api/partners").status_code == 401
+
+
+def test_offers_are_filtered(client: TestClient, hosts: Hosts) -> None:
+    """Filters by country, sector, trade (offers open to the whole sector too) and status."""
+    client.post("/api/offers/DE-001/withdraw", headers=hosts.ofaj)
+    coordinator = hosts.coordinator
+    assert offer_ids(client, coordinator, "?country=gb") == []
+    assert offer_ids(client, coordinator, "?country=DE") == ["DE-001", "DE-002"]
+    assert offer_ids(client, coordinator, "?sector=production") == ["DE-002"]
+    assert offer_ids(client, coordinator, "?trade=mv") == ["DE-002"]
+    assert offer_ids(client, coordinator, "?trade=commerce") == ["DE-001"]
+    assert offer_ids(client, coordinator, "?status=withdrawn") == ["DE-001"]
+    assert client.get("/api/offers/DE-002", headers=coordinator).json()["trades"] == ["*"]
+    wrong = client.get("/api/offers?country=FR&trade=nope", headers=coordinator)
+    assert wrong.status_code == 422
+    assert [p.split(":")[0] for p in wrong.json()["problems"]] == ["country", "trade"]
+
+
+# Concurrency.
+
+
+def test_concurrent_updates_lose_no_change(engine: Engine, hosts: Hosts) -> None:
+    """Ten read-modify-write updates at once, each retried when stale, each add their place."""
+    with Session(engine) as session:
+        account = session.exec(select(Account).where(Account.username == "ofaj")).one()
+        viewer = Viewer.of(account)
+    start = threading.Barrier(10)
+    errors: list[BaseException] = []
+
+    def add_a_place() -> None:
+        try:
+            start.wait()
+            with Session(engine) as session:
+                while True:
+                    offer, company = offers.get_offer(session, viewer, "DE-001")
+                    fields = OfferFields.model_validate(
+                        {**company.model_dump(), **offer.model_dump(), "places": offer.places + 1}
+                    )
+                    try:
+                        offers.update_offer(
+                            session, viewer, "DE-001", fields, version=offer.version
+                        )
+                        return
+                    except Conflict:
+                        session.rollback()
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=add_a_place) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    with Session(engine) as session:
+        offer = session.get_one(Offer, "DE-001")
+        assert (offer.places, offer.version, offer.status) == (11, 11, OfferStatus.OPEN)
+        updates = session.exec(select(AuditEvent).where(AuditEvent.action == "offer.update")).all()
+        assert len(updates) == 10
