@@ -68,10 +68,21 @@ def statistics(session: Session, viewer: Viewer, round_id: int) -> RoundStatisti
     return compute_statistics(data, result, load_vocabulary())
 
 
-def _editable(session: Session, viewer: Viewer, round_id: int) -> Round:
-    """The round, row-locked for the rest of the transaction: edits of a round run one at a
-    time, so two moves can never both take an offer's last place (PostgreSQL)."""
+def _editable(session: Session, viewer: Viewer, round_id: int, student_id: str) -> Round:
+    """The round of an assignment to change, row-locked for the rest of the transaction.
+
+    404 for a missing round or student first, then 409 unless the round is solved.
+    The row lock makes edits of one round take turns, so that two moves can never
+    both take an offer's last place (on PostgreSQL; SQLite's writes take turns anyway).
+    """
     get_round(session, viewer, round_id)
+    exists = session.exec(
+        select(Assignment.id).where(
+            Assignment.round_id == round_id, Assignment.student_id == student_id
+        )
+    ).first()
+    if exists is None:
+        raise NotFound(f"Round {round_id} has no assignment for student {student_id}.")
     round_ = session.exec(select(Round).where(Round.id == round_id).with_for_update()).one()
     if round_.status is not RoundStatus.SOLVED:
         raise Conflict(
@@ -104,7 +115,7 @@ def _row_for_update(session: Session, round_id: int, student_id: str) -> Assignm
 
 def lock(session: Session, viewer: Viewer, round_id: int, student_id: str) -> Assignment:
     """Keep the student's current placement (or non-placement) in later solves."""
-    _editable(session, viewer, round_id)
+    _editable(session, viewer, round_id, student_id)
     row = _row_for_update(session, round_id, student_id)
     _set_lock(session, round_id, student_id, row.offer_id)
     row.locked = True
@@ -117,7 +128,7 @@ def lock(session: Session, viewer: Viewer, round_id: int, student_id: str) -> As
 
 def unlock(session: Session, viewer: Viewer, round_id: int, student_id: str) -> Assignment:
     """Let later solves place the student freely again."""
-    _editable(session, viewer, round_id)
+    _editable(session, viewer, round_id, student_id)
     row = _row_for_update(session, round_id, student_id)
     for found in session.exec(
         select(RoundLock).where(RoundLock.round_id == round_id, RoundLock.student_id == student_id)
@@ -139,7 +150,7 @@ def move(
     Refused, with every reason, when the student's trade, language, dates, age or
     preferences exclude the offer, when it is full, or when its host withdrew it.
     """
-    round_ = _editable(session, viewer, round_id)
+    round_ = _editable(session, viewer, round_id, student_id)
     data = round_input(session, round_)
     student = next((s for s in data.students if s.student_id == student_id), None)
     if student is None:

@@ -1,0 +1,346 @@
+"""The access-control matrix: every route × every role (and anonymous) × whose object.
+
+For each route of the API the table ROUTES says which roles may use it and what
+its path parameters name. Each cell is then checked:
+
+- anonymous: 401;
+- a role the route does not serve: 403;
+- a role it serves, on its own object (or on no object): neither 401, 403 nor 404;
+- on someone else's object (another school's student, another partner's offer,
+  a draft round seen by a non-coordinator): 404, the same as a missing id —
+  except for coordinators, who see everything (but never others' API tokens);
+- on a missing id: 404.
+
+A route missing from ROUTES fails the test, so a new route cannot dodge it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from mobility_match import records
+from mobility_match.domain import Country
+from mobility_match.models import Role, School, SchoolKind
+from tests.accounts import add_account, session_headers
+from tests.factories import make_offer, make_student
+from tests.programme import wait_for_round
+
+COORDINATOR, PARTNER, TEACHER, STUDENT = (
+    Role.COORDINATOR,
+    Role.PARTNER,
+    Role.TEACHER,
+    Role.STUDENT,
+)
+EVERYONE = frozenset(Role)
+STAFF = frozenset({COORDINATOR, PARTNER, TEACHER})
+MISSING = "999999"
+
+
+@dataclass(frozen=True)
+class Route:
+    """Who may use a route, and how to make a valid request to it."""
+
+    roles: frozenset[Role]
+    params: tuple[str, ...] = ()
+    """The path parameters that name an object; each is varied in turn."""
+    body: Callable[[World, int], dict[str, Any]] | None = None
+    files: Callable[[World], dict[str, Any]] | None = None
+
+
+PUBLIC = {("POST", "/api/auth/login"), ("GET", "/invite/{token}"), ("POST", "/invite/{token}")}
+
+
+@dataclass
+class World:
+    """Two of everything: one the viewer owns (school A, OFAJ, student A), one it doesn't."""
+
+    engine: Engine
+    client: TestClient
+    published: int = 0
+    draft: int = 0
+    accounts: dict[Role, int] = field(default_factory=dict)
+    spare_accounts: tuple[int, int] = (0, 0)
+    others_token: int = 0
+    counter: itertools.count[int] = field(default_factory=itertools.count)
+
+    def own(self, param: str, role: Role | None) -> str:
+        if role is None:
+            return MISSING
+        if param == "token_id":
+            return str(_token(self.engine, self.client, self.accounts[role]))
+        return {
+            "student_id": "ST-A",
+            "school_id": "SCH-A",
+            "offer_id": "DE-OWN",
+            "round_id": str(self.published),
+            "other_round_id": str(self.published),
+            "account_id": str(self.spare_accounts[0]),
+        }[param]
+
+    def other(self, param: str) -> str:
+        return {
+            "student_id": "ST-B",
+            "school_id": "SCH-B",
+            "offer_id": "PL-OTHER",
+            "round_id": str(self.draft),
+            "token_id": str(self.others_token),
+            "account_id": str(self.spare_accounts[1]),
+        }[param]
+
+
+def _token(engine: Engine, client: TestClient, account_id: int) -> int:
+    """A new API token of the account, made through the API as its owner would."""
+    headers = session_headers(engine, account_id)
+    response = client.post("/api/auth/tokens", json={"name": "t"}, headers=headers)
+    assert response.status_code == 201, response.text
+    token_id: int = response.json()["id"]
+    return token_id
+
+
+def _offer_body(world: World, n: int) -> dict[str, Any]:
+    return {
+        "offer_id": f"DE-NEW-{n}",
+        "partner": "OFAJ",
+        "company_id": "C-DE-OWN",
+        "company_name": "Firma DE-OWN",
+        "country": "DE",
+        "city": "Leipzig",
+        "address": "Karl-Liebknecht-Straße 1, 04107 Leipzig",
+        "contact_name": "Anna Schmidt",
+        "contact_email": "anna@firma.example",
+        "sector": "services",
+        "trades": ["commerce"],
+        "places": 2,
+        "start_date": "2027-05-03",
+        "end_date": "2027-06-11",
+    }
+
+
+def _students_file(world: World) -> dict[str, Any]:
+    text = (
+        "student_id,first_name,last_name,gender,birth_date,school_id,diploma,trade,"
+        "available_from,available_to\n"
+        "ST-C,Inès,Lefèvre,F,2006-01-02,SCH-A,BAC_PRO,commerce,2027-04-01,2027-07-31\n"
+    )
+    return {"file": ("students.csv", text.encode(), "text/csv")}
+
+
+def _offers_file(world: World) -> dict[str, Any]:
+    text = (
+        "offer_id,partner,company_id,company_name,country,city,address,contact_name,"
+        "contact_email,sector,trades,places,start_date,end_date\n"
+        "DE-FILE,OFAJ,C-DE-OWN,Firma DE-OWN,DE,Leipzig,Karl-Liebknecht-Straße 1,Anna Schmidt,"
+        "anna@firma.example,services,commerce,1,2027-05-03,2027-06-11\n"
+    )
+    return {"file": ("offers.csv", text.encode(), "text/csv")}
+
+
+def _deadline(world: World, n: int) -> dict[str, Any]:
+    return {"response_deadline": (dt.date.today() + dt.timedelta(days=30)).isoformat()}
+
+
+ROUND = ("round_id",)
+ASSIGNMENT = ("round_id", "student_id")
+C = frozenset({COORDINATOR})
+
+ROUTES: dict[tuple[str, str], Route] = {
+    ("POST", "/api/auth/logout"): Route(EVERYONE),
+    ("GET", "/api/auth/me"): Route(EVERYONE),
+    ("GET", "/api/auth/tokens"): Route(STAFF),
+    ("POST", "/api/auth/tokens"): Route(STAFF, body=lambda w, n: {"name": f"token {n}"}),
+    ("DELETE", "/api/auth/tokens/{token_id}"): Route(STAFF, ("token_id",)),
+    ("GET", "/api/accounts"): Route(C),
+    ("POST", "/api/accounts"): Route(
+        C,
+        body=lambda w, n: {
+            "username": f"new-{n}@example.org",
+            "display_name": "New",
+            "role": "coordinator",
+            "password": "a long enough password",
+        },
+    ),
+    ("POST", "/api/accounts/{account_id}/deactivate"): Route(C, ("account_id",)),
+    ("POST", "/api/students/{student_id}/invitation"): Route(
+        frozenset({COORDINATOR, TEACHER}), ("student_id",)
+    ),
+    ("GET", "/api/schools"): Route(frozenset({COORDINATOR, TEACHER})),
+    ("POST", "/api/schools"): Route(
+        C, body=lambda w, n: {"school_id": f"SCH-NEW-{n}", "name": "Lycée", "kind": "pilot"}
+    ),
+    ("GET", "/api/schools/{school_id}"): Route(frozenset({COORDINATOR, TEACHER}), ("school_id",)),
+    ("PUT", "/api/schools/{school_id}"): Route(
+        C, ("school_id",), body=lambda w, n: {"name": "Lycée renommé", "kind": "pilot"}
+    ),
+    ("GET", "/api/students"): Route(frozenset({COORDINATOR, TEACHER, STUDENT})),
+    ("GET", "/api/students/{student_id}"): Route(
+        frozenset({COORDINATOR, TEACHER, STUDENT}), ("student_id",)
+    ),
+    ("GET", "/api/partners"): Route(EVERYONE),
+    ("GET", "/api/companies"): Route(frozenset({COORDINATOR, PARTNER})),
+    ("GET", "/api/offers"): Route(frozenset({COORDINATOR, PARTNER})),
+    ("POST", "/api/offers"): Route(frozenset({COORDINATOR, PARTNER}), body=_offer_body),
+    ("GET", "/api/offers/{offer_id}"): Route(frozenset({COORDINATOR, PARTNER}), ("offer_id",)),
+    ("PUT", "/api/offers/{offer_id}"): Route(
+        frozenset({COORDINATOR, PARTNER}),
+        ("offer_id",),
+        body=lambda w, n: {k: v for k, v in _offer_body(w, n).items() if k != "offer_id"},
+    ),
+    ("POST", "/api/offers/{offer_id}/withdraw"): Route(
+        frozenset({COORDINATOR, PARTNER}), ("offer_id",)
+    ),
+    ("POST", "/api/imports/students"): Route(C, files=_students_file),
+    ("POST", "/api/imports/offers"): Route(frozenset({COORDINATOR, PARTNER}), files=_offers_file),
+    ("GET", "/api/rounds"): Route(EVERYONE),
+    ("POST", "/api/rounds"): Route(C, body=lambda w, n: {"name": f"Round {n}"}),
+    ("GET", "/api/rounds/{round_id}"): Route(EVERYONE, ROUND),
+    ("POST", "/api/rounds/{round_id}/solve"): Route(C, ROUND),
+    ("POST", "/api/rounds/{round_id}/cancel"): Route(C, ROUND),
+    ("GET", "/api/rounds/{round_id}/statistics"): Route(C, ROUND),
+    ("GET", "/api/rounds/{round_id}/assignments"): Route(EVERYONE, ROUND),
+    ("GET", "/api/rounds/{round_id}/assignments/{student_id}"): Route(EVERYONE, ASSIGNMENT),
+    ("POST", "/api/rounds/{round_id}/assignments/{student_id}/lock"): Route(C, ASSIGNMENT),
+    ("DELETE", "/api/rounds/{round_id}/assignments/{student_id}/lock"): Route(C, ASSIGNMENT),
+    ("POST", "/api/rounds/{round_id}/assignments/{student_id}/move"): Route(
+        C, ASSIGNMENT, body=lambda w, n: {"offer_id": None}
+    ),
+    ("POST", "/api/rounds/{round_id}/assignments/{student_id}/response"): Route(
+        frozenset({STUDENT}), ASSIGNMENT, body=lambda w, n: {"decision": "confirm"}
+    ),
+    ("POST", "/api/rounds/{round_id}/publish"): Route(C, ROUND, body=_deadline),
+    ("POST", "/api/rounds/{round_id}/rerun"): Route(C, ROUND, body=lambda w, n: {}),
+    ("GET", "/api/rounds/{round_id}/diff/{other_round_id}"): Route(
+        C, ("round_id", "other_round_id")
+    ),
+    ("GET", "/api/rounds/{round_id}/export/{table}.{fmt}"): Route(C, ROUND),
+    ("GET", "/api/me/placements"): Route(frozenset({STUDENT})),
+    ("GET", "/api/audit"): Route(C),
+}
+
+
+def build_world(engine: Engine, client: TestClient) -> World:
+    """Schools A and B, an OFAJ and an ABC Wiedzy offer, a student in each school, accounts."""
+    world = World(engine, client)
+    with Session(engine) as session:
+        for school_id in ("SCH-A", "SCH-B"):
+            session.add(School(school_id=school_id, name=school_id, kind=SchoolKind.PILOT))
+        offers = [
+            make_offer("DE-OWN", accepts_minors=True),
+            make_offer("PL-OTHER", country=Country.PL, city="Kraków", accepts_minors=True),
+        ]
+        for offer in offers:
+            row, company = records.offer_rows(offer)
+            session.add(company)
+            session.flush()
+            session.add(row)
+        session.flush()
+        for student in (
+            make_student("ST-A", school_id="SCH-A", preferences=("DE-OWN",)),
+            make_student("ST-B", school_id="SCH-B", preferences=("PL-OTHER",)),
+        ):
+            session.add(records.student_row(student))
+        session.commit()
+    world.accounts = {
+        COORDINATOR: add_account(engine, "coordinator@example.org", COORDINATOR),
+        PARTNER: add_account(engine, "ofaj@example.org", PARTNER, partner="OFAJ"),
+        TEACHER: add_account(engine, "teacher-a@example.org", TEACHER, school_id="SCH-A"),
+        STUDENT: add_account(engine, "ST-A", STUDENT, student_id="ST-A", password=None),
+    }
+    add_account(engine, "ST-B", STUDENT, student_id="ST-B", password=None)
+    other_partner = add_account(engine, "abc@example.org", PARTNER, partner="ABC_WIEDZY")
+    world.others_token = _token(engine, client, other_partner)
+    world.spare_accounts = (
+        add_account(engine, "spare-1@example.org", TEACHER, school_id="SCH-B"),
+        add_account(engine, "spare-2@example.org", TEACHER, school_id="SCH-B"),
+    )
+    coordinator = session_headers(engine, world.accounts[COORDINATOR])
+    world.published = client.post("/api/rounds", json={"name": "P"}, headers=coordinator).json()[
+        "id"
+    ]
+    client.post(f"/api/rounds/{world.published}/solve", headers=coordinator)
+    solved = wait_for_round(client, world.published, coordinator)
+    assert solved["report"]["placed"] == 2, solved
+    client.post(
+        f"/api/rounds/{world.published}/publish", json=_deadline(world, 0), headers=coordinator
+    ).raise_for_status()
+    world.draft = client.post("/api/rounds", json={"name": "D"}, headers=coordinator).json()["id"]
+    return world
+
+
+def _path(template: str, values: dict[str, str]) -> str:
+    values = {"table": "assignments", "fmt": "csv", **values}
+    return template.format(**values)
+
+
+def _send(
+    client: TestClient,
+    method: str,
+    path: str,
+    route: Route,
+    world: World,
+    headers: dict[str, str],
+) -> int:
+    kwargs: dict[str, Any] = {"headers": headers}
+    if route.body is not None:
+        kwargs["json"] = route.body(world, next(world.counter))
+    if route.files is not None:
+        kwargs["files"] = route.files(world)
+    return client.request(method, path, **kwargs).status_code
+
+
+def test_every_route_is_in_the_matrix(app: Any) -> None:
+    """Each route of the OpenAPI document is in ROUTES or among the public ones."""
+    documented = {
+        (method.upper(), path)
+        for path, operations in app.openapi()["paths"].items()
+        for method in operations
+    }
+    assert documented == set(ROUTES) | PUBLIC
+
+
+@pytest.mark.slow
+def test_access_control_matrix(engine: Engine, client: TestClient) -> None:
+    """Every route × role × own/other/missing object answers as the access rules say."""
+    world = build_world(engine, client)
+    failures: list[str] = []
+    # Students first and coordinators last, so that changes made by one role (a
+    # withdrawn offer, a new round) come after the cells that look at them.
+    order = [None, STUDENT, TEACHER, PARTNER, COORDINATOR]
+    for role in order:
+        for (method, template), route in ROUTES.items():
+            targets: list[tuple[str, str, dict[str, str]]] = [("own", "", {})]
+            if route.params:
+                allowed = role in route.roles
+                own = {p: world.own(p, role) if allowed else MISSING for p in route.params}
+                targets = [("own", "", own)]
+                for param in route.params:
+                    if param == "other_round_id":
+                        continue  # the round compared with: varied as round_id already
+                    targets.append(("other", param, {**own, param: world.other(param)}))
+                    targets.append(("missing", param, {**own, param: MISSING}))
+            for target, param, values in targets:
+                headers = session_headers(engine, world.accounts[role]) if role else {}
+                status = _send(client, method, _path(template, values), route, world, headers)
+                if not _expected(role, route, target, param)(status):
+                    who = role.value if role else "anonymous"
+                    failures.append(f"{method} {template} as {who} on {target} {param}: {status}")
+    assert not failures, "\n".join(failures)
+
+
+def _expected(role: Role | None, route: Route, target: str, param: str) -> Callable[[int], bool]:
+    if role is None:
+        return lambda status: status == 401
+    if role not in route.roles:
+        return lambda status: status == 403
+    sees_others = role is COORDINATOR and param != "token_id"
+    if target == "missing" or (target == "other" and not sees_others):
+        return lambda status: status == 404
+    return lambda status: status not in (401, 403, 404) and status < 500
