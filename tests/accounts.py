@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from mobility_match.models import Account, CredentialKind, Role, School, SchoolKind
 from mobility_match.security import hash_password
-from mobility_match.services.accounts import issue_credential
+from mobility_match.services.sessions import issue_credential
 
 PASSWORD = "correct horse battery"
 

@@ -35,7 +35,7 @@ from mobility_match.models import (
     utcnow,
 )
 from mobility_match.security import token_hash
-from mobility_match.services import accounts
+from mobility_match.services import invitations, sessions
 from mobility_match.services.errors import NotFound
 from tests.accounts import PASSWORD, add_account, add_school, bearer
 
@@ -157,7 +157,7 @@ def test_wrong_password_and_unknown_user_answer_alike(client: TestClient, coordi
     wrong = client.post("/api/auth/login", json={"username": "coord", "password": "nope" * 3})
     unknown = client.post("/api/auth/login", json={"username": "nobody", "password": PASSWORD})
     assert wrong.status_code == unknown.status_code == 401
-    assert wrong.json() == unknown.json() == {"detail": accounts.WRONG_CREDENTIALS}
+    assert wrong.json() == unknown.json() == {"detail": sessions.WRONG_CREDENTIALS}
     assert "set-cookie" not in wrong.headers
 
 
@@ -168,7 +168,7 @@ def test_student_cannot_sign_in_with_a_password(
     add_account(engine, "S1", Role.STUDENT, student_id="S1")
     response = client.post("/api/auth/login", json={"username": "S1", "password": PASSWORD})
     assert response.status_code == 401
-    assert response.json()["detail"] == accounts.WRONG_CREDENTIALS
+    assert response.json()["detail"] == sessions.WRONG_CREDENTIALS
 
 
 def test_disabled_account_cannot_sign_in(client: TestClient, engine: Engine) -> None:
@@ -646,7 +646,7 @@ def test_concurrent_accepts_sign_in_once(
         with Session(engine, expire_on_commit=False) as session:
             barrier.wait()
             try:
-                accounts.accept_invitation(session, token, settings=settings)
+                invitations.accept_invitation(session, token, settings=settings)
                 outcomes.append("signed in")
             except NotFound:
                 outcomes.append("refused")

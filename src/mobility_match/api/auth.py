@@ -1,9 +1,10 @@
 """Routes: signing in and out, API tokens, accounts, student invitations.
 
-Each route checks who is asking (a dependency), calls services/accounts.py and
-serialises the answer; no route returns a password hash, and a token is shown
-only in the answer that creates it. The invitation page answers GET without
-using the link up, because mail scanners open links before the student does.
+Each route checks who is asking (a dependency), calls services/sessions.py,
+accounts.py or invitations.py and serialises the answer; no route returns a
+password hash, and a token is shown only in the answer that creates it. The
+invitation page answers GET without using the link up, because mail scanners
+open links before the student does.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from mobility_match.api.deps import (
 )
 from mobility_match.config import Settings
 from mobility_match.models import Account, Role
-from mobility_match.services import accounts
+from mobility_match.services import accounts, invitations, sessions
 from mobility_match.services.errors import NotFound
 
 router = APIRouter()
@@ -115,7 +116,7 @@ def _client(request: Request) -> str:
 
 
 def _session_answer(
-    response: Response, signed_in: accounts.SignedIn, settings: Settings
+    response: Response, signed_in: sessions.SignedIn, settings: Settings
 ) -> SessionPublic:
     """Set the session cookie and return the session's JSON."""
     response.set_cookie(
@@ -143,7 +144,7 @@ def login(
     settings: SettingsDep,
 ) -> SessionPublic:
     """Sign in with a username and password; opens a session (token and cookie)."""
-    signed_in = accounts.sign_in(
+    signed_in = sessions.sign_in(
         session,
         username=body.username,
         password=body.password,
@@ -156,7 +157,7 @@ def login(
 @router.post("/api/auth/logout", status_code=status.HTTP_204_NO_CONTENT, tags=["auth"])
 def logout(viewer: ViewerDep, session: SessionDep, settings: SettingsDep) -> Response:
     """Sign out: end the current session and clear its cookie (an API token stays valid)."""
-    accounts.sign_out(session, viewer)
+    sessions.sign_out(session, viewer)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     response.delete_cookie(
         SESSION_COOKIE, httponly=True, samesite="strict", secure=settings.secure_cookies
@@ -173,7 +174,7 @@ def me(viewer: ViewerDep, session: SessionDep) -> AccountPublic:
 @router.post("/api/auth/tokens", status_code=status.HTTP_201_CREATED, tags=["auth"])
 def create_token(body: TokenCreate, viewer: Staff, session: SessionDep) -> TokenCreated:
     """Create an API token for scripts; its value is shown in this answer only."""
-    token, credential = accounts.create_api_token(session, viewer, name=body.name, days=body.days)
+    token, credential = sessions.create_api_token(session, viewer, name=body.name, days=body.days)
     public = TokenPublic.model_validate(credential)
     return TokenCreated(**public.model_dump(), token=token)
 
@@ -181,13 +182,13 @@ def create_token(body: TokenCreate, viewer: Staff, session: SessionDep) -> Token
 @router.get("/api/auth/tokens", tags=["auth"])
 def list_tokens(viewer: Staff, session: SessionDep) -> list[TokenPublic]:
     """The caller's live API tokens, without their values."""
-    return [TokenPublic.model_validate(row) for row in accounts.get_all_api_tokens(session, viewer)]
+    return [TokenPublic.model_validate(row) for row in sessions.get_all_api_tokens(session, viewer)]
 
 
 @router.delete("/api/auth/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["auth"])
 def revoke_token(token_id: int, viewer: Staff, session: SessionDep) -> None:
     """Revoke one of the caller's API tokens."""
-    accounts.revoke_api_token(session, viewer, token_id)
+    sessions.revoke_api_token(session, viewer, token_id)
 
 
 @router.get("/api/accounts", tags=["accounts"])
@@ -221,7 +222,7 @@ def invite_student(
     student_id: str, viewer: Inviter, session: SessionDep, settings: SettingsDep
 ) -> InvitationPublic:
     """A single-use sign-in link for a student; earlier unused links stop working."""
-    token, credential = accounts.invite_student(session, viewer, student_id, settings=settings)
+    token, credential = invitations.invite_student(session, viewer, student_id, settings=settings)
     assert credential.expires_at is not None
     url = f"{settings.public_url.rstrip('/')}/invite/{token}"
     return InvitationPublic(url=url, expires_at=credential.expires_at)
@@ -257,7 +258,7 @@ def _page(title: str, body: str, status_code: int = status.HTTP_200_OK) -> HTMLR
 
 
 def _invalid_link_page(error: NotFound) -> HTMLResponse:
-    gone = isinstance(error, accounts.InvitationUsed)
+    gone = isinstance(error, invitations.InvitationUsed)
     return _page(
         "This link is no longer valid",
         f"<p>{html.escape(error.message)}</p>",
@@ -269,7 +270,7 @@ def _invalid_link_page(error: NotFound) -> HTMLResponse:
 def invitation_page(token: str, session: SessionDep) -> HTMLResponse:
     """The page of an invitation link: whom it signs in, and a button (GET uses nothing up)."""
     try:
-        account = accounts.get_invitation_account(session, token)
+        account = invitations.get_invitation_account(session, token)
     except NotFound as error:
         return _invalid_link_page(error)
     name = html.escape(account.display_name or account.username)
@@ -286,5 +287,5 @@ def accept_invitation(
     token: str, response: Response, session: SessionDep, settings: SettingsDep
 ) -> SessionPublic:
     """Use an invitation link up and open the student's session (token and cookie)."""
-    signed_in = accounts.accept_invitation(session, token, settings=settings)
+    signed_in = invitations.accept_invitation(session, token, settings=settings)
     return _session_answer(response, signed_in, settings)

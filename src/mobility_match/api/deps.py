@@ -18,8 +18,8 @@ from sqlmodel import Session
 from mobility_match.access import Viewer
 from mobility_match.config import Settings
 from mobility_match.models import Role
-from mobility_match.services.accounts import viewer_for_token
 from mobility_match.services.errors import Forbidden, Unauthenticated
+from mobility_match.services.sessions import viewer_for_token
 
 SESSION_COOKIE = "mobility_match_session"
 

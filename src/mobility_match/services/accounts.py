@@ -1,219 +1,35 @@
-"""Accounts, sign-in, sessions, API tokens and student invitations.
+"""Accounts: creating them with every rule checked, listing, deactivating, the first coordinator.
 
-Staff sign in with a password; each sign-in opens a server-side session whose
-token is shown once and stored hashed, so signing out really ends it. API
-tokens are the same kind of credential, named and long-lived. Students have no
-password: a coordinator or teacher sends an invitation link, single-use and
-expiring, that opens a session.
-
-Failed sign-ins are rows of `login_attempt`, so the limit on password guessing
-holds across worker processes. Nothing here puts a password or a token in an
-audit event, a log or an error message.
+Staff accounts have a password (stored hashed); a student's account has none
+and is made by its first invitation (services/invitations.py). Deactivating an
+account ends all its credentials at once. Signing in, sessions and API tokens
+are services/sessions.py's; nothing here opens a session, and nothing puts a
+password in an audit event, a log or an error message.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, delete, update
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from mobility_match import access
 from mobility_match.access import Viewer
-from mobility_match.config import Settings
 from mobility_match.models import (
     Account,
     Credential,
     CredentialKind,
-    LoginAttempt,
     Partner,
     Role,
     School,
     Student,
     utcnow,
 )
-from mobility_match.security import (
-    hash_password,
-    new_token,
-    password_problem,
-    token_hash,
-    verify_password,
-)
+from mobility_match.security import hash_password, password_problem
 from mobility_match.services import audit
-from mobility_match.services.errors import (
-    Conflict,
-    NotFound,
-    Refused,
-    TooManyAttempts,
-    Unauthenticated,
-)
+from mobility_match.services.errors import Conflict, NotFound, Refused
 from mobility_match.services.reference import ensure_partners
-
-SIGNED_IN_KINDS = (CredentialKind.SESSION, CredentialKind.API_TOKEN)
-
-# One message for an unknown username, a wrong password and a student's account,
-# so that the answer does not tell which usernames exist.
-WRONG_CREDENTIALS = "Wrong username or password."
-
-
-class InvitationUsed(NotFound):
-    """The invitation link exists but was used, replaced by a newer one, or has expired."""
-
-
-@dataclass(frozen=True)
-class SignedIn:
-    """A session just opened: its token (shown once), its row and whose it is."""
-
-    token: str
-    credential: Credential
-    account: Account
-
-    @property
-    def expires_at(self) -> dt.datetime:
-        assert self.credential.expires_at is not None
-        return self.credential.expires_at
-
-
-def issue_credential(
-    session: Session,
-    account: Account,
-    kind: CredentialKind,
-    lifetime: dt.timedelta | None,
-    name: str = "",
-) -> tuple[str, Credential]:
-    """Create a credential; return its token (shown once, never stored) and its row."""
-    assert account.id is not None
-    token = new_token()
-    credential = Credential(
-        account_id=account.id,
-        kind=kind,
-        token_hash=token_hash(token),
-        name=name,
-        expires_at=None if lifetime is None else utcnow() + lifetime,
-    )
-    session.add(credential)
-    session.flush()
-    return token, credential
-
-
-def live_credential(session: Session, token: str, kinds: tuple[CredentialKind, ...]) -> Credential:
-    """The unexpired, unrevoked credential of one of `kinds` for `token`; else Unauthenticated."""
-    credential = session.exec(
-        select(Credential).where(
-            Credential.token_hash == token_hash(token), col(Credential.kind).in_(kinds)
-        )
-    ).first()
-    now = utcnow()
-    if (
-        credential is None
-        or credential.revoked_at is not None
-        or (credential.expires_at is not None and credential.expires_at <= now)
-    ):
-        raise Unauthenticated("The session has ended or the token is not valid; sign in again.")
-    return credential
-
-
-def viewer_for_token(session: Session, token: str) -> Viewer:
-    """Who a session or API token belongs to; Unauthenticated when it is not live."""
-    credential = live_credential(session, token, SIGNED_IN_KINDS)
-    account = session.get(Account, credential.account_id)
-    if account is None or not account.active:
-        raise Unauthenticated("This account is disabled.")
-    return Viewer.of(account, credential.id)
-
-
-def _open_session(
-    session: Session, account: Account, settings: Settings, action: str, **details: object
-) -> SignedIn:
-    """Issue a session for `account`, audit it as `action` and commit."""
-    token, credential = issue_credential(
-        session, account, CredentialKind.SESSION, dt.timedelta(hours=settings.session_hours)
-    )
-    audit.record(
-        session, Viewer.of(account, credential.id), action, "account", account.id, **details
-    )
-    session.commit()
-    return SignedIn(token, credential, account)
-
-
-# Sign-in with a password, and its limit on failures.
-
-
-def _retry_after(
-    session: Session, counted: ColumnElement[bool], settings: Settings, now: dt.datetime
-) -> int | None:
-    """Seconds until the `counted` failures fall below the limit; None if they are below."""
-    window = dt.timedelta(minutes=settings.login_window_minutes)
-    failures = session.exec(
-        select(LoginAttempt.at)
-        .where(counted, col(LoginAttempt.at) > now - window)
-        .order_by(col(LoginAttempt.at))
-    ).all()
-    if len(failures) < settings.login_attempts:
-        return None
-    # Sign-in opens again when the count in the window drops below the limit.
-    freed_at = failures[len(failures) - settings.login_attempts] + window
-    return max(1, math.ceil((freed_at - now).total_seconds()))
-
-
-def sign_in(
-    session: Session, *, username: str, password: str, client: str, settings: Settings
-) -> SignedIn:
-    """Check a staff member's password and open a session; failures are counted and limited."""
-    username = username.strip()
-    client = client[:64]
-    now = utcnow()
-    waits = [
-        _retry_after(session, col(LoginAttempt.username) == username, settings, now),
-        _retry_after(session, col(LoginAttempt.client) == client, settings, now),
-    ]
-    if any(wait is not None for wait in waits):
-        seconds = max(wait for wait in waits if wait is not None)
-        session.rollback()
-        raise TooManyAttempts(
-            f"Too many failed sign-ins; try again in {seconds} seconds.", retry_after=seconds
-        )
-    # The attempt counts as a failure from now on, in the transaction that counted the
-    # others, so that parallel guesses cannot all pass while their passwords are hashed.
-    window = dt.timedelta(minutes=settings.login_window_minutes)
-    session.exec(delete(LoginAttempt).where(col(LoginAttempt.at) <= now - window))
-    session.add(LoginAttempt(username=username, client=client, at=now))
-    account = session.exec(select(Account).where(Account.username == username)).first()
-    stored_hash = None
-    if account is not None and account.role is not Role.STUDENT:
-        stored_hash = account.password_hash
-    # Commit before hashing: on SQLite the transaction holds the write lock.
-    session.commit()
-    # The hash is checked even for an unknown username, so that both take as long.
-    if not verify_password(password, stored_hash) or account is None:
-        raise Unauthenticated(WRONG_CREDENTIALS)
-    if not account.active:
-        raise Unauthenticated("This account is disabled; ask a coordinator.")
-    session.exec(delete(LoginAttempt).where(col(LoginAttempt.username) == username))
-    return _open_session(session, account, settings, "sign_in", client=client)
-
-
-def sign_out(session: Session, viewer: Viewer) -> bool:
-    """End the viewer's session (an API token stays valid); whether one was ended."""
-    if viewer.credential_id is None:
-        return False
-    ended = session.exec(
-        update(Credential)
-        .where(
-            col(Credential.id) == viewer.credential_id,
-            col(Credential.kind) == CredentialKind.SESSION,
-            col(Credential.revoked_at).is_(None),
-        )
-        .values(revoked_at=utcnow())
-    ).rowcount
-    if ended:
-        audit.record(session, viewer, "sign_out", "account", viewer.account_id)
-    session.commit()
-    return bool(ended)
 
 
 def get_account(session: Session, account_id: int) -> Account:
@@ -222,62 +38,6 @@ def get_account(session: Session, account_id: int) -> Account:
     if account is None:
         raise NotFound(f"There is no account {account_id}.")
     return account
-
-
-# API tokens.
-
-
-def create_api_token(
-    session: Session, viewer: Viewer, *, name: str, days: float | None = None
-) -> tuple[str, Credential]:
-    """A named API token of the viewer, expiring after `days` (None: never); token shown once."""
-    account = get_account(session, viewer.account_id)
-    lifetime = None if days is None else dt.timedelta(days=days)
-    token, credential = issue_credential(
-        session, account, CredentialKind.API_TOKEN, lifetime, name=name.strip()
-    )
-    audit.record(
-        session, viewer, "create_api_token", "credential", credential.id, name=credential.name
-    )
-    session.commit()
-    return token, credential
-
-
-def get_all_api_tokens(session: Session, viewer: Viewer) -> Sequence[Credential]:
-    """The viewer's API tokens that are neither revoked nor expired, newest first."""
-    now = utcnow()
-    return session.exec(
-        select(Credential)
-        .where(
-            Credential.account_id == viewer.account_id,
-            col(Credential.kind) == CredentialKind.API_TOKEN,
-            col(Credential.revoked_at).is_(None),
-            (col(Credential.expires_at).is_(None)) | (col(Credential.expires_at) > now),
-        )
-        .order_by(col(Credential.id).desc())
-    ).all()
-
-
-def revoke_api_token(session: Session, viewer: Viewer, token_id: int) -> None:
-    """Revoke one of the viewer's live API tokens; NotFound for anyone else's or a missing one."""
-    revoked = session.exec(
-        update(Credential)
-        .where(
-            col(Credential.id) == token_id,
-            col(Credential.account_id) == viewer.account_id,
-            col(Credential.kind) == CredentialKind.API_TOKEN,
-            col(Credential.revoked_at).is_(None),
-        )
-        .values(revoked_at=utcnow())
-    ).rowcount
-    if not revoked:
-        session.rollback()
-        raise NotFound(f"You have no API token {token_id}.")
-    audit.record(session, viewer, "revoke_api_token", "credential", token_id)
-    session.commit()
-
-
-# Accounts.
 
 
 def _account_problems(
@@ -294,7 +54,7 @@ def _account_problems(
     problems = []
     if not username:
         problems.append("username: give a username")
-    elif _taken(session, username):
+    elif has_username(session, username):
         problems.append(f"username: {username!r} is already taken; choose another one")
     if role is Role.STUDENT:
         if password is not None:
@@ -375,20 +135,25 @@ def create_account(
         raise Conflict(
             f"username: {username!r} or its student was just given another account; try again."
         ) from None
+    record_created(session, viewer, account)
+    session.commit()
+    return account
+
+
+def record_created(session: Session, viewer: Viewer | None, account: Account) -> None:
+    """Audit a new account (flushed, so it has its id) with whom and what it belongs to."""
     audit.record(
         session,
         viewer,
         "create_account",
         "account",
         account.id,
-        username=username,
-        role=role.value,
-        school_id=school_id,
-        partner=partner,
-        student_id=student_id,
+        username=account.username,
+        role=account.role.value,
+        school_id=account.school_id,
+        partner=account.partner,
+        student_id=account.student_id,
     )
-    session.commit()
-    return account
 
 
 def create_coordinator(
@@ -406,13 +171,14 @@ def create_coordinator(
     )
 
 
-def _taken(session: Session, username: str) -> bool:
+def has_username(session: Session, username: str) -> bool:
+    """Whether an account has exactly `username`, without ending the transaction."""
     return session.exec(select(Account.id).where(Account.username == username)).first() is not None
 
 
 def username_taken(session: Session, username: str) -> bool:
     """Whether an account already has `username` (surrounding spaces ignored)."""
-    taken = _taken(session, username.strip())
+    taken = has_username(session, username.strip())
     session.commit()
     return taken
 
@@ -422,8 +188,13 @@ def get_all_accounts(session: Session) -> Sequence[Account]:
     return session.exec(select(Account).order_by(col(Account.username))).all()
 
 
-def _revoke_all(session: Session, account_id: int, kind: CredentialKind | None = None) -> int:
-    """Revoke the account's unrevoked credentials (of one kind, if given); how many."""
+def revoke_credentials(
+    session: Session, account_id: int, kind: CredentialKind | None = None
+) -> int:
+    """Revoke the account's unrevoked credentials (of one kind, if given); how many.
+
+    Neither committed nor audited: the caller does both, as part of its change.
+    """
     query = update(Credential).where(
         col(Credential.account_id) == account_id, col(Credential.revoked_at).is_(None)
     )
@@ -444,132 +215,9 @@ def deactivate_account(session: Session, viewer: Viewer, account_id: int) -> Acc
         raise Refused("You cannot deactivate your own account; ask another coordinator.")
     account.active = False
     session.add(account)
-    revoked = _revoke_all(session, account_id)
+    revoked = revoke_credentials(session, account_id)
     audit.record(
         session, viewer, "deactivate_account", "account", account_id, credentials_revoked=revoked
     )
     session.commit()
     return account
-
-
-# Student invitations.
-
-NO_LONGER_VALID = (
-    "This invitation link is no longer valid (used, replaced or expired); "
-    "ask your teacher for a new one."
-)
-
-
-def _student_account(session: Session, viewer: Viewer, student: Student) -> Account:
-    """The student's account, created (no password) the first time the student is invited."""
-    account = session.exec(select(Account).where(Account.student_id == student.student_id)).first()
-    if account is not None:
-        if not account.active:
-            raise Conflict(
-                f"The account of student {student.student_id!r} is disabled; "
-                "a coordinator disabled it on purpose."
-            )
-        return account
-    candidates = (student.student_id, student.email.strip())
-    username = next((name for name in candidates if name and not _taken(session, name)), None)
-    if username is None:
-        raise Conflict(
-            f"Another account already uses the student_id and the e-mail of {student.student_id!r}"
-            " as its username; rename that account first."
-        )
-    account = Account(
-        username=username,
-        display_name=f"{student.first_name} {student.last_name}".strip(),
-        role=Role.STUDENT,
-        student_id=student.student_id,
-    )
-    session.add(account)
-    session.flush()
-    audit.record(
-        session,
-        viewer,
-        "create_account",
-        "account",
-        account.id,
-        username=username,
-        role=Role.STUDENT.value,
-        student_id=student.student_id,
-    )
-    return account
-
-
-def invite_student(
-    session: Session, viewer: Viewer, student_id: str, *, settings: Settings
-) -> tuple[str, Credential]:
-    """A new invitation link for a student in the viewer's scope; earlier unused links end."""
-    # The row lock makes two simultaneous invitations of one student take turns.
-    student = session.exec(
-        access.students(
-            viewer, select(Student).where(Student.student_id == student_id)
-        ).with_for_update()
-    ).first()
-    if student is None:
-        raise NotFound(f"There is no student {student_id!r}.")
-    account = _student_account(session, viewer, student)
-    assert account.id is not None
-    replaced = _revoke_all(session, account.id, CredentialKind.INVITATION)
-    token, credential = issue_credential(
-        session, account, CredentialKind.INVITATION, dt.timedelta(days=settings.invitation_days)
-    )
-    assert credential.expires_at is not None
-    audit.record(
-        session,
-        viewer,
-        "invite_student",
-        "student",
-        student_id,
-        account_id=account.id,
-        expires_at=credential.expires_at.isoformat(),
-        invitations_replaced=replaced,
-    )
-    session.commit()
-    return token, credential
-
-
-def _invitation(session: Session, token: str) -> tuple[Credential, Account]:
-    """The live invitation of `token` and its account; NotFound or InvitationUsed otherwise."""
-    credential = session.exec(
-        select(Credential).where(
-            Credential.token_hash == token_hash(token),
-            col(Credential.kind) == CredentialKind.INVITATION,
-        )
-    ).first()
-    if credential is None:
-        raise NotFound("This invitation link is not valid; ask your teacher for a new one.")
-    expired = credential.expires_at is not None and credential.expires_at <= utcnow()
-    account = session.get(Account, credential.account_id)
-    if credential.revoked_at is not None or expired or account is None or not account.active:
-        raise InvitationUsed(NO_LONGER_VALID)
-    return credential, account
-
-
-def get_invitation_account(session: Session, token: str) -> Account:
-    """Whom a live invitation would sign in, without using it up (mail scanners open links)."""
-    _credential, account = _invitation(session, token)
-    session.commit()
-    return account
-
-
-def accept_invitation(session: Session, token: str, *, settings: Settings) -> SignedIn:
-    """Use up an invitation and open a session for its student; a link works only once."""
-    credential, account = _invitation(session, token)
-    now = utcnow()
-    # Single use even when two requests race: only one UPDATE finds the row still unused.
-    used = session.exec(
-        update(Credential)
-        .where(
-            col(Credential.id) == credential.id,
-            col(Credential.revoked_at).is_(None),
-            col(Credential.expires_at).is_(None) | (col(Credential.expires_at) > now),
-        )
-        .values(revoked_at=now)
-    ).rowcount
-    if used != 1:
-        session.rollback()
-        raise InvitationUsed(NO_LONGER_VALID)
-    return _open_session(session, account, settings, "accept_invitation", invitation=credential.id)

@@ -28,7 +28,7 @@ from mobility_match.models import (
 )
 from mobility_match.security import hash_password
 from mobility_match.services import audit
-from mobility_match.services.accounts import invite_student
+from mobility_match.services.invitations import invite_student
 
 CONTROL_EVERY = 3
 """Every third demo school is a control school (its students are followed, not sent)."""

@@ -1,0 +1,141 @@
+"""Student invitations: single-use, expiring sign-in links sent by a coordinator or teacher.
+
+Students have no password. Inviting a student in the viewer's scope creates
+the student's account the first time, ends the earlier unused links and issues
+a new one; using the link opens a session once. Looking at a link (GET) never
+uses it up, because mail scanners open links before the student does. Nothing
+here puts a token in an audit event, a log or an error message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from mobility_match import access
+from mobility_match.access import Viewer
+from mobility_match.config import Settings
+from mobility_match.models import Account, Credential, CredentialKind, Role, Student, utcnow
+from mobility_match.security import token_hash
+from mobility_match.services import audit
+from mobility_match.services.accounts import has_username, record_created, revoke_credentials
+from mobility_match.services.errors import Conflict, NotFound
+from mobility_match.services.sessions import SignedIn, issue_credential, open_session
+
+
+class InvitationUsed(NotFound):
+    """The invitation link exists but was used, replaced by a newer one, or has expired."""
+
+
+NO_LONGER_VALID = (
+    "This invitation link is no longer valid (used, replaced or expired); "
+    "ask your teacher for a new one."
+)
+
+
+def _student_account(session: Session, viewer: Viewer, student: Student) -> Account:
+    """The student's account, created (no password) the first time the student is invited."""
+    account = session.exec(select(Account).where(Account.student_id == student.student_id)).first()
+    if account is not None:
+        if not account.active:
+            raise Conflict(
+                f"The account of student {student.student_id!r} is disabled; "
+                "a coordinator disabled it on purpose."
+            )
+        return account
+    candidates = (student.student_id, student.email.strip())
+    username = next((name for name in candidates if name and not has_username(session, name)), None)
+    if username is None:
+        raise Conflict(
+            f"Another account already uses the student_id and the e-mail of {student.student_id!r}"
+            " as its username; rename that account first."
+        )
+    account = Account(
+        username=username,
+        display_name=f"{student.first_name} {student.last_name}".strip(),
+        role=Role.STUDENT,
+        student_id=student.student_id,
+    )
+    session.add(account)
+    session.flush()
+    record_created(session, viewer, account)
+    return account
+
+
+def invite_student(
+    session: Session, viewer: Viewer, student_id: str, *, settings: Settings
+) -> tuple[str, Credential]:
+    """A new invitation link for a student in the viewer's scope; earlier unused links end."""
+    # The row lock makes two simultaneous invitations of one student take turns.
+    student = session.exec(
+        access.students(
+            viewer, select(Student).where(Student.student_id == student_id)
+        ).with_for_update()
+    ).first()
+    if student is None:
+        raise NotFound(f"There is no student {student_id!r}.")
+    account = _student_account(session, viewer, student)
+    assert account.id is not None
+    replaced = revoke_credentials(session, account.id, CredentialKind.INVITATION)
+    token, credential = issue_credential(
+        session, account, CredentialKind.INVITATION, dt.timedelta(days=settings.invitation_days)
+    )
+    assert credential.expires_at is not None
+    audit.record(
+        session,
+        viewer,
+        "invite_student",
+        "student",
+        student_id,
+        account_id=account.id,
+        expires_at=credential.expires_at.isoformat(),
+        invitations_replaced=replaced,
+    )
+    session.commit()
+    return token, credential
+
+
+def _invitation(session: Session, token: str) -> tuple[Credential, Account]:
+    """The live invitation of `token` and its account; NotFound or InvitationUsed otherwise."""
+    credential = session.exec(
+        select(Credential).where(
+            Credential.token_hash == token_hash(token),
+            col(Credential.kind) == CredentialKind.INVITATION,
+        )
+    ).first()
+    if credential is None:
+        raise NotFound("This invitation link is not valid; ask your teacher for a new one.")
+    expired = credential.expires_at is not None and credential.expires_at <= utcnow()
+    account = session.get(Account, credential.account_id)
+    if credential.revoked_at is not None or expired or account is None or not account.active:
+        raise InvitationUsed(NO_LONGER_VALID)
+    return credential, account
+
+
+def get_invitation_account(session: Session, token: str) -> Account:
+    """Whom a live invitation would sign in, without using it up (mail scanners open links)."""
+    _credential, account = _invitation(session, token)
+    session.commit()
+    return account
+
+
+def accept_invitation(session: Session, token: str, *, settings: Settings) -> SignedIn:
+    """Use up an invitation and open a session for its student; a link works only once."""
+    credential, account = _invitation(session, token)
+    now = utcnow()
+    # Single use even when two requests race: only one UPDATE finds the row still unused.
+    used = session.exec(
+        update(Credential)
+        .where(
+            col(Credential.id) == credential.id,
+            col(Credential.revoked_at).is_(None),
+            col(Credential.expires_at).is_(None) | (col(Credential.expires_at) > now),
+        )
+        .values(revoked_at=now)
+    ).rowcount
+    if used != 1:
+        session.rollback()
+        raise InvitationUsed(NO_LONGER_VALID)
+    return open_session(session, account, settings, "accept_invitation", invitation=credential.id)

@@ -1,0 +1,248 @@
+"""Credentials: sign-in with its failure limit, sessions, sign-out and API tokens.
+
+Staff sign in with a password; each sign-in opens a server-side session whose
+token is shown once and stored hashed, so signing out really ends it. API
+tokens are the same kind of credential, named and long-lived; invitations
+(services/invitations.py) are a third kind, issued here too.
+
+Failed sign-ins are rows of `login_attempt`, so the limit on password guessing
+holds across worker processes. Nothing here creates or changes an account
+(services/accounts.py does), and nothing puts a password or a token in an
+audit event, a log or an error message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, delete, update
+from sqlmodel import Session, col, select
+
+from mobility_match.access import Viewer
+from mobility_match.config import Settings
+from mobility_match.models import (
+    Account,
+    Credential,
+    CredentialKind,
+    LoginAttempt,
+    Role,
+    utcnow,
+)
+from mobility_match.security import new_token, token_hash, verify_password
+from mobility_match.services import audit
+from mobility_match.services.accounts import get_account
+from mobility_match.services.errors import NotFound, TooManyAttempts, Unauthenticated
+
+SIGNED_IN_KINDS = (CredentialKind.SESSION, CredentialKind.API_TOKEN)
+
+# One message for an unknown username, a wrong password and a student's account,
+# so that the answer does not tell which usernames exist.
+WRONG_CREDENTIALS = "Wrong username or password."
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A session just opened: its token (shown once), its row and whose it is."""
+
+    token: str
+    credential: Credential
+    account: Account
+
+    @property
+    def expires_at(self) -> dt.datetime:
+        assert self.credential.expires_at is not None
+        return self.credential.expires_at
+
+
+def issue_credential(
+    session: Session,
+    account: Account,
+    kind: CredentialKind,
+    lifetime: dt.timedelta | None,
+    name: str = "",
+) -> tuple[str, Credential]:
+    """Create a credential; return its token (shown once, never stored) and its row."""
+    assert account.id is not None
+    token = new_token()
+    credential = Credential(
+        account_id=account.id,
+        kind=kind,
+        token_hash=token_hash(token),
+        name=name,
+        expires_at=None if lifetime is None else utcnow() + lifetime,
+    )
+    session.add(credential)
+    session.flush()
+    return token, credential
+
+
+def live_credential(session: Session, token: str, kinds: tuple[CredentialKind, ...]) -> Credential:
+    """The unexpired, unrevoked credential of one of `kinds` for `token`; else Unauthenticated."""
+    credential = session.exec(
+        select(Credential).where(
+            Credential.token_hash == token_hash(token), col(Credential.kind).in_(kinds)
+        )
+    ).first()
+    now = utcnow()
+    if (
+        credential is None
+        or credential.revoked_at is not None
+        or (credential.expires_at is not None and credential.expires_at <= now)
+    ):
+        raise Unauthenticated("The session has ended or the token is not valid; sign in again.")
+    return credential
+
+
+def viewer_for_token(session: Session, token: str) -> Viewer:
+    """Who a session or API token belongs to; Unauthenticated when it is not live."""
+    credential = live_credential(session, token, SIGNED_IN_KINDS)
+    account = session.get(Account, credential.account_id)
+    if account is None or not account.active:
+        raise Unauthenticated("This account is disabled.")
+    return Viewer.of(account, credential.id)
+
+
+def open_session(
+    session: Session, account: Account, settings: Settings, action: str, **details: object
+) -> SignedIn:
+    """Issue a session for `account`, audit it as `action` and commit."""
+    token, credential = issue_credential(
+        session, account, CredentialKind.SESSION, dt.timedelta(hours=settings.session_hours)
+    )
+    audit.record(
+        session, Viewer.of(account, credential.id), action, "account", account.id, **details
+    )
+    session.commit()
+    return SignedIn(token, credential, account)
+
+
+# Sign-in with a password, and its limit on failures.
+
+
+def _retry_after(
+    session: Session, counted: ColumnElement[bool], settings: Settings, now: dt.datetime
+) -> int | None:
+    """Seconds until the `counted` failures fall below the limit; None if they are below."""
+    window = dt.timedelta(minutes=settings.login_window_minutes)
+    failures = session.exec(
+        select(LoginAttempt.at)
+        .where(counted, col(LoginAttempt.at) > now - window)
+        .order_by(col(LoginAttempt.at))
+    ).all()
+    if len(failures) < settings.login_attempts:
+        return None
+    # Sign-in opens again when the count in the window drops below the limit.
+    freed_at = failures[len(failures) - settings.login_attempts] + window
+    return max(1, math.ceil((freed_at - now).total_seconds()))
+
+
+def sign_in(
+    session: Session, *, username: str, password: str, client: str, settings: Settings
+) -> SignedIn:
+    """Check a staff member's password and open a session; failures are counted and limited."""
+    username = username.strip()
+    client = client[:64]
+    now = utcnow()
+    waits = [
+        _retry_after(session, col(LoginAttempt.username) == username, settings, now),
+        _retry_after(session, col(LoginAttempt.client) == client, settings, now),
+    ]
+    if any(wait is not None for wait in waits):
+        seconds = max(wait for wait in waits if wait is not None)
+        session.rollback()
+        raise TooManyAttempts(
+            f"Too many failed sign-ins; try again in {seconds} seconds.", retry_after=seconds
+        )
+    # The attempt counts as a failure from now on, in the transaction that counted the
+    # others, so that parallel guesses cannot all pass while their passwords are hashed.
+    window = dt.timedelta(minutes=settings.login_window_minutes)
+    session.exec(delete(LoginAttempt).where(col(LoginAttempt.at) <= now - window))
+    session.add(LoginAttempt(username=username, client=client, at=now))
+    account = session.exec(select(Account).where(Account.username == username)).first()
+    stored_hash = None
+    if account is not None and account.role is not Role.STUDENT:
+        stored_hash = account.password_hash
+    # Commit before hashing: on SQLite the transaction holds the write lock.
+    session.commit()
+    # The hash is checked even for an unknown username, so that both take as long.
+    if not verify_password(password, stored_hash) or account is None:
+        raise Unauthenticated(WRONG_CREDENTIALS)
+    if not account.active:
+        raise Unauthenticated("This account is disabled; ask a coordinator.")
+    session.exec(delete(LoginAttempt).where(col(LoginAttempt.username) == username))
+    return open_session(session, account, settings, "sign_in", client=client)
+
+
+def sign_out(session: Session, viewer: Viewer) -> bool:
+    """End the viewer's session (an API token stays valid); whether one was ended."""
+    if viewer.credential_id is None:
+        return False
+    ended = session.exec(
+        update(Credential)
+        .where(
+            col(Credential.id) == viewer.credential_id,
+            col(Credential.kind) == CredentialKind.SESSION,
+            col(Credential.revoked_at).is_(None),
+        )
+        .values(revoked_at=utcnow())
+    ).rowcount
+    if ended:
+        audit.record(session, viewer, "sign_out", "account", viewer.account_id)
+    session.commit()
+    return bool(ended)
+
+
+# API tokens.
+
+
+def create_api_token(
+    session: Session, viewer: Viewer, *, name: str, days: float | None = None
+) -> tuple[str, Credential]:
+    """A named API token of the viewer, expiring after `days` (None: never); token shown once."""
+    account = get_account(session, viewer.account_id)
+    lifetime = None if days is None else dt.timedelta(days=days)
+    token, credential = issue_credential(
+        session, account, CredentialKind.API_TOKEN, lifetime, name=name.strip()
+    )
+    audit.record(
+        session, viewer, "create_api_token", "credential", credential.id, name=credential.name
+    )
+    session.commit()
+    return token, credential
+
+
+def get_all_api_tokens(session: Session, viewer: Viewer) -> Sequence[Credential]:
+    """The viewer's API tokens that are neither revoked nor expired, newest first."""
+    now = utcnow()
+    return session.exec(
+        select(Credential)
+        .where(
+            Credential.account_id == viewer.account_id,
+            col(Credential.kind) == CredentialKind.API_TOKEN,
+            col(Credential.revoked_at).is_(None),
+            (col(Credential.expires_at).is_(None)) | (col(Credential.expires_at) > now),
+        )
+        .order_by(col(Credential.id).desc())
+    ).all()
+
+
+def revoke_api_token(session: Session, viewer: Viewer, token_id: int) -> None:
+    """Revoke one of the viewer's live API tokens; NotFound for anyone else's or a missing one."""
+    revoked = session.exec(
+        update(Credential)
+        .where(
+            col(Credential.id) == token_id,
+            col(Credential.account_id) == viewer.account_id,
+            col(Credential.kind) == CredentialKind.API_TOKEN,
+            col(Credential.revoked_at).is_(None),
+        )
+        .values(revoked_at=utcnow())
+    ).rowcount
+    if not revoked:
+        session.rollback()
+        raise NotFound(f"You have no API token {token_id}.")
+    audit.record(session, viewer, "revoke_api_token", "credential", token_id)
+    session.commit()
