@@ -36,7 +36,7 @@ from mobility_match.models import (
 )
 from mobility_match.security import token_hash
 from mobility_match.services import invitations, sessions
-from mobility_match.services.errors import NotFound
+from mobility_match.services.errors import Gone
 from tests.accounts import PASSWORD, add_account, add_school, bearer
 
 NEW_PASSWORD = "a much longer secret phrase"
@@ -544,11 +544,11 @@ def test_invitation_page_does_not_use_the_link(
 
 
 def test_invitation_works_once(client: TestClient, coordinator: int, school: str) -> None:
-    """A second POST is refused, and the page then says to ask for a new link (410)."""
+    """A second POST is refused as gone (410), and the page then says to ask for a new link."""
     path = invite(client, bearer(client, "coord"))
     assert client.post(path).status_code == 200
     second = client.post(path)
-    assert second.status_code == 404
+    assert second.status_code == 410
     assert "no longer valid" in second.json()["detail"]
     page = client.get(path)
     assert page.status_code == 410
@@ -566,7 +566,7 @@ def test_unknown_invitation_page_is_404(client: TestClient) -> None:
 def test_expired_invitation_is_refused(
     client: TestClient, engine: Engine, coordinator: int, school: str
 ) -> None:
-    """An invitation past its expiry shows the 410 page and cannot sign in."""
+    """An invitation past its expiry shows the 410 page and cannot sign in (410 too)."""
     path = invite(client, bearer(client, "coord"))
     with Session(engine) as session:
         session.exec(
@@ -576,17 +576,17 @@ def test_expired_invitation_is_refused(
         )
         session.commit()
     assert client.get(path).status_code == 410
-    assert client.post(path).status_code == 404
+    assert client.post(path).status_code == 410
 
 
 def test_new_invitation_replaces_the_old_one(
     client: TestClient, coordinator: int, school: str
 ) -> None:
-    """Inviting again ends the earlier unused link; one student account only."""
+    """Inviting again ends the earlier unused link (410); one student account only."""
     headers = bearer(client, "coord")
     first = invite(client, headers)
     second = invite(client, headers)
-    assert client.post(first).status_code == 404
+    assert client.post(first).status_code == 410
     assert client.post(second).status_code == 200
     accounts_listed = client.get("/api/accounts", headers=headers).json()
     assert [a["username"] for a in accounts_listed if a["role"] == "student"] == ["S1"]
@@ -648,7 +648,7 @@ def test_concurrent_accepts_sign_in_once(
             try:
                 invitations.accept_invitation(session, token, settings=settings)
                 outcomes.append("signed in")
-            except NotFound:
+            except Gone:
                 outcomes.append("refused")
 
     threads = [threading.Thread(target=accept) for _ in range(8)]

@@ -22,6 +22,7 @@ from mobility_match.db import make_engine
 from mobility_match.services.errors import (
     Conflict,
     Forbidden,
+    Gone,
     NotFound,
     Refused,
     ServiceError,
@@ -35,6 +36,7 @@ _STATUS: dict[type[ServiceError], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    Gone: 410,
     Refused: 422,
     TooManyAttempts: 429,
 }

@@ -30,7 +30,7 @@ from mobility_match.api.deps import (
 from mobility_match.config import Settings
 from mobility_match.models import Account, Role
 from mobility_match.services import accounts, invitations, sessions
-from mobility_match.services.errors import NotFound
+from mobility_match.services.errors import Gone, NotFound
 
 router = APIRouter()
 
@@ -257,12 +257,11 @@ def _page(title: str, body: str, status_code: int = status.HTTP_200_OK) -> HTMLR
     )
 
 
-def _invalid_link_page(error: NotFound) -> HTMLResponse:
-    gone = isinstance(error, invitations.InvitationUsed)
+def _invalid_link_page(error: NotFound | Gone) -> HTMLResponse:
     return _page(
         "This link is no longer valid",
         f"<p>{html.escape(error.message)}</p>",
-        status.HTTP_410_GONE if gone else status.HTTP_404_NOT_FOUND,
+        status.HTTP_410_GONE if isinstance(error, Gone) else status.HTTP_404_NOT_FOUND,
     )
 
 
@@ -271,7 +270,7 @@ def invitation_page(token: str, session: SessionDep) -> HTMLResponse:
     """The page of an invitation link: whom it signs in, and a button (GET uses nothing up)."""
     try:
         account = invitations.get_invitation_account(session, token)
-    except NotFound as error:
+    except (NotFound, Gone) as error:
         return _invalid_link_page(error)
     name = html.escape(account.display_name or account.username)
     return _page(

@@ -26,6 +26,10 @@ class Conflict(ServiceError):
     """The object changed or is in a state where this cannot be done (e.g. round running)."""
 
 
+class Gone(ServiceError):
+    """The object existed but is used up for good (e.g. an invitation link used or expired)."""
+
+
 class Refused(ServiceError):
     """The request is understood but breaks a rule; `problems` lists every broken rule."""
 

@@ -21,13 +21,8 @@ from mobility_match.models import Account, Credential, CredentialKind, Role, Stu
 from mobility_match.security import token_hash
 from mobility_match.services import audit
 from mobility_match.services.accounts import has_username, record_created, revoke_credentials
-from mobility_match.services.errors import Conflict, NotFound
+from mobility_match.services.errors import Conflict, Gone, NotFound
 from mobility_match.services.sessions import SignedIn, issue_credential, open_session
-
-
-class InvitationUsed(NotFound):
-    """The invitation link exists but was used, replaced by a newer one, or has expired."""
-
 
 NO_LONGER_VALID = (
     "This invitation link is no longer valid (used, replaced or expired); "
@@ -98,7 +93,7 @@ def invite_student(
 
 
 def _invitation(session: Session, token: str) -> tuple[Credential, Account]:
-    """The live invitation of `token` and its account; NotFound or InvitationUsed otherwise."""
+    """The live invitation of `token` and its account; NotFound if unknown, Gone if used up."""
     credential = session.exec(
         select(Credential).where(
             Credential.token_hash == token_hash(token),
@@ -110,7 +105,7 @@ def _invitation(session: Session, token: str) -> tuple[Credential, Account]:
     expired = credential.expires_at is not None and credential.expires_at <= utcnow()
     account = session.get(Account, credential.account_id)
     if credential.revoked_at is not None or expired or account is None or not account.active:
-        raise InvitationUsed(NO_LONGER_VALID)
+        raise Gone(NO_LONGER_VALID)
     return credential, account
 
 
@@ -137,5 +132,5 @@ def accept_invitation(session: Session, token: str, *, settings: Settings) -> Si
     ).rowcount
     if used != 1:
         session.rollback()
-        raise InvitationUsed(NO_LONGER_VALID)
+        raise Gone(NO_LONGER_VALID)
     return open_session(session, account, settings, "accept_invitation", invitation=credential.id)
