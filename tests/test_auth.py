@@ -24,6 +24,7 @@ from mobility_match.api.deps import SESSION_COOKIE
 from mobility_match.cli import app as cli_app
 from mobility_match.config import Settings, get_settings
 from mobility_match.db import make_engine
+from mobility_match.domain import Diploma
 from mobility_match.models import (
     Account,
     AuditEvent,
@@ -55,7 +56,7 @@ def add_student(
                 gender="F",
                 birth_date=dt.date(2006, 3, 14),
                 school_id=school_id,
-                diploma="bac_pro",
+                diploma=Diploma.BAC_PRO.value,
                 trade="commerce",
                 available_from=dt.date(2027, 4, 1),
                 available_to=dt.date(2027, 7, 31),
