@@ -19,13 +19,14 @@ import pytest
 
 from mobility_match.demo import generate_students, students_frame
 from mobility_match.domain import Lock, Offer, Vocabulary, load_vocabulary
-from mobility_match.importing import Problem, read_locks, read_offers, read_students
+from mobility_match.importing import Problem, read_locks, read_offers, read_students, read_table
 from mobility_match.uploads import (
     MAX_XLSX_MEMBERS,
     check_upload,
     read_uploaded_locks,
     read_uploaded_offers,
     read_uploaded_students,
+    read_uploads,
     upload_name,
 )
 
@@ -200,6 +201,56 @@ def test_no_offers_upload_is_a_problem() -> None:
         [],
         [Problem("offers", 1, "", "no offers file was uploaded; upload at least one")],
     )
+
+
+def test_read_uploads_runs_a_reader_of_its_own_on_the_rows() -> None:
+    """read_uploads hands the accepted files to any reader, which sees their rows and numbers.
+
+    The reader's problems name the client's files, also inside messages; a refused
+    file is not given to it, and the names come back once each, in upload order.
+    """
+    seen: list[str] = []
+
+    def long_cities(paths: list[Path]) -> tuple[list[str], list[Problem]]:
+        cities: list[str] = []
+        problems: list[Problem] = []
+        for path in paths:
+            seen.append(path.name)
+            frame, _ = read_table(path)
+            for number, city in zip(frame.index.tolist(), frame["city"].tolist(), strict=True):
+                cities.append(city)
+                if len(city) > 6:
+                    problems.append(Problem(str(path), number, "city", f"too long in {path}"))
+        return cities, problems
+
+    uploads = [
+        (b"city\nBerlin\nLeipzig\n", "C:\\fakepath\\de.csv"),
+        (b"notes", "notes.txt"),
+        (b"city\nKrakow\n", "pl.csv"),
+    ]
+    read = read_uploads(uploads, long_cities, what="cities")
+    assert seen == ["de.csv", "pl.csv"]
+    assert read.names == ["de.csv", "notes.txt", "pl.csv"]
+    assert read.objects == ["Berlin", "Leipzig", "Krakow"]
+    assert [(p.file, p.row, p.column) for p in read.problems] == [
+        ("de.csv", 3, "city"),
+        ("notes.txt", 1, ""),
+    ]
+    assert read.problems[0].message == "too long in de.csv"
+
+
+def test_read_uploads_does_not_call_the_reader_when_every_file_is_refused() -> None:
+    """With no file fit to read, the reader is never called and the refusals come back."""
+
+    def never(paths: list[Path]) -> tuple[list[str], list[Problem]]:
+        raise AssertionError(paths)
+
+    read = read_uploads([(b"x", "a.txt")], never, what="cities")
+    assert (read.names, read.objects) == (["a.txt"], [])
+    assert [problem.file for problem in read.problems] == ["a.txt"]
+    assert read_uploads([], never, what="cities").problems == [
+        Problem("cities", 1, "", "no cities file was uploaded; upload at least one")
+    ]
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,8 @@ gigabytes, thousands of members, member paths that climb out of the archive).
 Then it hands the bytes to the command line's readers through a private
 temporary folder, so uploads are checked and explained exactly as files on disk
 are, and every `Problem` names the client's file, never the temporary path.
+`read_uploads` does both for any reader of paths, so that a service can run its
+own checks on the rows (with their row numbers) in that folder too.
 
 It is pure: no web framework, no database, no solver. It must not write
 anywhere but its own temporary folder (removed before returning), must never
@@ -25,8 +27,9 @@ import re
 import tempfile
 import zipfile
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from mobility_match.domain import Lock, Offer, Student, Vocabulary
 from mobility_match.importing import Problem, read_locks, read_offers, read_students
@@ -249,6 +252,66 @@ def _size(value: int, scale: int, *, up: bool) -> str:
     return f"{text} {unit}"
 
 
+@dataclass(frozen=True)
+class Uploads(Generic[T]):
+    """What reading several uploads gave: their names, the objects read and every problem."""
+
+    names: list[str]
+    """The client's file names (as upload_name gives them), in upload order, each once."""
+    objects: list[T]
+    problems: list[Problem]
+    """The refused files' problems and the reader's, files in upload order."""
+
+
+def read_uploads(
+    uploads: Sequence[tuple[bytes, str]],
+    read: Callable[[list[Path]], tuple[list[T], list[Problem]]],
+    *,
+    what: str,
+    max_bytes: int = MAX_UPLOAD_BYTES,
+    max_xlsx_unpacked: int = MAX_XLSX_UNPACKED,
+) -> Uploads[T]:
+    """Check uploads (bytes, client file name), then `read` those that may be read, at once.
+
+    `read` gets the paths of the accepted files in a private temporary folder, in
+    upload order, so it can read them as files on disk (their rows, with their
+    spreadsheet row numbers) and check what it needs; its problems come back
+    naming the client's files. A refused file is left out and its problem
+    reported while the others are still read, so every problem is shown at once;
+    two uploads with the same name are one file given twice, as on the command
+    line. `what` names the kind of file ("offers") when none was uploaded.
+    """
+    if not uploads:
+        problem = Problem(what, 1, "", f"no {what} file was uploaded; upload at least one")
+        return Uploads([], [], [problem])
+    refused: list[Problem] = []
+    accepted: list[tuple[bytes, str]] = []
+    names: list[str] = []
+    for data, filename in uploads:
+        name = upload_name(filename)
+        if name in names:
+            message = (
+                "a file of this name is uploaded twice; upload each file once, "
+                "or rename one if they differ"
+            )
+            refused.append(Problem(name, 1, "", message))
+            continue
+        names.append(name)
+        problems = check_upload(
+            data, filename, max_bytes=max_bytes, max_xlsx_unpacked=max_xlsx_unpacked
+        )
+        refused.extend(problems)
+        if not problems:
+            accepted.append((data, filename))
+    if not accepted:
+        return Uploads(names, [], refused)
+    objects, problems = _read_in_folder(accepted, read)
+    order = {name: rank for rank, name in enumerate(names)}
+    # A stable sort keeps the readers' order within a file and puts files in upload order.
+    every = sorted([*problems, *refused], key=lambda p: order.get(p.file, -1))
+    return Uploads(names, objects, every)
+
+
 def read_uploaded_students(
     data: bytes,
     filename: str,
@@ -258,12 +321,14 @@ def read_uploaded_students(
     max_xlsx_unpacked: int = MAX_XLSX_UNPACKED,
 ) -> tuple[list[Student], list[Problem]]:
     """Check and read an uploaded students file as read_students reads one on disk."""
-    problems = check_upload(
-        data, filename, max_bytes=max_bytes, max_xlsx_unpacked=max_xlsx_unpacked
+    read = read_uploads(
+        [(data, filename)],
+        lambda paths: read_students(paths[0], vocabulary),
+        what="students",
+        max_bytes=max_bytes,
+        max_xlsx_unpacked=max_xlsx_unpacked,
     )
-    if problems:
-        return [], problems
-    return _read_in_folder([(data, filename)], lambda paths: read_students(paths[0], vocabulary))
+    return read.objects, read.problems
 
 
 def read_uploaded_offers(
@@ -273,45 +338,15 @@ def read_uploaded_offers(
     max_bytes: int = MAX_UPLOAD_BYTES,
     max_xlsx_unpacked: int = MAX_XLSX_UNPACKED,
 ) -> tuple[list[Offer], list[Problem]]:
-    """Check and read uploaded offers files (bytes, client file name) as read_offers does.
-
-    A refused file is left out and its problem reported, and the others are still
-    read, so every problem is shown at once; two uploads with the same name are
-    one file given twice, as on the command line.
-    """
-    if not uploads:
-        return [], [Problem("offers", 1, "", "no offers file was uploaded; upload at least one")]
-    refused: list[Problem] = []
-    accepted: list[tuple[bytes, str]] = []
-    names: list[str] = []
-    for data, filename in uploads:
-        name = upload_name(filename)
-        if name in names:
-            refused.append(
-                Problem(
-                    name,
-                    1,
-                    "",
-                    "an offers file of this name is uploaded twice; upload each file once, "
-                    "or rename one if they differ",
-                )
-            )
-            continue
-        names.append(name)
-        problems = check_upload(
-            data, filename, max_bytes=max_bytes, max_xlsx_unpacked=max_xlsx_unpacked
-        )
-        if problems:
-            refused.extend(problems)
-        else:
-            accepted.append((data, filename))
-    if not accepted:
-        return [], refused
-    offers, problems = _read_in_folder(accepted, lambda paths: read_offers(paths, vocabulary))
-    order = {name: rank for rank, name in enumerate(names)}
-    # A stable sort keeps the readers' order within a file and puts files in upload order.
-    every = sorted([*problems, *refused], key=lambda p: order.get(p.file, -1))
-    return offers, every
+    """Check and read uploaded offers files (bytes, client file name) as read_offers does."""
+    read = read_uploads(
+        uploads,
+        lambda paths: read_offers(paths, vocabulary),
+        what="offers",
+        max_bytes=max_bytes,
+        max_xlsx_unpacked=max_xlsx_unpacked,
+    )
+    return read.objects, read.problems
 
 
 def read_uploaded_locks(
@@ -325,14 +360,14 @@ def read_uploaded_locks(
     max_xlsx_unpacked: int = MAX_XLSX_UNPACKED,
 ) -> tuple[list[Lock], list[Problem]]:
     """Check and read an uploaded locks file against the round's students and offers."""
-    problems = check_upload(
-        data, filename, max_bytes=max_bytes, max_xlsx_unpacked=max_xlsx_unpacked
+    read = read_uploads(
+        [(data, filename)],
+        lambda paths: read_locks(paths[0], students, offers, vocabulary),
+        what="locks",
+        max_bytes=max_bytes,
+        max_xlsx_unpacked=max_xlsx_unpacked,
     )
-    if problems:
-        return [], problems
-    return _read_in_folder(
-        [(data, filename)], lambda paths: read_locks(paths[0], students, offers, vocabulary)
-    )
+    return read.objects, read.problems
 
 
 def _read_in_folder(

@@ -12,7 +12,12 @@ checks). This module only re-exports the public API.
 """
 
 from mobility_match.importing.locks import LOCK_COLUMNS, read_locks
-from mobility_match.importing.offers import OFFER_COLUMNS, OFFER_OPTIONAL_COLUMNS, read_offers
+from mobility_match.importing.offers import (
+    OFFER_COLUMNS,
+    OFFER_OPTIONAL_COLUMNS,
+    offer_from_row,
+    read_offers,
+)
 from mobility_match.importing.round_files import ImportFailed, load_round
 from mobility_match.importing.students import (
     STUDENT_COLUMNS,
@@ -30,6 +35,7 @@ __all__ = [
     "ImportFailed",
     "Problem",
     "load_round",
+    "offer_from_row",
     "read_locks",
     "read_offers",
     "read_students",

@@ -86,7 +86,7 @@ def read_offers_files(paths: Sequence[Path], vocabulary: Vocabulary) -> OffersFi
                     )
                 else:
                     first_row[offer_id] = (row.file, row.number)
-            offer = _offer(row, offer_id, vocabulary, extra, sheet.complete)
+            offer = offer_from_row(row, offer_id, vocabulary, extra, sheet.complete)
             _check_company(row, companies)
             if offer is not None and row.valid and sheet.complete:
                 read.offers.append(offer)
@@ -130,10 +130,20 @@ def _where(file: str, number: int, current_file: str) -> str:
     return f"row {number}" if file == current_file else f"row {number} of {file}"
 
 
-def _offer(
-    row: Row, offer_id: str | None, vocabulary: Vocabulary, extra: Sequence[str], complete: bool
+def offer_from_row(
+    row: Row,
+    offer_id: str | None,
+    vocabulary: Vocabulary,
+    extra: Sequence[str] = (),
+    complete: bool = True,
 ) -> Offer | None:
-    """Check the cells of one offer row; return the offer, or None when a cell is wrong."""
+    """Check the cells of one offer row; return the offer, or None when a cell is wrong.
+
+    `offer_id` is the row's id as already checked (None when it is wrong); `extra`
+    names the row's columns of the partner's own, kept with the offer. An offer
+    of an incomplete sheet (`complete` false: a column is missing) is never
+    returned, but its cells are still checked. A form's offer is checked here too.
+    """
     partner = row.value("partner", cells.partner(vocabulary))
     company_id = row.value("company_id", cells.required("company id", "offer"))
     company_name = row.value("company_name", cells.required("company name", "offer"))

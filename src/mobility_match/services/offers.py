@@ -21,9 +21,8 @@ from sqlmodel import Session, col, select
 
 from mobility_match import access, domain, records, uploads
 from mobility_match.access import Viewer
-from mobility_match.importing import Problem, cells, read_table
+from mobility_match.importing import Problem, cells, offer_from_row, read_table
 from mobility_match.importing.offers import OFFER_COLUMNS, OFFER_OPTIONAL_COLUMNS, read_offers_files
-from mobility_match.importing.offers import _offer as read_offer_row
 from mobility_match.importing.sheet import Row, sorted_problems
 from mobility_match.importing.table import Invalid
 from mobility_match.models import Company, Offer, OfferStatus, Partner, Role, utcnow
@@ -233,7 +232,7 @@ def _checked_offer(
     }
     row = Row("", 0, {key: str(value).strip() for key, value in text.items()}, problems)
     checked_id = row.value("offer_id", cells.required("offer id", "offer"))
-    offer = read_offer_row(row, checked_id, vocabulary, (), True)
+    offer = offer_from_row(row, checked_id, vocabulary)
     partner_code = _parsed(cells.partner(vocabulary), partner)
     company = session.get(Company, row.cells["company_id"])
     if company is not None and partner_code is not None and company.partner != partner_code:
@@ -371,19 +370,16 @@ def import_offers(
     # End the read transaction before reading the files: on SQLite it holds the write lock.
     session.commit()
     vocabulary = domain.load_vocabulary()
-    names, accepted, problems = _accepted_uploads(files, max_bytes)
-    offers: list[domain.Offer] = []
-    if accepted:
-        owners = _Owners(own, offer_owners, company_owners)
-        # TODO(uploads): use a public reader once uploads.py offers one that runs a custom
-        # check in its temporary folder (these checks need each row's number).
-        offers, read = uploads._read_in_folder(
-            accepted, lambda paths: _read_offers(paths, vocabulary, owners)
-        )
-        order = {name: rank for rank, name in enumerate(names)}
-        problems = sorted([*problems, *read], key=lambda problem: order.get(problem.file, -1))
-    if problems:
-        raise upload_refused(names, problems)
+    owners = _Owners(own, offer_owners, company_owners)
+    read = uploads.read_uploads(
+        files,
+        lambda paths: _read_offers(paths, vocabulary, owners),
+        what="offers",
+        max_bytes=max_bytes,
+    )
+    names, offers = read.names, read.objects
+    if read.problems:
+        raise upload_refused(names, read.problems)
     with saving(session, "The same offers were just imported by someone else; upload again."):
         counts = _store_offers(session, viewer, offers)
         created, updated, companies_created, companies_updated = counts
@@ -402,30 +398,6 @@ def import_offers(
             companies_updated=companies_updated,
         )
     return OffersImported(names, created, updated, unchanged, companies_created, companies_updated)
-
-
-def _accepted_uploads(
-    files: Sequence[tuple[bytes, str]], max_bytes: int
-) -> tuple[list[str], list[tuple[bytes, str]], list[Problem]]:
-    """The client's names, the uploads that may be read, and why the others may not."""
-    names: list[str] = []
-    accepted: list[tuple[bytes, str]] = []
-    problems: list[Problem] = []
-    if not files:
-        problems.append(Problem("offers", 1, "", "no offers file was uploaded; upload one"))
-    for data, filename in files:
-        name = uploads.upload_name(filename)
-        if name in names:
-            problems.append(
-                Problem(name, 1, "", "a file of this name is uploaded twice; upload each once")
-            )
-            continue
-        names.append(name)
-        refused = uploads.check_upload(data, filename, max_bytes=max_bytes)
-        problems.extend(refused)
-        if not refused:
-            accepted.append((data, filename))
-    return names, accepted, problems
 
 
 @dataclass(frozen=True)

@@ -244,18 +244,17 @@ def import_students(
     # End the read transaction before reading the file: on SQLite it holds the write lock.
     session.commit()
     vocabulary = domain.load_vocabulary()
-    problems = uploads.check_upload(data, filename, max_bytes=max_bytes)
-    students: list[domain.Student] = []
-    if not problems:
-        # TODO(uploads): use a public reader once uploads.py offers one that runs a custom
-        # check in its temporary folder (this needs the row numbers of every preference).
-        students, problems = uploads._read_in_folder(
-            [(data, filename)], lambda paths: _read_students(paths[0], vocabulary, offer_ids)
-        )
-    if problems:
-        raise upload_refused([name], problems)
+    read = uploads.read_uploads(
+        [(data, filename)],
+        lambda paths: _read_students(paths[0], vocabulary, offer_ids),
+        what="students",
+        max_bytes=max_bytes,
+    )
+    if read.problems:
+        raise upload_refused([name], read.problems)
     with saving(session, "The same students were just imported by someone else; upload again."):
-        created, updated, unchanged, schools_created = _store_students(session, viewer, students)
+        counts = _store_students(session, viewer, read.objects)
+        created, updated, unchanged, schools_created = counts
         audit.record(
             session,
             viewer,
