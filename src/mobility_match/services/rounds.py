@@ -166,13 +166,11 @@ def _carried_locks(
     """Locks a re-run keeps: confirmed placements (offer still open), declines, earlier locks."""
     locks: dict[str, str | None] = {}
     for assignment in session.exec(select(Assignment).where(Assignment.round_id == previous.id)):
-        keep_offer = assignment.offer_id in open_offers
-        if assignment.response is Response.DECLINED or (
-            (assignment.response is Response.CONFIRMED or assignment.locked)
-            and assignment.offer_id is None
-        ):
+        kept = assignment.response is Response.CONFIRMED or assignment.locked
+        still_there = assignment.offer_id is None or assignment.offer_id in open_offers
+        if assignment.response is Response.DECLINED:
             locks[assignment.student_id] = None
-        elif (assignment.response is Response.CONFIRMED or assignment.locked) and keep_offer:
+        elif kept and still_there:
             locks[assignment.student_id] = assignment.offer_id
     return locks
 
