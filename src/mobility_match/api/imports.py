@@ -2,9 +2,9 @@
 
 An upload is read in chunks and refused (413) as soon as it passes the size
 limit, so a large body is never held in memory; the rest (file type, workbook
-checks, every cell) is the services' and uploads.py's job, with the command
-line's messages naming the client's file. Nothing is stored when anything is
-wrong.
+checks, every cell) is services/imports.py's and uploads.py's job, with the
+command line's messages naming the client's file. Nothing is stored when
+anything is wrong.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from mobility_match.access import Viewer
 from mobility_match.api.deps import Coordinator, SessionDep, SettingsDep, allow
 from mobility_match.models import Role
-from mobility_match.services import offers, people
+from mobility_match.services import imports
 from mobility_match.uploads import upload_name
 
 router = APIRouter(prefix="/api/imports", tags=["imports"])
@@ -72,7 +72,7 @@ def import_students(
 ) -> StudentsImport:
     """Import a students file, all or nothing; 422 lists every problem as FILE:ROW:COLUMN."""
     data, filename = _read_upload(file, settings.upload_max_bytes)
-    done = people.import_students(
+    done = imports.import_students(
         session, viewer, data, filename, max_bytes=settings.upload_max_bytes
     )
     return StudentsImport(**asdict(done))
@@ -89,5 +89,5 @@ def import_offers(
 ) -> OffersImport:
     """Import offers files, all or nothing; a partner only its own offers; 422 lists all."""
     uploads = [_read_upload(upload, settings.upload_max_bytes) for upload in file]
-    done = offers.import_offers(session, viewer, uploads, max_bytes=settings.upload_max_bytes)
+    done = imports.import_offers(session, viewer, uploads, max_bytes=settings.upload_max_bytes)
     return OffersImport(**asdict(done))

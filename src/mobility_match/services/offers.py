@@ -1,28 +1,26 @@
-"""Host offers and their companies: listing, a form's create and update, withdrawal, imports.
+"""Host offers and their companies: listing, a form's create and update, withdrawal.
 
 Partners see and change only their own organisation's offers (access.py);
 coordinators all. An offer sent by form or API is checked with the same cell
 parsers and rules as an offers file, and every problem is named by its field.
-Offers files uploaded over HTTP are read by the command line's readers
-(through uploads.py) and stored all or nothing, upserted by offer id, the
-companies by company id. A change never touches a round: rounds keep snapshots.
-No HTTP here.
+Importing offers files is services/imports.py's job, which stores companies
+through `store_companies` here. A change never touches a round: rounds keep
+snapshots. No HTTP here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from pathlib import Path
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
-from mobility_match import access, domain, records, uploads
+from mobility_match import access, domain, records
 from mobility_match.access import Viewer
-from mobility_match.importing import Problem, cells, offer_from_row, read_table
-from mobility_match.importing.offers import OFFER_COLUMNS, OFFER_OPTIONAL_COLUMNS, read_offers_files
+from mobility_match.importing import Problem, cells, offer_from_row
+from mobility_match.importing.offers import OFFER_COLUMNS, OFFER_OPTIONAL_COLUMNS
 from mobility_match.importing.sheet import Row, sorted_problems
 from mobility_match.importing.table import Invalid
 from mobility_match.models import Company, Offer, OfferStatus, Partner, Role, utcnow
@@ -33,15 +31,12 @@ from mobility_match.services.people import (
     chunks,
     require,
     saving,
-    text_limits,
-    too_long,
-    upload_refused,
 )
 
 OfferView = tuple[Offer, Company]
 """An offer with its company: together they hold every column of an offers file."""
 
-_OFFER_STATE = frozenset({"status", "version", "updated_at"})
+OFFER_STATE = frozenset({"status", "version", "updated_at"})
 _FIELDS = (*OFFER_COLUMNS, *OFFER_OPTIONAL_COLUMNS)
 
 
@@ -112,7 +107,7 @@ def _companies(
     return found
 
 
-def _store_companies(session: Session, companies: Iterable[Company]) -> tuple[list[str], list[str]]:
+def store_companies(session: Session, companies: Iterable[Company]) -> tuple[list[str], list[str]]:
     """Insert or update companies (not committed); return the ids created and updated.
 
     Callers refuse a company id of another partner first; meeting one here means
@@ -233,12 +228,12 @@ def _checked_offer(
     row = Row("", 0, {key: str(value).strip() for key, value in text.items()}, problems)
     checked_id = row.value("offer_id", cells.required("offer id", "offer"))
     offer = offer_from_row(row, checked_id, vocabulary)
-    partner_code = _parsed(cells.partner(vocabulary), partner)
+    partner_code = parsed_cell(cells.partner(vocabulary), partner)
     company = session.get(Company, row.cells["company_id"])
     if company is not None and partner_code is not None and company.partner != partner_code:
         row.report(
             "company_id",
-            _foreign_company(company.company_id, company.partner, name_owner=viewer.is_coordinator),
+            foreign_company(company.company_id, company.partner, name_owner=viewer.is_coordinator),
         )
     if offer is None or problems:
         what = f"Offer {checked_id}" if checked_id else "The offer"
@@ -246,10 +241,18 @@ def _checked_offer(
     return replace(offer, extra=tuple(sorted(fields.extra.items())))
 
 
-def _foreign_company(company_id: str, owner: str, *, name_owner: bool) -> str:
+def foreign_company(company_id: str, owner: str, *, name_owner: bool) -> str:
     """Say that a company id belongs to another partner (named to coordinators only)."""
     whose = f"partner {owner}" if name_owner else "another partner"
     return f"company {company_id} belongs to {whose}; use another company id"
+
+
+def parsed_cell(parse: Callable[[str], str], cell: str) -> str | None:
+    """The parsed cell, or None when it is wrong (the readers report that)."""
+    try:
+        return parse(cell.strip())
+    except Invalid:
+        return None
 
 
 def create_offer(session: Session, viewer: Viewer, offer_id: str, fields: OfferFields) -> OfferView:
@@ -262,7 +265,7 @@ def create_offer(session: Session, viewer: Viewer, offer_id: str, fields: OfferF
         raise Conflict(f"Offer id {offer.offer_id} is already used; choose another id.")
     row, company = records.offer_rows(offer)
     with saving(session, f"Offer {row.offer_id} or company {row.company_id} was just created."):
-        created, updated = _store_companies(session, [company])
+        created, updated = store_companies(session, [company])
         session.add(row)
         audit.record(
             session,
@@ -297,8 +300,8 @@ def update_offer(
         raise Conflict(f"Offer {offer_id} is withdrawn; submit a new offer instead.")
     new_row, company = records.offer_rows(_checked_offer(session, viewer, offer_id, fields))
     with saving(session, f"Company {company.company_id} was just created; try again."):
-        created, updated = _store_companies(session, [company])
-        changes = changed_fields(row, new_row, _OFFER_STATE)
+        created, updated = store_companies(session, [company])
+        changes = changed_fields(row, new_row, OFFER_STATE)
         if changes or created or updated:
             row.sqlmodel_update({**changes, "version": row.version + 1, "updated_at": utcnow()})
             session.add(row)
@@ -335,178 +338,3 @@ def withdraw_offer(session: Session, viewer: Viewer, offer_id: str) -> OfferView
         )
     session.commit()
     return _view(session, row)
-
-
-# ---- importing offers files ------------------------------------------------------------
-
-_OFFER_LIMITS = text_limits("offer", "company")
-
-
-@dataclass(frozen=True)
-class OffersImported:
-    """What an import of offers files did."""
-
-    files: list[str]
-    created: int
-    updated: int
-    unchanged: int
-    companies_created: list[str]
-    companies_updated: list[str]
-
-
-def import_offers(
-    session: Session, viewer: Viewer, files: Sequence[tuple[bytes, str]], *, max_bytes: int
-) -> OffersImported:
-    """Store uploaded offers files (bytes, client's name), all or nothing; Refused lists all.
-
-    A partner may upload only its own organisation's offers, and may not reuse
-    an offer id of another partner's offer.
-    """
-    require(viewer, Role.COORDINATOR, Role.PARTNER)
-    own = None if viewer.is_coordinator else viewer.partner
-    # Unscoped on purpose: ids are global, and whose they are decides what an upload may do.
-    offer_owners = dict(session.exec(select(Offer.offer_id, Offer.partner)).all())
-    company_owners = dict(session.exec(select(Company.company_id, Company.partner)).all())
-    # End the read transaction before reading the files: on SQLite it holds the write lock.
-    session.commit()
-    vocabulary = domain.load_vocabulary()
-    owners = _Owners(own, offer_owners, company_owners)
-    read = uploads.read_uploads(
-        files,
-        lambda paths: _read_offers(paths, vocabulary, owners),
-        what="offers",
-        max_bytes=max_bytes,
-    )
-    names, offers = read.names, read.objects
-    if read.problems:
-        raise upload_refused(names, read.problems)
-    with saving(session, "The same offers were just imported by someone else; upload again."):
-        counts = _store_offers(session, viewer, offers)
-        created, updated, companies_created, companies_updated = counts
-        unchanged = len(offers) - created - updated
-        audit.record(
-            session,
-            viewer,
-            "offers.import",
-            "offers",
-            ", ".join(names)[:64],
-            files=names,
-            created=created,
-            updated=updated,
-            unchanged=unchanged,
-            companies_created=companies_created,
-            companies_updated=companies_updated,
-        )
-    return OffersImported(names, created, updated, unchanged, companies_created, companies_updated)
-
-
-@dataclass(frozen=True)
-class _Owners:
-    """Who is uploading, and whose the stored offer and company ids are."""
-
-    partner: str | None
-    """The uploading partner; None for a coordinator."""
-    offers: Mapping[str, str]
-    companies: Mapping[str, str]
-
-
-def _read_offers(
-    paths: Sequence[Path], vocabulary: domain.Vocabulary, owners: _Owners
-) -> tuple[list[domain.Offer], list[Problem]]:
-    """Read offers files as load_round does, and check each row's partner and ids' owners."""
-    read = read_offers_files(paths, vocabulary)
-    problems = list(read.problems)
-    partner_of = cells.partner(vocabulary)
-    first: dict[str, tuple[str, str, int]] = {}
-    for path in paths:
-        frame, _ = read_table(path)
-        problems.extend(too_long(str(path), frame, _OFFER_LIMITS, problems))
-        for number, row in zip(frame.index.tolist(), frame.to_dict("records"), strict=True):
-            place = Problem(str(path), number, "", "")
-            partner = _parsed(partner_of, str(row.get("partner", "")))
-            problems.extend(_owners_problems(place, row, partner, owners, first))
-    return read.offers, sorted_problems(problems, read.columns)
-
-
-def _owners_problems(
-    place: Problem,
-    row: Mapping[Hashable, object],
-    partner: str | None,
-    owners: _Owners,
-    first: dict[str, tuple[str, str, int]],
-) -> list[Problem]:
-    """Check a row's partner, and whose its offer and company ids are (at `place`'s file:row).
-
-    `first` holds each company id's partner, with the file and row where first met.
-    """
-    problems = []
-
-    def report(column: str, message: str) -> None:
-        problems.append(replace(place, column=column, message=message))
-
-    offer_id = str(row.get("offer_id", ""))
-    company_id = str(row.get("company_id", ""))
-    if owners.partner is not None and partner not in (None, owners.partner):
-        report(
-            "partner", f"this offer is of {partner}; you may upload offers of {owners.partner} only"
-        )
-    owner = owners.offers.get(offer_id)
-    if owners.partner is not None and owner not in (None, owners.partner):
-        message = f"offer id {offer_id} is used by another partner's offer; choose another id"
-        report("offer_id", message)
-    if not company_id or partner is None:
-        return problems
-    stored = owners.companies.get(company_id)
-    if stored is not None and stored != partner:
-        name_owner = owners.partner is None
-        report("company_id", _foreign_company(company_id, stored, name_owner=name_owner))
-    elif company_id in first and first[company_id][0] != partner:
-        other, file, number = first[company_id]
-        where = f"row {number}" + ("" if file == place.file else f" of {file}")
-        report(
-            "company_id",
-            f"company {company_id} is brought by {other} on {where}; one company keeps one partner",
-        )
-    else:
-        first.setdefault(company_id, (partner, place.file, place.row))
-    return problems
-
-
-def _parsed(parse: Callable[[str], str], cell: str) -> str | None:
-    """The parsed cell, or None when it is wrong (the readers report that)."""
-    try:
-        return parse(cell.strip())
-    except Invalid:
-        return None
-
-
-def _store_offers(
-    session: Session, viewer: Viewer, offers: Sequence[domain.Offer]
-) -> tuple[int, int, list[str], list[str]]:
-    """Upsert the offers and their companies (not committed); return what changed."""
-    rows: list[Offer] = []
-    companies: dict[str, Company] = {}
-    for offer in offers:
-        row, company = records.offer_rows(offer)
-        rows.append(row)
-        # A company met on several rows keeps its first row's city and address.
-        companies.setdefault(company.company_id, company)
-    companies_created, companies_updated = _store_companies(session, companies.values())
-    existing: dict[str, Offer] = {}
-    for batch in chunks(sorted(row.offer_id for row in rows)):
-        query = access.offers(viewer).where(col(Offer.offer_id).in_(batch))
-        query = query.with_for_update().execution_options(populate_existing=True)
-        existing.update((row.offer_id, row) for row in session.exec(query))
-    created = updated = 0
-    now = utcnow()
-    for new in rows:
-        stored = existing.get(new.offer_id)
-        if stored is None:
-            # An id of another partner's offer fails on commit: a Conflict.
-            session.add(new)
-            created += 1
-        elif changes := changed_fields(stored, new, _OFFER_STATE):
-            stored.sqlmodel_update({**changes, "version": stored.version + 1, "updated_at": now})
-            session.add(stored)
-            updated += 1
-    return created, updated, companies_created, companies_updated

@@ -1,0 +1,386 @@
+"""Importing the CONTRACT.md files uploaded over HTTP: a students file and offers files.
+
+Each upload is checked and read by the command line's readers through
+uploads.py, then checked against the database (a preference must name a stored
+offer; a partner may bring only its own offers, and an id keeps its owner; no
+text longer than its column), and stored all or nothing: students upserted by
+student id, offers by offer id, their companies by company id, so importing the
+same files twice changes nothing. Every problem is named by file, row and
+column, all at once. No HTTP here, and nothing here touches a round.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TypeVar
+
+import pandas as pd
+from sqlalchemy import inspect
+from sqlmodel import Session, SQLModel, col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from mobility_match import access, domain, records, uploads
+from mobility_match.access import Viewer
+from mobility_match.importing import Problem, cells, read_table
+from mobility_match.importing.offers import read_offers_files
+from mobility_match.importing.sheet import sorted_problems
+from mobility_match.importing.students import StudentsFile, read_students_file
+from mobility_match.models import Company, Offer, Role, School, SchoolKind, Student, utcnow
+from mobility_match.services import audit
+from mobility_match.services.errors import Refused
+from mobility_match.services.offers import (
+    OFFER_STATE,
+    foreign_company,
+    parsed_cell,
+    store_companies,
+)
+from mobility_match.services.people import UNVERSIONED, changed_fields, chunks, require, saving
+
+Stored = TypeVar("Stored", Student, Offer)
+"""A row an import upserts by its id: a student or an offer, both versioned."""
+# ---- what both imports check and say -------------------------------------------------
+
+
+def _text_limits(*tables: str) -> dict[str, int]:
+    """The longest text each column of these tables holds, by column name (first table wins)."""
+    limits: dict[str, int] = {}
+    for table in tables:
+        for column in SQLModel.metadata.tables[table].columns:
+            length = getattr(column.type, "length", None)
+            if isinstance(length, int):
+                limits.setdefault(column.name, length)
+    return limits
+
+
+def _too_long(
+    file: str, frame: pd.DataFrame, limits: Mapping[str, int], reported: Iterable[Problem]
+) -> list[Problem]:
+    """Report cells longer than their database column holds, but cells already reported.
+
+    The command line keeps no limits; PostgreSQL refuses a longer text, so an
+    upload checks it here, located like every other problem.
+    """
+    seen = {(problem.row, problem.column) for problem in reported if problem.file == file}
+    problems = []
+    for column, limit in limits.items():
+        if column not in frame.columns:
+            continue
+        lengths = frame[column].str.len()
+        over = lengths[lengths > limit]
+        for number, length in zip(over.index.tolist(), over.tolist(), strict=True):
+            if (number, column) not in seen:
+                message = f"this is {length} characters long; at most {limit} fit, shorten it"
+                problems.append(Problem(file, number, column, message))
+    return problems
+
+
+def _upload_refused(names: Sequence[str], problems: Sequence[Problem]) -> Refused:
+    """The refusal of an upload with problems: nothing was stored."""
+    count = f"{len(problems)} problem" + ("" if len(problems) == 1 else "s")
+    return Refused(
+        f"{', '.join(names)}: {count}; nothing was imported. Fix every one and upload again.",
+        problems=[str(problem) for problem in problems],
+    )
+
+
+# ---- importing a students file -------------------------------------------------------
+
+_STUDENT_LIMITS = _text_limits("student")
+
+
+@dataclass(frozen=True)
+class StudentsImported:
+    """What an import of a students file did."""
+
+    file: str
+    created: int
+    updated: int
+    unchanged: int
+    schools_created: list[str]
+
+
+def import_students(
+    session: Session, viewer: Viewer, data: bytes, filename: str, *, max_bytes: int
+) -> StudentsImported:
+    """Store an uploaded students file, all or nothing; Refused lists every problem."""
+    require(viewer, Role.COORDINATOR)
+    name = uploads.upload_name(filename)
+    offer_ids = {offer.offer_id for offer in session.exec(access.offers(viewer)).all()}
+    # End the read transaction before reading the file: on SQLite it holds the write lock.
+    session.commit()
+    vocabulary = domain.load_vocabulary()
+    read = uploads.read_uploads(
+        [(data, filename)],
+        lambda paths: _read_students(paths[0], vocabulary, offer_ids),
+        what="students",
+        max_bytes=max_bytes,
+    )
+    if read.problems:
+        raise _upload_refused([name], read.problems)
+    with saving(session, "The same students were just imported by someone else; upload again."):
+        counts = _store_students(session, viewer, read.objects)
+        created, updated, unchanged, schools_created = counts
+        audit.record(
+            session,
+            viewer,
+            "students.import",
+            "students",
+            name[:64],
+            file=name,
+            created=created,
+            updated=updated,
+            unchanged=unchanged,
+            schools_created=schools_created,
+        )
+    return StudentsImported(name, created, updated, unchanged, schools_created)
+
+
+def _read_students(
+    path: Path, vocabulary: domain.Vocabulary, offer_ids: AbstractSet[str]
+) -> tuple[list[domain.Student], list[Problem]]:
+    """Read a students file as load_round does, its preferences checked against `offer_ids`."""
+    read = read_students_file(path, vocabulary)
+    problems = [*read.problems, *_unknown_preferences(str(path), read, offer_ids)]
+    frame, _ = read_table(path)
+    problems.extend(_too_long(str(path), frame, _STUDENT_LIMITS, problems))
+    return read.students, sorted_problems(problems, {str(path): read.columns})
+
+
+def _unknown_preferences(
+    file: str, read: StudentsFile, offer_ids: AbstractSet[str]
+) -> list[Problem]:
+    """Report, once per cell, preference entries that name no offer in the database."""
+    countries = {country.value for country in domain.Country}
+    problems = []
+    for number, preferences in read.preferences.items():
+        unknown = [
+            entry
+            for entry in preferences
+            if entry != domain.ANY_OTHER and entry not in countries and entry not in offer_ids
+        ]
+        if not unknown:
+            continue
+        faults = []
+        for entry in unknown:
+            close = difflib.get_close_matches(entry, sorted(offer_ids), n=3, cutoff=0.6)
+            faults.append(f"'{entry}'" + (f" (closest: {', '.join(close)})" if close else ""))
+        verb = "is" if len(unknown) == 1 else "are"
+        problems.append(
+            Problem(
+                file,
+                number,
+                "preferences",
+                f"{', '.join(faults)} {verb} neither an offer in the database nor a country "
+                "(DE, PL, UK); check the offer ids, or import the offers first",
+            )
+        )
+    return problems
+
+
+def _store_students(
+    session: Session, viewer: Viewer, students: Sequence[domain.Student]
+) -> tuple[int, int, int, list[str]]:
+    """Upsert the students (and their unknown schools); return the counts, not committed."""
+    school_ids = sorted({student.school_id for student in students})
+    known: set[str] = set()
+    for batch in chunks(school_ids):
+        schools = access.schools(viewer).where(col(School.school_id).in_(batch))
+        known.update(school.school_id for school in session.exec(schools).all())
+    schools_created = [school_id for school_id in school_ids if school_id not in known]
+    session.add_all(
+        School(school_id=school_id, kind=SchoolKind.PILOT) for school_id in schools_created
+    )
+    session.flush()
+    rows = [records.student_row(student) for student in students]
+    created, updated = _upsert(session, Student, access.students(viewer), rows, UNVERSIONED)
+    return created, updated, len(students) - created - updated, schools_created
+
+
+# ---- importing offers files ------------------------------------------------------------
+
+_OFFER_LIMITS = _text_limits("offer", "company")
+
+
+@dataclass(frozen=True)
+class OffersImported:
+    """What an import of offers files did."""
+
+    files: list[str]
+    created: int
+    updated: int
+    unchanged: int
+    companies_created: list[str]
+    companies_updated: list[str]
+
+
+def import_offers(
+    session: Session, viewer: Viewer, files: Sequence[tuple[bytes, str]], *, max_bytes: int
+) -> OffersImported:
+    """Store uploaded offers files (bytes, client's name), all or nothing; Refused lists all.
+
+    A partner may upload only its own organisation's offers, and may not reuse
+    an offer id of another partner's offer.
+    """
+    require(viewer, Role.COORDINATOR, Role.PARTNER)
+    own = None if viewer.is_coordinator else viewer.partner
+    # Unscoped on purpose: ids are global, and whose they are decides what an upload may do.
+    offer_owners = dict(session.exec(select(Offer.offer_id, Offer.partner)).all())
+    company_owners = dict(session.exec(select(Company.company_id, Company.partner)).all())
+    # End the read transaction before reading the files: on SQLite it holds the write lock.
+    session.commit()
+    vocabulary = domain.load_vocabulary()
+    owners = _Owners(own, offer_owners, company_owners)
+    read = uploads.read_uploads(
+        files,
+        lambda paths: _read_offers(paths, vocabulary, owners),
+        what="offers",
+        max_bytes=max_bytes,
+    )
+    names, offers = read.names, read.objects
+    if read.problems:
+        raise _upload_refused(names, read.problems)
+    with saving(session, "The same offers were just imported by someone else; upload again."):
+        counts = _store_offers(session, viewer, offers)
+        created, updated, companies_created, companies_updated = counts
+        unchanged = len(offers) - created - updated
+        audit.record(
+            session,
+            viewer,
+            "offers.import",
+            "offers",
+            ", ".join(names)[:64],
+            files=names,
+            created=created,
+            updated=updated,
+            unchanged=unchanged,
+            companies_created=companies_created,
+            companies_updated=companies_updated,
+        )
+    return OffersImported(names, created, updated, unchanged, companies_created, companies_updated)
+
+
+@dataclass(frozen=True)
+class _Owners:
+    """Who is uploading, and whose the stored offer and company ids are."""
+
+    partner: str | None
+    """The uploading partner; None for a coordinator."""
+    offers: Mapping[str, str]
+    companies: Mapping[str, str]
+
+
+def _read_offers(
+    paths: Sequence[Path], vocabulary: domain.Vocabulary, owners: _Owners
+) -> tuple[list[domain.Offer], list[Problem]]:
+    """Read offers files as load_round does, and check each row's partner and ids' owners."""
+    read = read_offers_files(paths, vocabulary)
+    problems = list(read.problems)
+    partner_of = cells.partner(vocabulary)
+    first: dict[str, tuple[str, str, int]] = {}
+    for path in paths:
+        frame, _ = read_table(path)
+        problems.extend(_too_long(str(path), frame, _OFFER_LIMITS, problems))
+        for number, row in zip(frame.index.tolist(), frame.to_dict("records"), strict=True):
+            place = Problem(str(path), number, "", "")
+            partner = parsed_cell(partner_of, str(row.get("partner", "")))
+            problems.extend(_owners_problems(place, row, partner, owners, first))
+    return read.offers, sorted_problems(problems, read.columns)
+
+
+def _owners_problems(
+    place: Problem,
+    row: Mapping[Hashable, object],
+    partner: str | None,
+    owners: _Owners,
+    first: dict[str, tuple[str, str, int]],
+) -> list[Problem]:
+    """Check a row's partner, and whose its offer and company ids are (at `place`'s file:row).
+
+    `first` holds each company id's partner, with the file and row where first met.
+    """
+    problems = []
+
+    def report(column: str, message: str) -> None:
+        problems.append(replace(place, column=column, message=message))
+
+    offer_id = str(row.get("offer_id", ""))
+    company_id = str(row.get("company_id", ""))
+    if owners.partner is not None and partner not in (None, owners.partner):
+        report(
+            "partner", f"this offer is of {partner}; you may upload offers of {owners.partner} only"
+        )
+    owner = owners.offers.get(offer_id)
+    if owners.partner is not None and owner not in (None, owners.partner):
+        message = f"offer id {offer_id} is used by another partner's offer; choose another id"
+        report("offer_id", message)
+    if not company_id or partner is None:
+        return problems
+    stored = owners.companies.get(company_id)
+    if stored is not None and stored != partner:
+        name_owner = owners.partner is None
+        report("company_id", foreign_company(company_id, stored, name_owner=name_owner))
+    elif company_id in first and first[company_id][0] != partner:
+        other, file, number = first[company_id]
+        where = f"row {number}" + ("" if file == place.file else f" of {file}")
+        report(
+            "company_id",
+            f"company {company_id} is brought by {other} on {where}; one company keeps one partner",
+        )
+    else:
+        first.setdefault(company_id, (partner, place.file, place.row))
+    return problems
+
+
+def _store_offers(
+    session: Session, viewer: Viewer, offers: Sequence[domain.Offer]
+) -> tuple[int, int, list[str], list[str]]:
+    """Upsert the offers and their companies (not committed); return what changed."""
+    rows: list[Offer] = []
+    companies: dict[str, Company] = {}
+    for offer in offers:
+        row, company = records.offer_rows(offer)
+        rows.append(row)
+        # A company met on several rows keeps its first row's city and address.
+        companies.setdefault(company.company_id, company)
+    companies_created, companies_updated = store_companies(session, companies.values())
+    # An offer of another partner is outside the viewer's scope, so its id is inserted again
+    # and fails on commit: a Conflict (the upload was checked for such ids; this is a race).
+    created, updated = _upsert(session, Offer, access.offers(viewer), rows, OFFER_STATE)
+    return created, updated, companies_created, companies_updated
+
+
+def _upsert(
+    session: Session,
+    table: type[Stored],
+    scope: SelectOfScalar[Stored],
+    rows: Sequence[Stored],
+    unversioned: AbstractSet[str],
+) -> tuple[int, int]:
+    """Insert the rows whose id is not in `scope`, update those that differ (version + 1).
+
+    Return how many were created and updated, not committed. The stored rows are
+    locked in id order, as every import does, so two imports never wait on each other.
+    """
+    (id_column,) = inspect(table).primary_key
+    key = id_column.key
+    existing: dict[str, Stored] = {}
+    for batch in chunks(sorted(getattr(row, key) for row in rows)):
+        query = scope.where(id_column.in_(batch))
+        query = query.with_for_update().execution_options(populate_existing=True)
+        existing.update((getattr(row, key), row) for row in session.exec(query))
+    created = updated = 0
+    now = utcnow()
+    for new in rows:
+        stored = existing.get(getattr(new, key))
+        if stored is None:
+            session.add(new)
+            created += 1
+        elif changes := changed_fields(stored, new, unversioned):
+            stored.sqlmodel_update({**changes, "version": stored.version + 1, "updated_at": now})
+            session.add(stored)
+            updated += 1
+    return created, updated
