@@ -110,8 +110,8 @@ def check_upload(
 
     if len(data) > max_bytes:
         return refuse(
-            f"the file is {_size(len(data), max_bytes, up=True)}; the limit is "
-            f"{_size(max_bytes, max_bytes, up=False)}; split it into smaller files or remove "
+            f"the file is {shown_size(len(data), max_bytes, up=True)}; the limit is "
+            f"{shown_size(max_bytes, max_bytes, up=False)}; split it into smaller files or remove "
             "columns and rows that are not needed"
         )
     suffix = PurePosixPath(name).suffix.lower()
@@ -171,9 +171,9 @@ def _xlsx_refusal(data: bytes, max_unpacked: int, max_members: int, max_ratio: f
         declared = sum(member.file_size for member in members)
         if declared > max_unpacked:
             return (
-                f"the workbook would unpack to {_size(declared, max_unpacked, up=True)}; the "
-                f"limit is {_size(max_unpacked, max_unpacked, up=False)}; split it into smaller "
-                "files or save it as CSV UTF-8"
+                f"the workbook would unpack to {shown_size(declared, max_unpacked, up=True)}; "
+                f"the limit is {shown_size(max_unpacked, max_unpacked, up=False)}; split it into "
+                "smaller files or save it as CSV UTF-8"
             )
         for member in members:
             if member.file_size <= RATIO_EXEMPT_BYTES:
@@ -237,7 +237,7 @@ def _unsafe_member_name(name: str) -> bool:
     )
 
 
-def _size(value: int, scale: int, *, up: bool) -> str:
+def shown_size(value: int, scale: int, *, up: bool) -> str:
     """Show a size in the unit fit for `scale`, one decimal, rounded up or down.
 
     A file over the limit rounds up and the limit rounds down, so the message

@@ -1,4 +1,4 @@
-"""The FastAPI application: routers, error responses, the background solver's lifetime.
+"""The FastAPI application: routers, error responses, the body limit, the solver's lifetime.
 
 `create_app` takes settings and, optionally, an engine (tests pass their own);
 it never migrates the database: `mobility-match serve` does that first.
@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from mobility_match import __version__
 from mobility_match.api import audit, auth, imports, me, offers, people, rounds
+from mobility_match.api.limits import BodyLimit
 from mobility_match.config import Settings, get_settings
 from mobility_match.db import make_engine
 from mobility_match.services.errors import (
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.solver = solver
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_middleware(BodyLimit, upload_max_bytes=settings.upload_max_bytes)
     for module in (auth, people, offers, imports, rounds, me, audit):
         app.include_router(module.router)
     return app

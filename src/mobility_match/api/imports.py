@@ -1,10 +1,11 @@
 """Routes importing the CONTRACT.md files over HTTP: students (coordinators) and offers.
 
-An upload is read in chunks and refused (413) as soon as it passes the size
-limit, so a large body is never held in memory; the rest (file type, workbook
-checks, every cell) is services/imports.py's and uploads.py's job, with the
-command line's messages naming the client's file. Nothing is stored when
-anything is wrong.
+The request body as a whole is bounded by api/limits.py before it is spooled;
+each upload is then read in chunks and refused (413, naming the file) as soon
+as it passes the size limit, so a large body is never held in memory. The rest
+(file type, workbook checks, every cell) is services/imports.py's and
+uploads.py's job, with the command line's messages naming the client's file.
+Nothing is stored when anything is wrong.
 """
 
 from __future__ import annotations
