@@ -60,3 +60,8 @@ def session_headers(engine: Engine, account_id: int) -> dict[str, str]:
         token, _ = issue_credential(session, account, CredentialKind.SESSION, None)
         session.commit()
     return {"Authorization": f"Bearer {token}"}
+
+
+def signed_in(engine: Engine, username: str, role: Role, **scope: str) -> dict[str, str]:
+    """The Authorization header of a new account of `role`, signed in without a password."""
+    return session_headers(engine, add_account(engine, username, role, password=None, **scope))

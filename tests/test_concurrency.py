@@ -22,7 +22,7 @@ from mobility_match.domain import load_vocabulary
 from mobility_match.matching.rules import is_acceptable
 from mobility_match.models import AuditEvent, Company, Offer, Role, Student
 from mobility_match.records import offer_domain, student_domain
-from tests.accounts import add_account, session_headers
+from tests.accounts import signed_in
 from tests.programme import load_programme
 from tests.test_rounds import SLOW_POLICY, assignments, solved_round
 
@@ -42,7 +42,7 @@ def all_at_once(request: Callable[[int], httpx.Response], n: int = REQUESTS) -> 
 
 
 def coordinator(engine: Engine) -> dict[str, str]:
-    return session_headers(engine, add_account(engine, "coord@example.org", Role.COORDINATOR))
+    return signed_in(engine, "coord@example.org", Role.COORDINATOR)
 
 
 def test_twenty_simultaneous_solve_requests_start_one_solve(

@@ -21,6 +21,7 @@ from mobility_match.config import Settings
 from mobility_match.demo import generate_students, students_frame
 from mobility_match.models import AuditEvent, Company, Offer, Role, School, SchoolKind, Student
 from tests.accounts import add_account, session_headers
+from tests.files import csv_bytes, xlsx_bytes
 from tests.programme import COMPANIES, sample_offers
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -60,16 +61,6 @@ def cohort() -> pd.DataFrame:
 
 def sample(name: str) -> bytes:
     return (COMPANIES / name).read_bytes()
-
-
-def csv_bytes(frame: pd.DataFrame) -> bytes:
-    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
-
-
-def xlsx_bytes(frame: pd.DataFrame) -> bytes:
-    buffer = io.BytesIO()
-    frame.to_excel(buffer, index=False, engine="openpyxl")
-    return buffer.getvalue()
 
 
 def as_xlsx(csv: bytes) -> bytes:

@@ -29,7 +29,7 @@ from mobility_match.models import (
 from mobility_match.services import offers
 from mobility_match.services.errors import Conflict
 from mobility_match.services.offers import OfferFields
-from tests.accounts import add_account, add_school, session_headers
+from tests.accounts import add_school, signed_in
 from tests.factories import make_offer, make_student
 
 
@@ -42,10 +42,6 @@ class Hosts:
     abc: dict[str, str]
     teacher: dict[str, str]
     student: dict[str, str]
-
-
-def headers(engine: Engine, username: str, role: Role, **scope: str) -> dict[str, str]:
-    return session_headers(engine, add_account(engine, username, role, password=None, **scope))
 
 
 @pytest.fixture
@@ -63,11 +59,11 @@ def hosts(engine: Engine) -> Hosts:
             session.add(row)
         session.commit()
     return Hosts(
-        coordinator=headers(engine, "coord", Role.COORDINATOR),
-        ofaj=headers(engine, "ofaj", Role.PARTNER, partner="OFAJ"),
-        abc=headers(engine, "abc", Role.PARTNER, partner="ABC_WIEDZY"),
-        teacher=headers(engine, "teacher", Role.TEACHER, school_id="LP-A"),
-        student=headers(engine, "S1", Role.STUDENT, student_id="S1"),
+        coordinator=signed_in(engine, "coord", Role.COORDINATOR),
+        ofaj=signed_in(engine, "ofaj", Role.PARTNER, partner="OFAJ"),
+        abc=signed_in(engine, "abc", Role.PARTNER, partner="ABC_WIEDZY"),
+        teacher=signed_in(engine, "teacher", Role.TEACHER, school_id="LP-A"),
+        student=signed_in(engine, "S1", Role.STUDENT, student_id="S1"),
     )
 
 

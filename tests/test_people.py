@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from mobility_match import records
 from mobility_match.models import AuditEvent, Role, School, SchoolKind
-from tests.accounts import add_account, add_school, session_headers
+from tests.accounts import add_school, signed_in
 from tests.factories import make_student
 
 
@@ -24,10 +24,6 @@ class People:
     teacher: dict[str, str]
     student: dict[str, str]
     partner: dict[str, str]
-
-
-def headers(engine: Engine, username: str, role: Role, **scope: str) -> dict[str, str]:
-    return session_headers(engine, add_account(engine, username, role, password=None, **scope))
 
 
 @pytest.fixture
@@ -50,10 +46,10 @@ def people(engine: Engine) -> People:
         session.add_all(records.student_row(student) for student in cohort)
         session.commit()
     return People(
-        coordinator=headers(engine, "coord", Role.COORDINATOR),
-        teacher=headers(engine, "teacher", Role.TEACHER, school_id="LP-A"),
-        student=headers(engine, "A1", Role.STUDENT, student_id="A1"),
-        partner=headers(engine, "ofaj", Role.PARTNER, partner="OFAJ"),
+        coordinator=signed_in(engine, "coord", Role.COORDINATOR),
+        teacher=signed_in(engine, "teacher", Role.TEACHER, school_id="LP-A"),
+        student=signed_in(engine, "A1", Role.STUDENT, student_id="A1"),
+        partner=signed_in(engine, "ofaj", Role.PARTNER, partner="OFAJ"),
     )
 
 

@@ -27,7 +27,7 @@ from mobility_match.models import (
     utcnow,
 )
 from mobility_match.services.rounds import on_offer_withdrawn
-from tests.accounts import add_account, session_headers
+from tests.accounts import add_account, session_headers, signed_in
 from tests.programme import load_programme, wait_for_round
 
 SLOW_POLICY = 'stages = ["school_fairness", "placements"]'
@@ -36,7 +36,7 @@ SLOW_POLICY = 'stages = ["school_fairness", "placements"]'
 
 @pytest.fixture
 def coordinator(engine: Engine) -> dict[str, str]:
-    return session_headers(engine, add_account(engine, "coord@example.org", Role.COORDINATOR))
+    return signed_in(engine, "coord@example.org", Role.COORDINATOR)
 
 
 def solved_round(client: TestClient, headers: dict[str, str], **body: Any) -> dict[str, Any]:

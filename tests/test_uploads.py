@@ -29,6 +29,7 @@ from mobility_match.uploads import (
     read_uploads,
     upload_name,
 )
+from tests.files import csv_bytes, xlsx_bytes
 
 VOCABULARY: Vocabulary = load_vocabulary()
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,16 +60,6 @@ def private_tempdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
     monkeypatch.setattr(tempfile, "tempdir", str(folder))
     yield folder
     assert list(folder.iterdir()) == [], "a temporary folder was left behind"
-
-
-def csv_bytes(frame: pd.DataFrame) -> bytes:
-    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
-
-
-def xlsx_bytes(frame: pd.DataFrame) -> bytes:
-    buffer = io.BytesIO()
-    frame.to_excel(buffer, index=False, engine="openpyxl")
-    return buffer.getvalue()
 
 
 def text_table(path: Path) -> pd.DataFrame:

@@ -10,11 +10,9 @@ Nothing is stored when anything is wrong.
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, HTTPException, UploadFile, status
-from pydantic import BaseModel
 
 from mobility_match.access import Viewer
 from mobility_match.api.deps import Coordinator, SessionDep, SettingsDep, allow
@@ -27,24 +25,6 @@ router = APIRouter(prefix="/api/imports", tags=["imports"])
 Host = Annotated[Viewer, Depends(allow(Role.COORDINATOR, Role.PARTNER))]
 
 _CHUNK = 1024 * 1024
-
-
-class StudentsImport(BaseModel):
-    file: str
-    created: int
-    updated: int
-    unchanged: int
-    schools_created: list[str]
-    """Schools that were not known, created as pilot schools without a name."""
-
-
-class OffersImport(BaseModel):
-    files: list[str]
-    created: int
-    updated: int
-    unchanged: int
-    companies_created: list[str]
-    companies_updated: list[str]
 
 
 def _read_upload(upload: UploadFile, limit: int) -> tuple[bytes, str]:
@@ -70,13 +50,12 @@ def import_students(
     session: SessionDep,
     viewer: Coordinator,
     settings: SettingsDep,
-) -> StudentsImport:
+) -> imports.StudentsImported:
     """Import a students file, all or nothing; 422 lists every problem as FILE:ROW:COLUMN."""
     data, filename = _read_upload(file, settings.upload_max_bytes)
-    done = imports.import_students(
+    return imports.import_students(
         session, viewer, data, filename, max_bytes=settings.upload_max_bytes
     )
-    return StudentsImport(**asdict(done))
 
 
 @router.post("/offers")
@@ -87,8 +66,7 @@ def import_offers(
     session: SessionDep,
     viewer: Host,
     settings: SettingsDep,
-) -> OffersImport:
+) -> imports.OffersImported:
     """Import offers files, all or nothing; a partner only its own offers; 422 lists all."""
     uploads = [_read_upload(upload, settings.upload_max_bytes) for upload in file]
-    done = imports.import_offers(session, viewer, uploads, max_bytes=settings.upload_max_bytes)
-    return OffersImport(**asdict(done))
+    return imports.import_offers(session, viewer, uploads, max_bytes=settings.upload_max_bytes)

@@ -101,6 +101,7 @@ class StudentsImported:
     updated: int
     unchanged: int
     schools_created: list[str]
+    """Schools that were not known, created as pilot schools without a name."""
 
 
 def import_students(

@@ -115,29 +115,33 @@ def _row_for_update(session: Session, round_id: int, student_id: str) -> Assignm
 
 def lock(session: Session, viewer: Viewer, round_id: int, student_id: str) -> Assignment:
     """Keep the student's current placement (or non-placement) in later solves."""
-    _editable(session, viewer, round_id, student_id)
-    row = _row_for_update(session, round_id, student_id)
-    _set_lock(session, round_id, student_id, row.offer_id)
-    row.locked = True
-    row.version += 1
-    session.add(row)
-    audit.record(session, viewer, "assignment.lock", "assignment", f"{round_id}/{student_id}")
-    session.commit()
-    return row
+    return _set_locked(session, viewer, round_id, student_id, True)
 
 
 def unlock(session: Session, viewer: Viewer, round_id: int, student_id: str) -> Assignment:
     """Let later solves place the student freely again."""
+    return _set_locked(session, viewer, round_id, student_id, False)
+
+
+def _set_locked(
+    session: Session, viewer: Viewer, round_id: int, student_id: str, locked: bool
+) -> Assignment:
     _editable(session, viewer, round_id, student_id)
     row = _row_for_update(session, round_id, student_id)
-    for found in session.exec(
-        select(RoundLock).where(RoundLock.round_id == round_id, RoundLock.student_id == student_id)
-    ):
-        session.delete(found)
-    row.locked = False
+    if locked:
+        _set_lock(session, round_id, student_id, row.offer_id)
+    else:
+        for found in session.exec(
+            select(RoundLock).where(
+                RoundLock.round_id == round_id, RoundLock.student_id == student_id
+            )
+        ):
+            session.delete(found)
+    row.locked = locked
     row.version += 1
     session.add(row)
-    audit.record(session, viewer, "assignment.unlock", "assignment", f"{round_id}/{student_id}")
+    action = "assignment.lock" if locked else "assignment.unlock"
+    audit.record(session, viewer, action, "assignment", f"{round_id}/{student_id}")
     session.commit()
     return row
 

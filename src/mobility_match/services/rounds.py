@@ -367,19 +367,27 @@ def respond(
     locked = session.exec(
         select(Assignment).where(Assignment.id == assignment.id).with_for_update()
     ).one()
-    locked.response = Response.CONFIRMED if confirm else Response.DECLINED
-    locked.responded_at = utcnow()
-    locked.version += 1
-    session.add(locked)
-    audit.record(
-        session,
-        viewer,
-        "assignment.confirm" if confirm else "assignment.decline",
-        "assignment",
-        f"{round_id}/{student_id}",
-    )
+    _answer(session, viewer, locked, Response.CONFIRMED if confirm else Response.DECLINED)
     session.commit()
     return locked
+
+
+def _answer(
+    session: Session, viewer: Viewer, row: Assignment, response: Response, **details: str
+) -> None:
+    """Record an answer to a published placement (the student's, or the host's withdrawal)."""
+    row.response = response
+    row.responded_at = utcnow()
+    row.version += 1
+    session.add(row)
+    action = {
+        Response.CONFIRMED: "assignment.confirm",
+        Response.DECLINED: "assignment.decline",
+        Response.WITHDRAWN: "assignment.withdrawn_by_host",
+    }[response]
+    audit.record(
+        session, viewer, action, "assignment", f"{row.round_id}/{row.student_id}", **details
+    )
 
 
 def on_offer_withdrawn(session: Session, viewer: Viewer, offer_id: str) -> int:
@@ -398,16 +406,5 @@ def on_offer_withdrawn(session: Session, viewer: Viewer, offer_id: str) -> int:
         .with_for_update()
     ).all()
     for row in rows:
-        row.response = Response.WITHDRAWN
-        row.responded_at = utcnow()
-        row.version += 1
-        session.add(row)
-        audit.record(
-            session,
-            viewer,
-            "assignment.withdrawn_by_host",
-            "assignment",
-            f"{row.round_id}/{row.student_id}",
-            offer_id=offer_id,
-        )
+        _answer(session, viewer, row, Response.WITHDRAWN, offer_id=offer_id)
     return len(rows)
