@@ -38,7 +38,7 @@ from mobility_match.services.offers import (
     parsed_cell,
     store_companies,
 )
-from mobility_match.services.people import UNVERSIONED, changed_fields, chunks, require, saving
+from mobility_match.services.rows import UNVERSIONED, changed_fields, chunks, require, saving
 
 Stored = TypeVar("Stored", Student, Offer)
 """A row an import upserts by its id: a student or an offer, both versioned."""

@@ -26,7 +26,7 @@ from mobility_match.importing.table import Invalid
 from mobility_match.models import Company, Offer, OfferStatus, Partner, Role, utcnow
 from mobility_match.services import audit
 from mobility_match.services.errors import Conflict, NotFound, Refused
-from mobility_match.services.people import (
+from mobility_match.services.rows import (
     changed_fields,
     chunks,
     require,

@@ -1,68 +1,25 @@
-"""Schools and students: who may see whom, school records; and the helpers services share.
+"""Schools and students: who may see whom, and school records.
 
 Lists and look-ups are scoped by access.py (a teacher sees the school's
 students, a student only their own record). Importing a students file is
-services/imports.py's job. The helpers on top (a role check, `IN (…)` chunks,
-the fields a new row changes, committing with a Conflict for a row inserted
-meanwhile) serve offers.py and imports.py too. No HTTP here.
+services/imports.py's job. No HTTP here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from collections.abc import Set as AbstractSet
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, SQLModel, col, func, or_, select
+from sqlmodel import Session, col, func, or_, select
 
 from mobility_match import access
 from mobility_match.access import Viewer
 from mobility_match.models import Role, School, SchoolKind, Student
 from mobility_match.services import audit
-from mobility_match.services.errors import Conflict, Forbidden, NotFound
-
-T = TypeVar("T")
+from mobility_match.services.errors import Conflict, NotFound
+from mobility_match.services.rows import require, saving
 
 MAX_PAGE = 500
 """The most students one page of a list holds."""
-
-IN_CHUNK = 1000
-"""Ids per `IN (…)` query, well below SQLite's and PostgreSQL's bound parameter limits."""
-
-UNVERSIONED = frozenset({"version", "updated_at"})
-"""A row's bookkeeping fields, which an import or a form never sets."""
-
-
-def require(viewer: Viewer, *roles: Role) -> None:
-    """Raise Forbidden unless the viewer has one of `roles`."""
-    if viewer.role not in roles:
-        names = ", ".join(role.value for role in roles)
-        raise Forbidden(f"Only these roles may do this: {names}.")
-
-
-def chunks(ids: Iterable[T]) -> Iterator[list[T]]:
-    """The ids in lists of at most IN_CHUNK, for `IN (…)` queries."""
-    batch: list[T] = []
-    for item in ids:
-        batch.append(item)
-        if len(batch) == IN_CHUNK:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def changed_fields(
-    row: SQLModel, new: SQLModel, exclude: AbstractSet[str] = UNVERSIONED
-) -> dict[str, Any]:
-    """The fields of table row `new` whose values differ from those of stored `row`."""
-    old_values = row.model_dump(exclude=set(exclude))
-    new_values = new.model_dump(exclude=set(exclude))
-    return {name: value for name, value in new_values.items() if old_values.get(name) != value}
-
 
 # ---- schools -------------------------------------------------------------------------
 
@@ -169,14 +126,3 @@ def get_student(session: Session, viewer: Viewer, student_id: str) -> Student:
     if student is None:
         raise NotFound(f"There is no student {student_id}.")
     return student
-
-
-@contextmanager
-def saving(session: Session, conflict: str) -> Iterator[None]:
-    """Commit the block's changes; a row someone inserted meanwhile (same id) is a Conflict."""
-    try:
-        yield
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise Conflict(conflict) from None
