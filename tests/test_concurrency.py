@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx
+import httpx2
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
@@ -29,7 +29,7 @@ from tests.test_rounds import SLOW_POLICY, assignments, solved_round
 REQUESTS = 20
 
 
-def all_at_once(request: Callable[[int], httpx.Response], n: int = REQUESTS) -> list[int]:
+def all_at_once(request: Callable[[int], httpx2.Response], n: int = REQUESTS) -> list[int]:
     """Send n requests released together by a barrier; return their status codes."""
     barrier = threading.Barrier(n)
 

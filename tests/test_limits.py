@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import anyio
 import pytest
 from fastapi.testclient import TestClient
-from httpx import Response
+from httpx2 import Response
 from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 from starlette.types import Message, Receive, Scope, Send
