@@ -13,6 +13,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from mobility_match.api.app import create_app
+from mobility_match.config import Settings
 from mobility_match.models import (
     Assignment,
     AuditEvent,
@@ -393,3 +395,24 @@ def test_every_round_change_is_in_the_audit_log(
     assert ("round.solved", "system") in actions
     with Session(engine) as session:
         assert session.exec(select(AuditEvent)).all()
+
+
+def test_a_solve_waiting_for_a_worker_keeps_its_round(engine: Engine, settings: Settings) -> None:
+    """With every worker busy, a third solve waits, its lease renewed; cancelling frees all."""
+    load_programme(engine, students=400)
+    quick_lease = settings.model_copy(update={"lease_seconds": 1.5})
+    with TestClient(create_app(quick_lease, engine)) as client:
+        headers = signed_in(engine, "coord@example.org", Role.COORDINATOR)
+        ids = []
+        for name in ("one", "two", "three"):
+            body = {"name": name, "policy": SLOW_POLICY, "time_limit": 120}
+            ids.append(client.post("/api/rounds", json=body, headers=headers).json()["id"])
+        for round_id in ids:
+            assert client.post(f"/api/rounds/{round_id}/solve", headers=headers).status_code == 202
+        time.sleep(3 * quick_lease.lease_seconds)
+        for round_id in ids:
+            body = client.get(f"/api/rounds/{round_id}", headers=headers).json()
+            assert body["status"] == "running", body
+        for round_id in ids:
+            cancelled = client.post(f"/api/rounds/{round_id}/cancel", headers=headers)
+            assert cancelled.json()["status"] == "draft"

@@ -54,6 +54,7 @@ class _Attempt:
         self.stop = threading.Event()
         self.finished = threading.Event()
         self.progress: dict[str, Any] | None = None
+        self.heartbeat: threading.Thread | None = None
 
 
 class Solver:
@@ -76,6 +77,10 @@ class Solver:
         job = _Attempt(round_id, attempt)
         with self._lock:
             self._running[attempt] = job
+        # The heartbeat starts now, not when a worker is free: a solve waiting for a
+        # worker keeps its lease (and notices a cancel) while it waits.
+        job.heartbeat = threading.Thread(target=self._heartbeat, args=(job,), daemon=True)
+        job.heartbeat.start()
         return self._pool.submit(self._run, job)
 
     def cancel(self, round_id: int) -> None:
@@ -115,8 +120,9 @@ class Solver:
     # The worker thread.
 
     def _run(self, job: _Attempt) -> None:
-        heartbeat = threading.Thread(target=self._heartbeat, args=(job,), daemon=True)
         try:
+            if job.stop.is_set():
+                raise SolveCancelled
             with Session(self.engine, expire_on_commit=False) as session:
                 round_ = session.get_one(Round, job.round_id)
                 data = round_input(session, round_)
@@ -124,7 +130,6 @@ class Solver:
                 previous = previous_assignment(session, round_)
                 time_limit, seed = round_.time_limit, round_.seed
                 session.commit()
-            heartbeat.start()
             result = solve_round(
                 data,
                 load_vocabulary(),
@@ -146,8 +151,8 @@ class Solver:
             self._save(job, data, result, policy, seed)
         finally:
             job.finished.set()
-            if heartbeat.is_alive():
-                heartbeat.join()
+            if job.heartbeat is not None:
+                job.heartbeat.join()
             with self._lock:
                 self._running.pop(job.attempt, None)
 
