@@ -526,13 +526,13 @@ def test_no_secret_in_the_audit_log(
 def test_invitation_page_does_not_use_the_link(
     client: TestClient, coordinator: int, school: str
 ) -> None:
-    """Opening the link twice shows whom it signs in; the POST then still signs in."""
+    """Opening the link twice shows (in French first) whom it signs in; the POST still works."""
     path = invite(client, bearer(client, "coord"))
     for _ in range(2):
         page = client.get(path)
         assert page.status_code == 200
         assert page.headers["content-type"].startswith("text/html")
-        assert "Léa Martin" in page.text
+        assert "Ce lien vous connecte en tant que <strong>Léa Martin</strong>" in page.text
         assert f'<form method="post" action="{path}">' in page.text
         assert page.headers["referrer-policy"] == "no-referrer"
     client.cookies.clear()

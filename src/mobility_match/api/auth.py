@@ -228,10 +228,11 @@ def invite_student(
     return InvitationPublic(url=url, expires_at=credential.expires_at)
 
 
-# The invitation page, for the student's browser.
+# The invitation page, for the student's browser: in French, the students' language,
+# with English below for anyone else.
 
 _PAGE = """<!doctype html>
-<html lang="en">
+<html lang="fr">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -259,8 +260,9 @@ def _page(title: str, body: str, status_code: int = status.HTTP_200_OK) -> HTMLR
 
 def _invalid_link_page(error: NotFound | Gone) -> HTMLResponse:
     return _page(
-        "This link is no longer valid",
-        f"<p>{html.escape(error.message)}</p>",
+        "Ce lien n'est plus valable",
+        "<p>Demandez un nouveau lien à votre professeur ou à votre coordinateur.</p>\n"
+        f'<p lang="en">{html.escape(error.message)}</p>',
         status.HTTP_410_GONE if isinstance(error, Gone) else status.HTTP_404_NOT_FOUND,
     )
 
@@ -274,10 +276,12 @@ def invitation_page(token: str, session: SessionDep) -> HTMLResponse:
         return _invalid_link_page(error)
     name = html.escape(account.display_name or account.username)
     return _page(
-        "Sign in to mobility_match",
-        f"<p>This link signs in <strong>{name}</strong>. It works only once.</p>\n"
+        "Connexion à mobility_match",
+        f"<p>Ce lien vous connecte en tant que <strong>{name}</strong>. "
+        "Il ne sert qu'une fois.</p>\n"
+        f'<p lang="en">This link signs in <strong>{name}</strong>. It works only once.</p>\n'
         f'<form method="post" action="/invite/{html.escape(token)}">\n'
-        '<button type="submit">Sign in</button>\n</form>',
+        '<button type="submit">Se connecter · Sign in</button>\n</form>',
     )
 
 
