@@ -9,7 +9,8 @@ its path parameters name. Each cell is then checked:
 - on someone else's object (another school's student, another partner's offer,
   a draft round seen by a non-coordinator): 404, the same as a missing id —
   except for coordinators, who see everything (but never others' API tokens);
-- on a missing id: 404.
+- on a missing id: 404;
+- and every change that succeeds leaves an event in the audit log.
 
 A route missing from ROUTES fails the test, so a new route cannot dodge it.
 """
@@ -25,11 +26,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, func, select
 
 from mobility_match import records
 from mobility_match.domain import Country
-from mobility_match.models import Role, School, SchoolKind
+from mobility_match.models import AuditEvent, Role, School, SchoolKind
 from tests.accounts import add_account, session_headers
 from tests.factories import make_offer, make_student
 from tests.programme import wait_for_round
@@ -311,6 +312,8 @@ def test_access_control_matrix(engine: Engine, client: TestClient) -> None:
     """Every route × role × own/other/missing object answers as the access rules say."""
     world = build_world(engine, client)
     failures: list[str] = []
+    succeeded: set[tuple[str, str]] = set()
+    audited: set[tuple[str, str]] = set()
     # Students first and coordinators last, so that changes made by one role (a
     # withdrawn offer, a new round) come after the cells that look at them.
     order = [None, STUDENT, TEACHER, PARTNER, COORDINATOR]
@@ -328,11 +331,24 @@ def test_access_control_matrix(engine: Engine, client: TestClient) -> None:
                     targets.append(("missing", param, {**own, param: MISSING}))
             for target, param, values in targets:
                 headers = session_headers(engine, world.accounts[role]) if role else {}
+                events = _audit_events(engine)
                 status = _send(client, method, _path(template, values), route, world, headers)
+                if method != "GET" and 200 <= status < 300:
+                    succeeded.add((method, template))
+                    if _audit_events(engine) > events:
+                        audited.add((method, template))
                 if not _expected(role, route, target, param)(status):
                     who = role.value if role else "anonymous"
                     failures.append(f"{method} {template} as {who} on {target} {param}: {status}")
+    # A repeated change may change nothing (withdrawing twice), but each kind of change
+    # must have been logged at least once.
+    failures.extend(f"{m} {t}: changes with no audit event" for m, t in succeeded - audited)
     assert not failures, "\n".join(failures)
+
+
+def _audit_events(engine: Engine) -> int:
+    with Session(engine) as session:
+        return session.exec(select(func.count()).select_from(AuditEvent)).one()
 
 
 def _expected(role: Role | None, route: Route, target: str, param: str) -> Callable[[int], bool]:

@@ -11,6 +11,7 @@ services/review.py.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -216,7 +217,7 @@ def request_solve(session: Session, viewer: Viewer, round_id: int, lease: dt.tim
     )
     if round_.status not in (RoundStatus.DRAFT, RoundStatus.SOLVED) and not stale:
         raise Conflict(_why_not_solvable(round_))
-    attempt = f"{round_id}-{round_.version + 1}-{now.timestamp():.6f}"
+    attempt = uuid.uuid4().hex
     expected = {RoundStatus.DRAFT, RoundStatus.SOLVED, RoundStatus.RUNNING}
     won = change_state(
         session,
