@@ -1,0 +1,103 @@
+"""Starting the service: production refusals, demo data and sign-ins, logs without secrets."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from rich.console import Console
+from sqlmodel import Session, func, select
+from typer.testing import CliRunner
+
+from mobility_match.api.app import create_app
+from mobility_match.cli import app as cli
+from mobility_match.config import ProductionRefused, Settings, get_settings
+from mobility_match.db import make_engine
+from mobility_match.models import Offer, Role, Student
+from mobility_match.serve import HideInvitationTokens, prepare_database, prepare_demo
+from tests.programme import COMPANIES
+
+
+def test_production_refuses_every_development_default() -> None:
+    """In production, each development default is named with the setting to change."""
+    settings = Settings(environment="production")
+    with pytest.raises(ProductionRefused) as refusal:
+        settings.check_production(demo=True)
+    message = str(refusal.value)
+    for setting in ("DATABASE_URL", "SECURE_COOKIES", "PUBLIC_URL", "--demo"):
+        assert setting in message
+
+
+def test_production_settings_pass_the_check() -> None:
+    """A production set-up with its own database, HTTPS and secure cookies starts."""
+    Settings(
+        environment="production",
+        database_url="postgresql+psycopg://app@db.example/mobility",
+        public_url="https://mobility.example",
+        secure_cookies=True,
+    ).check_production()
+
+
+def test_serve_refuses_to_start_in_production_with_demo_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`serve --demo` in production exits 2, says why, and creates no database."""
+    database = tmp_path / "refused.db"
+    monkeypatch.setenv("MOBILITY_MATCH_ENVIRONMENT", "production")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{database}")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["serve", "--demo"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert "refusing to start in production" in result.output
+    assert "--demo" in result.output
+    assert not database.exists()
+
+
+@pytest.mark.slow
+def test_demo_data_gives_a_working_sign_in_for_every_role(tmp_path: Path) -> None:
+    """--demo loads the programme once, and each printed sign-in works; new ones each start."""
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'demo.db'}", public_url="http://t")
+    prepare_database(settings)
+    companies = sorted(COMPANIES.glob("*.csv"))
+    console = Console(record=True, width=200)
+    first = prepare_demo(settings, companies, 120, 1, console)
+    second = prepare_demo(settings, companies, 120, 1, console)
+    assert "already holds data" in console.export_text()
+    engine = make_engine(settings.database_url)
+    with Session(engine) as session:
+        assert session.exec(select(func.count()).select_from(Student)).one() == 120
+        assert session.exec(select(func.count()).select_from(Offer)).one() == 162
+    assert [account.role for account in second] == list(Role)
+    with TestClient(create_app(settings, engine)) as client:
+        for old, new in zip(first, second, strict=True):
+            if new.role is Role.STUDENT:
+                path = new.secret.removeprefix("http://t")
+                assert client.get(path).status_code == 200
+                assert client.post(path).json()["account"]["role"] == "student"
+                assert client.post(old.secret.removeprefix("http://t")).status_code == 410
+                continue
+            for account, expected in ((old, 401), (new, 200)):
+                login = {"username": account.username, "password": account.secret}
+                assert client.post("/api/auth/login", json=login).status_code == expected
+    engine.dispose()
+
+
+def test_access_logs_never_show_an_invitation_token() -> None:
+    """The access log line of an invitation link keeps the path but not the token."""
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "POST", "/invite/Secret-Token_123?x=1", "1.1", 200),
+        None,
+    )
+    assert HideInvitationTokens().filter(record)
+    assert "Secret-Token_123" not in record.getMessage()
+    assert "/invite/…?x=1" in record.getMessage()
