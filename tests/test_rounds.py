@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import time
+from pathlib import Path
 from typing import Any
 
 import openpyxl
@@ -13,9 +14,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from mobility_match.access import Viewer
 from mobility_match.api.app import create_app
 from mobility_match.config import Settings
+from mobility_match.db import make_engine, migrate
 from mobility_match.models import (
+    Account,
     Assignment,
     AuditEvent,
     Offer,
@@ -28,7 +32,8 @@ from mobility_match.models import (
     Student,
     utcnow,
 )
-from mobility_match.services.rounds import on_offer_withdrawn
+from mobility_match.services.reference import ensure_partners
+from mobility_match.services.rounds import create_round, on_offer_withdrawn, round_input
 from tests.accounts import add_account, session_headers, signed_in
 from tests.programme import load_programme, wait_for_round
 
@@ -416,3 +421,25 @@ def test_a_solve_waiting_for_a_worker_keeps_its_round(engine: Engine, settings: 
         for round_id in ids:
             cancelled = client.post(f"/api/rounds/{round_id}/cancel", headers=headers)
             assert cancelled.json()["status"] == "draft"
+
+
+def test_round_inputs_of_two_databases_never_mix(engine: Engine, tmp_path: Path) -> None:
+    """Snapshots kept in memory are told apart by database, even with the same round ids."""
+    other = make_engine(f"sqlite:///{tmp_path / 'other.db'}")
+    migrate(other)
+    with Session(other) as session:
+        ensure_partners(session)
+    sizes = {}
+    for database, students in ((engine, 40), (other, 70)):
+        load_programme(database, students=students)
+        account = add_account(database, "coord@example.org", Role.COORDINATOR, password=None)
+        with Session(database) as session:
+            viewer = Viewer.of(session.get_one(Account, account))
+            round_ = create_round(session, viewer, name="R")
+            assert round_.id == 1
+            sizes[database] = len(round_input(session, round_).students)
+    for database, expected in sizes.items():
+        with Session(database) as session:
+            assert len(round_input(session, session.get_one(Round, 1)).students) == expected
+    assert sizes[engine] != sizes[other]
+    other.dispose()

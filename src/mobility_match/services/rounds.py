@@ -11,14 +11,16 @@ services/review.py.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import CursorResult, update
 from sqlmodel import Session, col, select
 
-from mobility_match import access, records
+from mobility_match import access, domain, records
 from mobility_match.access import Viewer
 from mobility_match.domain import Lock, RoundInput
 from mobility_match.matching.policy import DEFAULT_POLICY, Policy, PolicyError, parse_policy
@@ -176,22 +178,52 @@ def _carried_locks(
     return locks
 
 
-def snapshot_of(session: Session, round_: Round) -> RoundSnapshot:
-    snapshot = session.get(RoundSnapshot, round_.id)
-    assert snapshot is not None, "every round is created with its snapshot"
-    return snapshot
+Students = tuple[domain.Student, ...]
+Offers = tuple[domain.Offer, ...]
+
+_SNAPSHOTS_KEPT = 4
+_snapshots: OrderedDict[tuple[str, int, dt.datetime], tuple[Students, Offers]] = OrderedDict()
+_snapshots_lock = threading.Lock()
+
+
+def snapshot_objects(session: Session, round_: Round) -> tuple[Students, Offers]:
+    """The students and offers of the round's snapshot, as the engine's objects.
+
+    A snapshot never changes once written, so the objects of the last few are kept
+    in memory: reviewing a 10,000-student round (statistics, moves, exports) then
+    does not rebuild them from JSON at every request. The key holds the database
+    and the snapshot's creation time, so a new database with the same round ids
+    never gets another's objects.
+    """
+    created = session.exec(
+        select(RoundSnapshot.created_at).where(RoundSnapshot.round_id == round_.id)
+    ).one()
+    bind = session.get_bind()
+    key = (bind.engine.url.render_as_string(), round_.id or 0, created)
+    with _snapshots_lock:
+        if key in _snapshots:
+            _snapshots.move_to_end(key)
+            return _snapshots[key]
+    snapshot = session.get_one(RoundSnapshot, round_.id)
+    objects = (
+        records.snapshot_students(snapshot.students),
+        records.snapshot_offers(snapshot.offers),
+    )
+    with _snapshots_lock:
+        _snapshots[key] = objects
+        while len(_snapshots) > _SNAPSHOTS_KEPT:
+            _snapshots.popitem(last=False)
+    return objects
 
 
 def round_input(session: Session, round_: Round) -> RoundInput:
     """The round's students and offers as its snapshot holds them, with its current locks."""
-    snapshot = snapshot_of(session, round_)
+    students, offers = snapshot_objects(session, round_)
     locks = session.exec(
         select(RoundLock).where(RoundLock.round_id == round_.id).order_by(col(RoundLock.student_id))
     ).all()
     return RoundInput(
-        records.snapshot_students(snapshot.students),
-        records.snapshot_offers(snapshot.offers),
-        tuple(Lock(lock.student_id, lock.offer_id) for lock in locks),
+        students, offers, tuple(Lock(lock.student_id, lock.offer_id) for lock in locks)
     )
 
 
