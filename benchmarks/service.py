@@ -3,8 +3,8 @@
 Per cohort size it times, through the API in-process (no network): importing
 the offers and the students files, importing the students file again (all
 unchanged), creating the round (its snapshot), solving it in the background to
-the end, the review statistics, the list of assignments, the XLSX export and
-publishing. Cohorts are those of benchmarks/run.py.
+the end, the review statistics, the list of assignments, one move, the XLSX
+export and publishing. Cohorts are those of benchmarks/run.py.
 
     python benchmarks/service.py                          # 1,000 and 10,000 students, SQLite
     python benchmarks/service.py --sizes 1000 --database-url postgresql+psycopg://…
@@ -127,7 +127,17 @@ def run(size: int, url: str | None, time_limit: float) -> list[tuple[str, float]
 
             solved = timed("solve (background, polled)", rows, solve)
             timed("statistics", rows, lambda: get(f"/api/rounds/{round_id}/statistics"))
-            timed("list assignments", rows, lambda: get(f"/api/rounds/{round_id}/assignments"))
+            listed = timed(
+                "list assignments", rows, lambda: get(f"/api/rounds/{round_id}/assignments")
+            )
+            first = listed.json()[0]["student_id"]
+            timed(
+                "move a student (rules checked)",
+                rows,
+                lambda: post(
+                    f"/api/rounds/{round_id}/assignments/{first}/move", json={"offer_id": None}
+                ),
+            )
             timed(
                 "export assignments.xlsx",
                 rows,
