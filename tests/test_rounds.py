@@ -24,6 +24,7 @@ from mobility_match.models import (
     AuditEvent,
     Offer,
     OfferStatus,
+    Response,
     Role,
     Round,
     RoundStatus,
@@ -443,3 +444,38 @@ def test_round_inputs_of_two_databases_never_mix(engine: Engine, tmp_path: Path)
             assert len(round_input(session, session.get_one(Round, 1)).students) == expected
     assert sizes[engine] != sizes[other]
     other.dispose()
+
+
+def test_a_rerun_keeps_only_the_confirmed_placements_that_still_hold(
+    engine: Engine, client: TestClient, coordinator: dict[str, str]
+) -> None:
+    """A confirmed placement whose offer moved out of the student's dates is not locked again."""
+    load_programme(engine)
+    round_id = solved_round(client, coordinator)["id"]
+    deadline = (utcnow() + dt.timedelta(days=10)).date().isoformat()
+    client.post(
+        f"/api/rounds/{round_id}/publish", json={"response_deadline": deadline}, headers=coordinator
+    )
+    confirmed = [r for r in assignments(client, round_id, coordinator) if r["offer_id"]][:2]
+    with Session(engine) as session:
+        for row in session.exec(select(Assignment).where(Assignment.round_id == round_id)):
+            if row.student_id in {c["student_id"] for c in confirmed}:
+                row.response = Response.CONFIRMED
+                session.add(row)
+        moved = session.get_one(Offer, confirmed[0]["offer_id"])
+        moved.start_date = dt.date(2035, 1, 1)
+        moved.end_date = dt.date(2035, 2, 1)
+        session.add(moved)
+        session.commit()
+    rerun = client.post(f"/api/rounds/{round_id}/rerun", json={}, headers=coordinator).json()
+    assert len(rerun["notes"]) == 1
+    assert rerun["notes"][0].startswith(f"{confirmed[0]['student_id']} is not kept on")
+    assert "dates" in rerun["notes"][0]
+    client.post(f"/api/rounds/{rerun['id']}/solve", headers=coordinator)
+    done = wait_for_round(client, rerun["id"], coordinator)
+    assert done["status"] == "solved", done
+    kept = client.get(
+        f"/api/rounds/{rerun['id']}/assignments/{confirmed[1]['student_id']}", headers=coordinator
+    ).json()
+    assert kept["offer_id"] == confirmed[1]["offer_id"]
+    assert kept["locked"] is True

@@ -195,6 +195,8 @@ class Round(SQLModel, table=True):
     progress: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     report: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     error: str = Field(default="", max_length=2000)
+    notes: list[str] = Field(default_factory=list, sa_type=JSON)
+    """What a coordinator should know of how the round was made (locks not carried over)."""
     solved_at: dt.datetime | None = None
     published_at: dt.datetime | None = None
     response_deadline: dt.date | None = None

@@ -45,6 +45,7 @@ class RoundPublic(BaseModel):
     response_deadline: dt.date | None
     progress: dict[str, Any] | None
     error: str
+    notes: list[str] = Field(description="Locks of the previous round that could not be kept.")
     report: dict[str, Any] | None = Field(description="The solve's report; coordinators only.")
 
     @classmethod

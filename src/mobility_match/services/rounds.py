@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import uuid
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,8 +22,9 @@ from sqlmodel import Session, col, select
 
 from mobility_match import access, domain, records
 from mobility_match.access import Viewer
-from mobility_match.domain import Lock, RoundInput
+from mobility_match.domain import Lock, RoundInput, load_vocabulary
 from mobility_match.matching.policy import DEFAULT_POLICY, Policy, PolicyError, parse_policy
+from mobility_match.matching.rules import why_not
 from mobility_match.models import (
     Assignment,
     Company,
@@ -142,11 +143,14 @@ def create_round(
             offers=[records.offer_snapshot(o, c) for o, c in offers],
         )
     )
-    carried = _carried_locks(session, previous, {o.offer_id for o, _ in offers}) if previous else {}
-    student_ids = {s.student_id for s in students}
-    for student_id, offer_id in sorted(carried.items()):
-        if student_id in student_ids:
-            session.add(RoundLock(round_id=round_.id, student_id=student_id, offer_id=offer_id))
+    carried = _carried_locks(session, previous) if previous else {}
+    kept, round_.notes = _lockable(
+        carried,
+        {s.student_id: records.student_domain(s) for s in students},
+        {o.offer_id: records.offer_domain(o, c) for o, c in offers},
+    )
+    for student_id, offer_id in kept.items():
+        session.add(RoundLock(round_id=round_.id, student_id=student_id, offer_id=offer_id))
     audit.record(
         session,
         viewer,
@@ -157,25 +161,59 @@ def create_round(
         students=len(students),
         offers=len(offers),
         previous_round_id=previous_round_id,
-        locks_carried=len(carried),
+        locks_carried=len(kept),
+        locks_not_carried=round_.notes,
     )
     session.commit()
     return round_
 
 
-def _carried_locks(
-    session: Session, previous: Round, open_offers: set[str]
-) -> dict[str, str | None]:
-    """Locks a re-run keeps: confirmed placements (offer still open), declines, earlier locks."""
+def _carried_locks(session: Session, previous: Round) -> dict[str, str | None]:
+    """What a re-run keeps of a published round: confirmed placements, declines, locks."""
     locks: dict[str, str | None] = {}
     for assignment in session.exec(select(Assignment).where(Assignment.round_id == previous.id)):
-        kept = assignment.response is Response.CONFIRMED or assignment.locked
-        still_there = assignment.offer_id is None or assignment.offer_id in open_offers
         if assignment.response is Response.DECLINED:
             locks[assignment.student_id] = None
-        elif kept and still_there:
+        elif assignment.response is Response.CONFIRMED or assignment.locked:
             locks[assignment.student_id] = assignment.offer_id
     return locks
+
+
+def _lockable(
+    carried: Mapping[str, str | None],
+    students: Mapping[str, domain.Student],
+    offers: Mapping[str, domain.Offer],
+) -> tuple[dict[str, str | None], list[str]]:
+    """The carried locks that still hold in the new round, and a note for each that does not.
+
+    A confirmed placement cannot be kept when its offer was withdrawn, when an edit
+    of the offer or the student now breaks a hard rule, or when the offer has fewer
+    places than confirmed students (the first ones by id keep theirs).
+    """
+    vocabulary = load_vocabulary()
+    kept: dict[str, str | None] = {}
+    notes: list[str] = []
+    taken: Counter[str] = Counter()
+    for student_id, offer_id in sorted(carried.items()):
+        student = students.get(student_id)
+        if student is None:
+            continue  # no longer in the programme (or now in a control school)
+        if offer_id is None:
+            kept[student_id] = None
+            continue
+        offer = offers.get(offer_id)
+        if offer is None:
+            why: str | None = f"{offer_id} is no longer open"
+        else:
+            why = why_not(student, offer, vocabulary)
+            if why is None and taken[offer_id] >= offer.places:
+                why = f"{offer.label()} has no place left for every confirmed student"
+        if why is not None:
+            notes.append(f"{student_id} is not kept on {offer_id}: {why}")
+            continue
+        taken[offer_id] += 1
+        kept[student_id] = offer_id
+    return kept, notes
 
 
 Students = tuple[domain.Student, ...]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 23:52:30.779203
+Create Date: 2026-11-23 00:46:18.076275
 """
 
 from collections.abc import Sequence
@@ -222,6 +222,7 @@ def upgrade() -> None:
         sa.Column("progress", sa.JSON(), nullable=True),
         sa.Column("report", sa.JSON(), nullable=True),
         sa.Column("error", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
+        sa.Column("notes", sa.JSON(), nullable=False),
         sa.Column("solved_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("published_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("response_deadline", sa.Date(), nullable=True),
