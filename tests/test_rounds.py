@@ -479,3 +479,43 @@ def test_a_rerun_keeps_only_the_confirmed_placements_that_still_hold(
     ).json()
     assert kept["offer_id"] == confirmed[1]["offer_id"]
     assert kept["locked"] is True
+
+
+def test_a_published_rerun_replaces_its_round_and_keeps_confirmations(
+    engine: Engine, client: TestClient, coordinator: dict[str, str]
+) -> None:
+    """Students answer in the newest round; a confirmed, unchanged placement stays confirmed."""
+    load_programme(engine)
+    first = solved_round(client, coordinator)["id"]
+    deadline = {"response_deadline": (utcnow() + dt.timedelta(days=10)).date().isoformat()}
+    client.post(f"/api/rounds/{first}/publish", json=deadline, headers=coordinator)
+    placed = next(r for r in assignments(client, first, coordinator) if r["offer_id"])
+    student = signed_in(engine, placed["student_id"], Role.STUDENT, student_id=placed["student_id"])
+    answer = f"/api/rounds/{first}/assignments/{placed['student_id']}/response"
+    assert client.post(answer, json={"decision": "confirm"}, headers=student).is_success
+    reruns = [
+        client.post(f"/api/rounds/{first}/rerun", json={}, headers=coordinator).json()["id"]
+        for _ in range(2)
+    ]
+    for rerun in reruns:
+        client.post(f"/api/rounds/{rerun}/solve", headers=coordinator)
+        wait_for_round(client, rerun, coordinator)
+    published = client.post(f"/api/rounds/{reruns[0]}/publish", json=deadline, headers=coordinator)
+    assert published.status_code == 200, published.text
+    assert (
+        client.get(f"/api/rounds/{first}", headers=coordinator).json()["superseded_by"]
+        == (reruns[0])
+    )
+    mine = client.get("/api/me/placements", headers=student).json()
+    assert [(m["round_id"], m["replaced_by"]) for m in mine] == [
+        (reruns[0], None),
+        (first, reruns[0]),
+    ]
+    assert mine[0]["assignment"]["response"] == "confirmed"
+    late = client.post(answer, json={"decision": "decline"}, headers=student)
+    assert late.status_code == 422
+    assert f"Round {reruns[0]} replaces this round" in late.json()["problems"][0]
+    second = client.post(f"/api/rounds/{reruns[1]}/publish", json=deadline, headers=coordinator)
+    assert second.status_code == 409
+    again = client.post(f"/api/rounds/{first}/rerun", json={}, headers=coordinator)
+    assert again.status_code == 422

@@ -188,6 +188,8 @@ class Round(SQLModel, table=True):
     time_limit: float = 60.0
     seed: int = 0
     previous_round_id: int | None = Field(default=None, foreign_key="round.id")
+    superseded_by: int | None = Field(default=None, foreign_key="round.id")
+    """The published re-run that replaced this published round; answers go there."""
     created_by: int | None = Field(default=None, foreign_key="account.id")
     created_at: dt.datetime = Field(default_factory=utcnow)
     solve_attempt: str | None = Field(default=None, max_length=64)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from mobility_match.access import Viewer
 from mobility_match.api.deps import SessionDep, allow
@@ -22,6 +22,9 @@ class PlacementPublic(BaseModel):
     round_id: int
     round_name: str
     response_deadline: str | None
+    replaced_by: int | None = Field(
+        description="The newer round that replaces this one: the placement to answer is there."
+    )
     assignment: AssignmentPublic
 
 
@@ -35,6 +38,7 @@ def my_placements(session: SessionDep, viewer: Student) -> list[PlacementPublic]
             response_deadline=(
                 round_.response_deadline.isoformat() if round_.response_deadline else None
             ),
+            replaced_by=round_.superseded_by,
             assignment=AssignmentPublic.of(row),
         )
         for row, round_ in rounds.my_placements(session, viewer)

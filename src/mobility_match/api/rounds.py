@@ -39,6 +39,7 @@ class RoundPublic(BaseModel):
     time_limit: float
     seed: int
     previous_round_id: int | None
+    superseded_by: int | None
     created_at: dt.datetime
     solved_at: dt.datetime | None
     published_at: dt.datetime | None

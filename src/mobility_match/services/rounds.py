@@ -111,6 +111,11 @@ def create_round(
                 f"previous_round_id: round {previous_round_id} is not a published round; "
                 "a re-run starts from a published one"
             )
+        elif previous.superseded_by is not None:
+            problems.append(
+                f"previous_round_id: round {previous_round_id} was replaced by round "
+                f"{previous.superseded_by}; re-run that one"
+            )
     if problems:
         raise Refused("The round cannot be created.", problems=problems)
     students = session.exec(
@@ -350,6 +355,12 @@ def publish(
     round_ = get_round(session, viewer, round_id)
     if round_.status is not RoundStatus.SOLVED:
         raise Conflict(f"Only a solved round can be published; this one is {round_.status}.")
+    previous = session.get(Round, round_.previous_round_id) if round_.previous_round_id else None
+    if previous is not None and previous.superseded_by is not None:
+        raise Conflict(
+            f"Round {previous.id} was already replaced by round {previous.superseded_by}; "
+            f"re-run round {previous.superseded_by} instead."
+        )
     if response_deadline < today:
         raise Refused(
             "The round cannot be published.",
@@ -370,11 +381,50 @@ def publish(
         .where(col(Assignment.round_id) == round_id, col(Assignment.offer_id).is_not(None))
         .values(response=Response.PENDING)
     )
+    if previous is not None:
+        _replace(session, previous, round_id)
     audit.record(
-        session, viewer, "round.publish", "round", round_id, deadline=response_deadline.isoformat()
+        session,
+        viewer,
+        "round.publish",
+        "round",
+        round_id,
+        deadline=response_deadline.isoformat(),
+        replaces=previous.id if previous else None,
     )
     session.commit()
     return round_
+
+
+def _replace(session: Session, previous: Round, round_id: int) -> None:
+    """Mark the re-run round as the one students answer in; keep confirmations that hold.
+
+    A student confirmed in the previous round and kept on the same offer stays
+    confirmed: nobody is asked twice for the same placement.
+    """
+    replaced = session.execute(
+        update(Round)
+        .where(col(Round.id) == previous.id, col(Round.superseded_by).is_(None))
+        .values(superseded_by=round_id)
+    )
+    assert isinstance(replaced, CursorResult)
+    if replaced.rowcount != 1:
+        session.rollback()
+        raise Conflict(f"Round {previous.id} was replaced meanwhile; reload it.")
+    confirmed = {
+        row.student_id: row
+        for row in session.exec(
+            select(Assignment).where(
+                Assignment.round_id == previous.id, Assignment.response == Response.CONFIRMED
+            )
+        )
+    }
+    for row in session.exec(select(Assignment).where(Assignment.round_id == round_id)):
+        before = confirmed.get(row.student_id)
+        if before is not None and before.offer_id == row.offer_id:
+            row.response = Response.CONFIRMED
+            row.responded_at = before.responded_at
+            session.add(row)
 
 
 def get_assignment(session: Session, viewer: Viewer, round_id: int, student_id: str) -> Assignment:
@@ -431,7 +481,9 @@ def respond(
         problems.append("The host withdrew this offer; a new round will propose another one.")
     elif assignment.response is Response.DECLINED:
         problems.append("You already declined this placement; ask your coordinator.")
-    if round_.response_deadline is not None and today > round_.response_deadline:
+    if round_.superseded_by is not None:
+        problems.append(f"Round {round_.superseded_by} replaces this round: answer there.")
+    elif round_.response_deadline is not None and today > round_.response_deadline:
         problems.append(f"The deadline to answer was {round_.response_deadline.isoformat()}.")
     if problems:
         raise Refused("The answer cannot be recorded.", problems=problems)

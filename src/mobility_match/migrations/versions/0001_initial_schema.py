@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 00:46:18.076275
+Create Date: 2026-11-23 00:50:39.756698
 """
 
 from collections.abc import Sequence
@@ -215,6 +215,7 @@ def upgrade() -> None:
         sa.Column("time_limit", sa.Float(), nullable=False),
         sa.Column("seed", sa.Integer(), nullable=False),
         sa.Column("previous_round_id", sa.Integer(), nullable=True),
+        sa.Column("superseded_by", sa.Integer(), nullable=True),
         sa.Column("created_by", sa.Integer(), nullable=True),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("solve_attempt", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
@@ -232,6 +233,10 @@ def upgrade() -> None:
         ),
         sa.ForeignKeyConstraint(
             ["previous_round_id"],
+            ["round.id"],
+        ),
+        sa.ForeignKeyConstraint(
+            ["superseded_by"],
             ["round.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
