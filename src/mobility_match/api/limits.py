@@ -7,6 +7,11 @@ spare the disk. This pure-ASGI middleware refuses a body over the upload limit
 when the Content-Length says so, else as soon as the bytes received pass it
 (a chunked body). It must not buffer the body, read the database or know any
 route; an answer already started by the app is never replaced.
+
+FastAPI's own `max_body_size` was tried and not kept: with a Content-Length
+over the limit it still runs the route's dependencies (sign-in, database)
+until the body is read, and its 413 is a plain-text "Content Too Large" that
+names no limit.
 """
 
 from __future__ import annotations
