@@ -624,8 +624,9 @@ def test_reports_a_missing_offer_column(tmp_path: Path) -> None:
         ({"trades": "melec;cuisine"}, "trades", "trade cuisine belongs to services, not to this"),
         ({"trades": ""}, "trades", "the trades are empty; list trade codes"),
         ({"trades": "*;melec"}, "trades", "* must stand alone"),
-        ({"places": "0"}, "places", "places must be a whole number of at least 1"),
-        ({"places": "2.5"}, "places", "places must be a whole number of at least 1, not '2.5'"),
+        ({"places": "0"}, "places", "places must be a whole number from 1 to 1,000"),
+        ({"places": "2.5"}, "places", "places must be a whole number from 1 to 1,000, not '2.5'"),
+        ({"places": "99999999999"}, "places", "from 1 to 1,000, not '99999999999'"),
         ({"start_date": "7 Sept"}, "start_date", "expected a date as YYYY-MM-DD"),
         ({"end_date": "2026-09-01"}, "end_date", "end_date 2026-09-01 is before start_date"),
         (

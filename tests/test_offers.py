@@ -177,7 +177,7 @@ def test_every_wrong_field_is_listed_at_once(client: TestClient, hosts: Hosts) -
     assert "country PL does not match partner OFAJ" in text
     assert "trade cuisine belongs to services, not to this production offer" in text
     assert "unknown trade 'nope'" in text
-    assert "places must be a whole number of at least 1, not '0'" in text
+    assert "places must be a whole number from 1 to 1,000, not '0'" in text
     assert "'german' is not a language requirement" in text
     assert client.get("/api/offers/DE-100", headers=hosts.ofaj).status_code == 404
 

@@ -13,12 +13,13 @@ import datetime as dt
 import html
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Request, Response, status
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from mobility_match.access import Viewer
 from mobility_match.api.deps import (
+    MAX_ID,
     SESSION_COOKIE,
     Coordinator,
     SessionDep,
@@ -186,7 +187,9 @@ def list_tokens(viewer: Staff, session: SessionDep) -> list[TokenPublic]:
 
 
 @router.delete("/api/auth/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["auth"])
-def revoke_token(token_id: int, viewer: Staff, session: SessionDep) -> None:
+def revoke_token(
+    token_id: Annotated[int, Path(ge=1, le=MAX_ID)], viewer: Staff, session: SessionDep
+) -> None:
     """Revoke one of the caller's API tokens."""
     sessions.revoke_api_token(session, viewer, token_id)
 
@@ -205,7 +208,9 @@ def create_account(body: AccountCreate, viewer: Coordinator, session: SessionDep
 
 
 @router.post("/api/accounts/{account_id}/deactivate", tags=["accounts"])
-def deactivate_account(account_id: int, viewer: Coordinator, session: SessionDep) -> AccountPublic:
+def deactivate_account(
+    account_id: Annotated[int, Path(ge=1, le=MAX_ID)], viewer: Coordinator, session: SessionDep
+) -> AccountPublic:
     """Disable an account and end its sessions, tokens and invitations."""
     return AccountPublic.of(accounts.deactivate_account(session, viewer, account_id))
 

@@ -23,6 +23,9 @@ from mobility_match.services.sessions import viewer_for_token
 
 SESSION_COOKIE = "mobility_match_session"
 
+MAX_ID = 2**31 - 1
+"""The largest number an integer column holds on every database (PostgreSQL's integer)."""
+
 _bearer = HTTPBearer(auto_error=False, description="A session or API token.")
 _cookie = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, description="The session cookie.")
 

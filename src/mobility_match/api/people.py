@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from mobility_match.access import Viewer
-from mobility_match.api.deps import Coordinator, SessionDep, allow
+from mobility_match.api.deps import MAX_ID, Coordinator, SessionDep, allow
 from mobility_match.domain import cefr_name
 from mobility_match.models import Role, School, SchoolKind, Student
 from mobility_match.services import people
@@ -120,7 +120,7 @@ def list_students(
         str | None, Query(max_length=200, description="Words found in the first or last name.")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=people.MAX_PAGE)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> StudentsPublic:
     """Students you may see (coordinators all, teachers their school's, students themselves)."""
     page = people.list_students(

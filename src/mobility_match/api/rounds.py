@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from mobility_match import exports
 from mobility_match.access import Viewer
-from mobility_match.api.deps import Coordinator, SessionDep, SettingsDep, ViewerDep, allow
+from mobility_match.api.deps import MAX_ID, Coordinator, SessionDep, SettingsDep, ViewerDep, allow
 from mobility_match.models import Assignment, Role, Round, utcnow
 from mobility_match.services import review, rounds
 from mobility_match.services.solving import Solver
@@ -18,7 +18,7 @@ from mobility_match.statistics import GroupFigures, RoundStatistics
 
 router = APIRouter(prefix="/api/rounds", tags=["rounds"])
 
-RoundId = Annotated[int, Path(description="The round's number.")]
+RoundId = Annotated[int, Path(ge=1, le=MAX_ID, description="The round's number.")]
 StudentId = Annotated[str, Path(description="The student's id, as in students.csv.")]
 Student = Annotated[Viewer, Depends(allow(Role.STUDENT))]
 
@@ -27,7 +27,7 @@ class RoundCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     policy: str = Field(default="", max_length=2000, description="Policy TOML (CONTRACT.md).")
     time_limit: float | None = Field(default=None, gt=0, le=3600, description="Seconds.")
-    seed: int = Field(default=0, ge=0)
+    seed: int = Field(default=0, ge=0, le=MAX_ID)
 
 
 class RoundPublic(BaseModel):
@@ -287,7 +287,7 @@ def rerun(
 @router.get("/{round_id}/diff/{other_round_id}")
 def diff(
     round_id: RoundId,
-    other_round_id: Annotated[int, Path(description="The round to compare with.")],
+    other_round_id: Annotated[int, Path(ge=1, le=MAX_ID, description="The round to compare with.")],
     session: SessionDep,
     viewer: Coordinator,
 ) -> list[ChangePublic]:

@@ -185,10 +185,14 @@ def trades(vocabulary: Vocabulary, sector: Sector | None) -> Callable[[str], fro
     return parse
 
 
+MAX_PLACES = 1000
+"""The most places one offer may open: more is a typing slip (and no database column)."""
+
+
 def places(cell: str) -> int:
-    if _WHOLE_NUMBER.fullmatch(cell) and int(float(cell)) >= 1:
+    if _WHOLE_NUMBER.fullmatch(cell) and 1 <= int(float(cell)) <= MAX_PLACES:
         return int(float(cell))
-    raise Invalid(f"places must be a whole number of at least 1, not '{cell}'")
+    raise Invalid(f"places must be a whole number from 1 to {MAX_PLACES:,}, not '{cell}'")
 
 
 def language_requirement(cell: str) -> tuple[LanguageNeed, ...]:
