@@ -519,3 +519,13 @@ def test_a_published_rerun_replaces_its_round_and_keeps_confirmations(
     assert second.status_code == 409
     again = client.post(f"/api/rounds/{first}/rerun", json={}, headers=coordinator)
     assert again.status_code == 422
+
+
+def test_ids_beyond_the_database_integers_are_refused_not_crashed_on(
+    client: TestClient, coordinator: dict[str, str]
+) -> None:
+    """A round number larger than any database integer is a 422 naming the field, not a 500."""
+    for path in ("/api/rounds/99999999999999999999", "/api/rounds/1/diff/99999999999999999999"):
+        response = client.get(path, headers=coordinator)
+        assert response.status_code == 422
+        assert "round_id" in response.json()["detail"][0]["field"]
