@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     solve_time_limit: float = Field(default=60.0, gt=0)
     lease_seconds: float = Field(default=30.0, gt=1)
     secure_cookies: bool = False
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies trusted for X-Forwarded-For (comma-separated, or *): the client "
+        "address the sign-in limit counts is the one they pass on.",
+    )
     templates_dir: Path | None = None
 
     def check_production(self, *, demo: bool = False) -> None:

@@ -94,7 +94,14 @@ class HideInvitationTokens(logging.Filter):
 
 def run(settings: Settings, host: str, port: int) -> None:
     """Serve the API until interrupted."""
-    config = uvicorn.Config(create_app(settings), host=host, port=port, log_level="info")
+    config = uvicorn.Config(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+    )
     server = uvicorn.Server(config)  # configures uvicorn's loggers; the filter goes on after
     logging.getLogger("uvicorn.access").addFilter(HideInvitationTokens())
     server.run()
