@@ -33,8 +33,10 @@ from mobility_match.models import (
     Student,
     utcnow,
 )
+from mobility_match.services.answers import on_offer_withdrawn
 from mobility_match.services.reference import ensure_partners
-from mobility_match.services.rounds import create_round, on_offer_withdrawn, round_input
+from mobility_match.services.rounds import create_round
+from mobility_match.services.snapshots import round_input
 from tests.accounts import add_account, session_headers, signed_in
 from tests.programme import load_programme, wait_for_round
 

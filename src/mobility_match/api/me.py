@@ -11,7 +11,7 @@ from mobility_match.access import Viewer
 from mobility_match.api.deps import SessionDep, allow
 from mobility_match.api.rounds import AssignmentPublic
 from mobility_match.models import Role
-from mobility_match.services import rounds
+from mobility_match.services import answers
 
 router = APIRouter(prefix="/api/me", tags=["students"])
 
@@ -41,5 +41,5 @@ def my_placements(session: SessionDep, viewer: Student) -> list[PlacementPublic]
             replaced_by=round_.superseded_by,
             assignment=AssignmentPublic.of(row),
         )
-        for row, round_ in rounds.my_placements(session, viewer)
+        for row, round_ in answers.my_placements(session, viewer)
     ]

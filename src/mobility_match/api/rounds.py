@@ -12,7 +12,7 @@ from mobility_match import exports
 from mobility_match.access import Viewer
 from mobility_match.api.deps import MAX_ID, Coordinator, SessionDep, SettingsDep, ViewerDep, allow
 from mobility_match.models import Assignment, Role, Round, utcnow
-from mobility_match.services import review, rounds
+from mobility_match.services import answers, review, rounds
 from mobility_match.services.solving import Solver
 from mobility_match.statistics import GroupFigures, RoundStatistics
 
@@ -202,7 +202,7 @@ def list_assignments(
     round_id: RoundId, session: SessionDep, viewer: ViewerDep
 ) -> list[AssignmentPublic]:
     """The round's assignments you may see (your school's, your offers', your own)."""
-    return [AssignmentPublic.of(a) for a in rounds.list_assignments(session, viewer, round_id)]
+    return [AssignmentPublic.of(a) for a in answers.list_assignments(session, viewer, round_id)]
 
 
 @router.get("/{round_id}/assignments/{student_id}")
@@ -210,7 +210,7 @@ def get_assignment(
     round_id: RoundId, student_id: StudentId, session: SessionDep, viewer: ViewerDep
 ) -> AssignmentPublic:
     """One student's assignment in the round."""
-    return AssignmentPublic.of(rounds.get_assignment(session, viewer, round_id, student_id))
+    return AssignmentPublic.of(answers.get_assignment(session, viewer, round_id, student_id))
 
 
 @router.post("/{round_id}/assignments/{student_id}/lock")
@@ -250,7 +250,7 @@ def respond(
     viewer: Student,
 ) -> AssignmentPublic:
     """Confirm or decline your placement, until the round's deadline."""
-    row = rounds.respond(
+    row = answers.respond(
         session, viewer, round_id, student_id, body.decision == "confirm", utcnow().date()
     )
     return AssignmentPublic.of(row)

@@ -25,6 +25,7 @@ from mobility_match.importing.sheet import Row, sorted_problems
 from mobility_match.importing.table import Invalid
 from mobility_match.models import Company, Offer, OfferStatus, Partner, Role, utcnow
 from mobility_match.services import audit
+from mobility_match.services.answers import on_offer_withdrawn
 from mobility_match.services.errors import Conflict, NotFound, Refused
 from mobility_match.services.rows import (
     changed_fields,
@@ -329,9 +330,6 @@ def withdraw_offer(session: Session, viewer: Viewer, offer_id: str) -> OfferView
         )
         session.add(row)
         session.flush()
-        # Imported here, not on top: the rounds service may come to use this module.
-        from mobility_match.services.rounds import on_offer_withdrawn  # noqa: PLC0415
-
         placements = on_offer_withdrawn(session, viewer, offer_id)
         audit.record(
             session, viewer, "offer.withdraw", "offer", offer_id, placements_withdrawn=placements

@@ -25,7 +25,8 @@ from mobility_match.matching.rules import preference_rank, why_not
 from mobility_match.models import Assignment, Offer, OfferStatus, Round, RoundLock, RoundStatus
 from mobility_match.services import audit
 from mobility_match.services.errors import Conflict, NotFound, Refused
-from mobility_match.services.rounds import get_round, round_input
+from mobility_match.services.rounds import get_round
+from mobility_match.services.snapshots import round_input
 from mobility_match.statistics import RoundStatistics, compute_statistics
 
 

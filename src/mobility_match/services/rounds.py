@@ -1,30 +1,27 @@
-"""The life of a matching round: snapshot, solve requests, publication, answers, re-runs.
+"""The life of a matching round: creation, solve requests, cancel, publication, re-runs.
 
 States: draft → running → solved → published (DESIGN.md). Every state change is
 a compare-and-set on (status, version): `UPDATE round … WHERE id=… AND version=…`
 with the row count checked, so two requests racing for the same change cannot
-both win, on SQLite and PostgreSQL alike. The solve itself runs in
-services/solving.py; reviewing (statistics, locks, moves, diffs) is in
-services/review.py.
+both win, on SQLite and PostgreSQL alike. What a round is made of (its
+snapshot, the locks a re-run carries) is in services/snapshots.py; the solve
+runs in services/solving.py; reviewing (statistics, locks, moves, diffs) is in
+services/review.py; reading assignments and students' answers in
+services/answers.py.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import uuid
-from collections import Counter, OrderedDict
-from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import CursorResult, update
 from sqlmodel import Session, col, select
 
-from mobility_match import access, domain, records
+from mobility_match import access, records
 from mobility_match.access import Viewer
-from mobility_match.domain import Lock, RoundInput, load_vocabulary
 from mobility_match.matching.policy import DEFAULT_POLICY, Policy, PolicyError, parse_policy
-from mobility_match.matching.rules import why_not
 from mobility_match.models import (
     Assignment,
     Company,
@@ -42,6 +39,7 @@ from mobility_match.models import (
 )
 from mobility_match.services import audit
 from mobility_match.services.errors import Conflict, NotFound, Refused
+from mobility_match.services.snapshots import carried_locks, lockable
 
 
 def get_round(session: Session, viewer: Viewer, round_id: int) -> Round:
@@ -148,8 +146,8 @@ def create_round(
             offers=[records.offer_snapshot(o, c) for o, c in offers],
         )
     )
-    carried = _carried_locks(session, previous) if previous else {}
-    kept, round_.notes = _lockable(
+    carried = carried_locks(session, previous) if previous else {}
+    kept, round_.notes = lockable(
         carried,
         {s.student_id: records.student_domain(s) for s in students},
         {o.offer_id: records.offer_domain(o, c) for o, c in offers},
@@ -171,113 +169,6 @@ def create_round(
     )
     session.commit()
     return round_
-
-
-def _carried_locks(session: Session, previous: Round) -> dict[str, str | None]:
-    """What a re-run keeps of a published round: confirmed placements, declines, locks."""
-    locks: dict[str, str | None] = {}
-    for assignment in session.exec(select(Assignment).where(Assignment.round_id == previous.id)):
-        if assignment.response is Response.DECLINED:
-            locks[assignment.student_id] = None
-        elif assignment.response is Response.CONFIRMED or assignment.locked:
-            locks[assignment.student_id] = assignment.offer_id
-    return locks
-
-
-def _lockable(
-    carried: Mapping[str, str | None],
-    students: Mapping[str, domain.Student],
-    offers: Mapping[str, domain.Offer],
-) -> tuple[dict[str, str | None], list[str]]:
-    """The carried locks that still hold in the new round, and a note for each that does not.
-
-    A confirmed placement cannot be kept when its offer was withdrawn, when an edit
-    of the offer or the student now breaks a hard rule, or when the offer has fewer
-    places than confirmed students (the first ones by id keep theirs).
-    """
-    vocabulary = load_vocabulary()
-    kept: dict[str, str | None] = {}
-    notes: list[str] = []
-    taken: Counter[str] = Counter()
-    for student_id, offer_id in sorted(carried.items()):
-        student = students.get(student_id)
-        if student is None:
-            continue  # no longer in the programme (or now in a control school)
-        if offer_id is None:
-            kept[student_id] = None
-            continue
-        offer = offers.get(offer_id)
-        if offer is None:
-            why: str | None = f"{offer_id} is no longer open"
-        else:
-            why = why_not(student, offer, vocabulary)
-            if why is None and taken[offer_id] >= offer.places:
-                why = f"{offer.label()} has no place left for every confirmed student"
-        if why is not None:
-            notes.append(f"{student_id} is not kept on {offer_id}: {why}")
-            continue
-        taken[offer_id] += 1
-        kept[student_id] = offer_id
-    return kept, notes
-
-
-Students = tuple[domain.Student, ...]
-Offers = tuple[domain.Offer, ...]
-
-_SNAPSHOTS_KEPT = 4
-_snapshots: OrderedDict[tuple[str, int, dt.datetime], tuple[Students, Offers]] = OrderedDict()
-_snapshots_lock = threading.Lock()
-
-
-def snapshot_objects(session: Session, round_: Round) -> tuple[Students, Offers]:
-    """The students and offers of the round's snapshot, as the engine's objects.
-
-    A snapshot never changes once written, so the objects of the last few are kept
-    in memory: reviewing a 10,000-student round (statistics, moves, exports) then
-    does not rebuild them from JSON at every request. The key holds the database
-    and the snapshot's creation time, so a new database with the same round ids
-    never gets another's objects.
-    """
-    created = session.exec(
-        select(RoundSnapshot.created_at).where(RoundSnapshot.round_id == round_.id)
-    ).one()
-    bind = session.get_bind()
-    key = (bind.engine.url.render_as_string(), round_.id or 0, created)
-    with _snapshots_lock:
-        if key in _snapshots:
-            _snapshots.move_to_end(key)
-            return _snapshots[key]
-    snapshot = session.get_one(RoundSnapshot, round_.id)
-    objects = (
-        records.snapshot_students(snapshot.students),
-        records.snapshot_offers(snapshot.offers),
-    )
-    with _snapshots_lock:
-        _snapshots[key] = objects
-        while len(_snapshots) > _SNAPSHOTS_KEPT:
-            _snapshots.popitem(last=False)
-    return objects
-
-
-def round_input(session: Session, round_: Round) -> RoundInput:
-    """The round's students and offers as its snapshot holds them, with its current locks."""
-    students, offers = snapshot_objects(session, round_)
-    locks = session.exec(
-        select(RoundLock).where(RoundLock.round_id == round_.id).order_by(col(RoundLock.student_id))
-    ).all()
-    return RoundInput(
-        students, offers, tuple(Lock(lock.student_id, lock.offer_id) for lock in locks)
-    )
-
-
-def previous_assignment(session: Session, round_: Round) -> Mapping[str, str | None] | None:
-    """Student → offer in the round this one re-runs (the hint and the 'changes' baseline)."""
-    if round_.previous_round_id is None:
-        return None
-    rows = session.exec(
-        select(Assignment).where(Assignment.round_id == round_.previous_round_id)
-    ).all()
-    return {row.student_id: row.offer_id for row in rows}
 
 
 def request_solve(session: Session, viewer: Viewer, round_id: int, lease: dt.timedelta) -> str:
@@ -425,109 +316,3 @@ def _replace(session: Session, previous: Round, round_id: int) -> None:
             row.response = Response.CONFIRMED
             row.responded_at = before.responded_at
             session.add(row)
-
-
-def get_assignment(session: Session, viewer: Viewer, round_id: int, student_id: str) -> Assignment:
-    """One student's assignment in a round, within the viewer's scope; else 404."""
-    found = session.exec(
-        access.assignments(viewer).where(
-            Assignment.round_id == round_id, Assignment.student_id == student_id
-        )
-    ).first()
-    if found is None:
-        raise NotFound(f"Round {round_id} has no assignment for student {student_id}.")
-    return found
-
-
-def list_assignments(session: Session, viewer: Viewer, round_id: int) -> list[Assignment]:
-    """A round's assignments within the viewer's scope, by student id."""
-    get_round(session, viewer, round_id)
-    return list(
-        session.exec(
-            access.assignments(viewer)
-            .where(Assignment.round_id == round_id)
-            .order_by(col(Assignment.student_id))
-        )
-    )
-
-
-def my_placements(session: Session, viewer: Viewer) -> list[tuple[Assignment, Round]]:
-    """The viewer's (a student's) assignments in published rounds, newest round first."""
-    rows = session.exec(
-        access.assignments(viewer)
-        .where(Assignment.student_id == viewer.student_id)
-        .order_by(col(Assignment.round_id).desc())
-    ).all()
-    return [(row, session.get_one(Round, row.round_id)) for row in rows]
-
-
-def respond(
-    session: Session,
-    viewer: Viewer,
-    round_id: int,
-    student_id: str,
-    confirm: bool,
-    today: dt.date,
-) -> Assignment:
-    """A student confirms or declines a published placement, until the round's deadline."""
-    if viewer.student_id != student_id:
-        raise NotFound(f"Round {round_id} has no assignment for student {student_id}.")
-    assignment = get_assignment(session, viewer, round_id, student_id)
-    round_ = session.get_one(Round, round_id)
-    problems = []
-    if assignment.offer_id is None:
-        problems.append("There is no placement to answer: you were not placed in this round.")
-    elif assignment.response is Response.WITHDRAWN:
-        problems.append("The host withdrew this offer; a new round will propose another one.")
-    elif assignment.response is Response.DECLINED:
-        problems.append("You already declined this placement; ask your coordinator.")
-    if round_.superseded_by is not None:
-        problems.append(f"Round {round_.superseded_by} replaces this round: answer there.")
-    elif round_.response_deadline is not None and today > round_.response_deadline:
-        problems.append(f"The deadline to answer was {round_.response_deadline.isoformat()}.")
-    if problems:
-        raise Refused("The answer cannot be recorded.", problems=problems)
-    locked = session.exec(
-        select(Assignment).where(Assignment.id == assignment.id).with_for_update()
-    ).one()
-    _answer(session, viewer, locked, Response.CONFIRMED if confirm else Response.DECLINED)
-    session.commit()
-    return locked
-
-
-def _answer(
-    session: Session, viewer: Viewer, row: Assignment, response: Response, **details: str
-) -> None:
-    """Record an answer to a published placement (the student's, or the host's withdrawal)."""
-    row.response = response
-    row.responded_at = utcnow()
-    row.version += 1
-    session.add(row)
-    action = {
-        Response.CONFIRMED: "assignment.confirm",
-        Response.DECLINED: "assignment.decline",
-        Response.WITHDRAWN: "assignment.withdrawn_by_host",
-    }[response]
-    audit.record(
-        session, viewer, action, "assignment", f"{row.round_id}/{row.student_id}", **details
-    )
-
-
-def on_offer_withdrawn(session: Session, viewer: Viewer, offer_id: str) -> int:
-    """Mark published placements on a withdrawn offer as withdrawn by the host (no commit).
-
-    Returns how many placements it touched; the coordinator re-runs the round.
-    """
-    published = select(Round.id).where(Round.status == RoundStatus.PUBLISHED)
-    rows = session.exec(
-        select(Assignment)
-        .where(
-            Assignment.offer_id == offer_id,
-            col(Assignment.round_id).in_(published),
-            col(Assignment.response).is_distinct_from(Response.DECLINED),
-        )
-        .with_for_update()
-    ).all()
-    for row in rows:
-        _answer(session, viewer, row, Response.WITHDRAWN, offer_id=offer_id)
-    return len(rows)

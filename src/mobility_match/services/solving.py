@@ -31,13 +31,8 @@ from mobility_match.matching.problem import LockError
 from mobility_match.models import Assignment, Round, RoundStatus, utcnow
 from mobility_match.reporting import report_data
 from mobility_match.services import audit
-from mobility_match.services.rounds import (
-    change_state,
-    previous_assignment,
-    release_values,
-    round_input,
-    round_policy,
-)
+from mobility_match.services.rounds import change_state, release_values, round_policy
+from mobility_match.services.snapshots import previous_assignment, round_input
 from mobility_match.statistics import compute_statistics
 
 log = logging.getLogger(__name__)
