@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from fractions import Fraction
 
 from hypothesis import HealthCheck, given, settings
@@ -166,10 +166,10 @@ def keeps(stage: str, value: Fraction, best: Fraction, tolerance: Fraction) -> b
     return value >= best - tolerance
 
 
-def brute_force(
-    round_input: RoundInput, policy: Policy
-) -> tuple[dict[str, Fraction], list[tuple[int | None, ...]]]:
-    """Return each stage's lexicographic optimum, and every assignment reaching them all."""
+def feasible_assignments(
+    round_input: RoundInput,
+) -> Iterator[tuple[tuple[int | None, ...], dict[str, Fraction]]]:
+    """Every assignment that keeps the hard rules, the places and the locks, with its values."""
     students, offers = round_input.students, round_input.offers
     acceptable = [
         [j for j, o in enumerate(offers) if is_acceptable(s, o, VOCABULARY)] for s in students
@@ -184,14 +184,20 @@ def brute_force(
             choices.append([None] if offer_id is None else [index[offer_id]])
         else:
             choices.append([None, *a])
-    candidates = []
     for assignment in itertools.product(*choices):
         load = [0] * len(offers)
         for j in assignment:
             if j is not None:
                 load[j] += 1
         if all(load[j] <= o.places for j, o in enumerate(offers)):
-            candidates.append((assignment, stage_values(round_input, assignment, eligible)))
+            yield assignment, stage_values(round_input, assignment, eligible)
+
+
+def brute_force(
+    round_input: RoundInput, policy: Policy
+) -> tuple[dict[str, Fraction], list[tuple[int | None, ...]]]:
+    """Return each stage's lexicographic optimum, and every assignment reaching them all."""
+    candidates = list(feasible_assignments(round_input))
     best: dict[str, Fraction] = {}
     for stage in policy.stages:
         maximise = stage in ("placements", "school_fairness")

@@ -7,7 +7,6 @@ against every assignment enumerated; the rest on hand-built cases.
 
 from __future__ import annotations
 
-import itertools
 import threading
 import time
 from collections.abc import Mapping
@@ -23,9 +22,8 @@ from mobility_match.matching.changes import previous_hint, previous_offers
 from mobility_match.matching.engine import SolveCancelled, solve_round
 from mobility_match.matching.policy import Policy
 from mobility_match.matching.problem import UNPLACED, prepare
-from mobility_match.matching.rules import is_acceptable
 from tests.factories import make_offer, make_student, random_round
-from tests.test_optimality import round_strategy, stage_values
+from tests.test_optimality import feasible_assignments, round_strategy
 
 VOCABULARY = load_vocabulary()
 MAXIMISED = ("placements", "school_fairness")
@@ -47,36 +45,17 @@ def brute_force(round_input: RoundInput, policy: Policy, previous: Previous) -> 
     """Each stage's lexicographic optimum, `changes` right after placements, over every
     assignment of the round (policies without tolerance)."""
     students, offers = round_input.students, round_input.offers
-    lock = {lk.student_id: lk.offer_id for lk in round_input.locks}
-    index = {o.offer_id: j for j, o in enumerate(offers)}
-    acceptable = [
-        [j for j, o in enumerate(offers) if is_acceptable(s, o, VOCABULARY)] for s in students
-    ]
-    eligible = [bool(a) for a in acceptable]
-    choices: list[list[int | None]] = []
-    for s, a in zip(students, acceptable, strict=True):
-        if s.student_id in lock:
-            offer_id = lock[s.student_id]
-            choices.append([None if offer_id is None else index[offer_id]])
-        else:
-            choices.append([None, *a])
     candidates = []
-    for assignment in itertools.product(*choices):
-        load = [0] * len(offers)
-        for j in assignment:
-            if j is not None:
-                load[j] += 1
-        if all(load[j] <= o.places for j, o in enumerate(offers)):
-            measured = stage_values(round_input, assignment, eligible)
-            measured["changes"] = Fraction(
-                sum(
-                    1
-                    for s, j in zip(students, assignment, strict=True)
-                    if s.student_id in previous
-                    and previous[s.student_id] != (None if j is None else offers[j].offer_id)
-                )
+    for assignment, measured in feasible_assignments(round_input):
+        measured["changes"] = Fraction(
+            sum(
+                1
+                for s, j in zip(students, assignment, strict=True)
+                if s.student_id in previous
+                and previous[s.student_id] != (None if j is None else offers[j].offer_id)
             )
-            candidates.append(measured)
+        )
+        candidates.append(measured)
     stages = list(policy.stages)
     stages.insert(stages.index("placements") + 1 if "placements" in stages else 0, "changes")
     best: dict[str, Fraction] = {}
