@@ -135,8 +135,12 @@ def get_round(
     round_id: RoundId, session: SessionDep, viewer: ViewerDep, solver: SolverDep
 ) -> RoundPublic:
     """A round, with the progress of its solve while it runs (poll this)."""
-    solver.recover()
-    return RoundPublic.of(rounds.get_round(session, viewer, round_id), viewer)
+    round_ = rounds.get_round(session, viewer, round_id)
+    if rounds.lease_expired(round_, utcnow()):
+        session.commit()  # end this read first: on SQLite it holds the lock recover() needs
+        solver.recover()
+        session.refresh(round_)
+    return RoundPublic.of(round_, viewer)
 
 
 @router.post("/{round_id}/solve", status_code=status.HTTP_202_ACCEPTED)

@@ -171,6 +171,13 @@ def create_round(
     return round_
 
 
+def lease_expired(round_: Round, now: dt.datetime) -> bool:
+    """Whether the round is running with no live lease: its solver died, it can be taken back."""
+    return round_.status is RoundStatus.RUNNING and (
+        round_.lease_expires_at is None or round_.lease_expires_at <= now
+    )
+
+
 def request_solve(session: Session, viewer: Viewer, round_id: int, lease: dt.timedelta) -> str:
     """Mark the round running for a new solve attempt; return the attempt id.
 
@@ -178,10 +185,9 @@ def request_solve(session: Session, viewer: Viewer, round_id: int, lease: dt.tim
     """
     round_ = get_round(session, viewer, round_id)
     now = utcnow()
-    stale = round_.status is RoundStatus.RUNNING and (
-        round_.lease_expires_at is None or round_.lease_expires_at <= now
-    )
-    if round_.status not in (RoundStatus.DRAFT, RoundStatus.SOLVED) and not stale:
+    if round_.status not in (RoundStatus.DRAFT, RoundStatus.SOLVED) and not lease_expired(
+        round_, now
+    ):
         raise Conflict(_why_not_solvable(round_))
     attempt = uuid.uuid4().hex
     expected = {RoundStatus.DRAFT, RoundStatus.SOLVED, RoundStatus.RUNNING}
