@@ -30,7 +30,7 @@ from sqlmodel import Session, func, select
 
 from mobility_match import records
 from mobility_match.domain import Country
-from mobility_match.models import AuditEvent, Role, School, SchoolKind
+from mobility_match.models import AuditEvent, ChecklistStep, Role, School, SchoolKind
 from tests.accounts import add_account, session_headers
 from tests.factories import make_offer, make_student
 from tests.programme import wait_for_round
@@ -55,6 +55,8 @@ class Route:
     """The path parameters that name an object; each is varied in turn."""
     body: Callable[[World, int], dict[str, Any]] | None = None
     files: Callable[[World], dict[str, Any]] | None = None
+    fixed: dict[str, str] = field(default_factory=dict)
+    """Path parameters that name no object (a document kind, a file format)."""
 
 
 PUBLIC = {("POST", "/api/auth/login"), ("GET", "/invite/{token}"), ("POST", "/invite/{token}")}
@@ -71,6 +73,10 @@ class World:
     accounts: dict[Role, int] = field(default_factory=dict)
     spare_accounts: tuple[int, int] = (0, 0)
     others_token: int = 0
+    documents: tuple[int, int] = (0, 0)
+    """A stored document of student A (school A) and of student B (school B)."""
+    steps: tuple[int, int] = (0, 0)
+    """A student's checklist step of student A and of student B."""
     counter: itertools.count[int] = field(default_factory=itertools.count)
 
     def own(self, param: str, role: Role | None) -> str:
@@ -85,6 +91,8 @@ class World:
             "round_id": str(self.published),
             "other_round_id": str(self.published),
             "account_id": str(self.spare_accounts[0]),
+            "document_id": str(self.documents[0]),
+            "step_id": str(self.steps[0]),
         }[param]
 
     def other(self, param: str) -> str:
@@ -95,6 +103,8 @@ class World:
             "round_id": str(self.draft),
             "token_id": str(self.others_token),
             "account_id": str(self.spare_accounts[1]),
+            "document_id": str(self.documents[1]),
+            "step_id": str(self.steps[1]),
         }[param]
 
 
@@ -152,6 +162,8 @@ def _deadline(world: World, n: int) -> dict[str, Any]:
 ROUND = ("round_id",)
 ASSIGNMENT = ("round_id", "student_id")
 C = frozenset({COORDINATOR})
+SCHOOL_STAFF = frozenset({COORDINATOR, TEACHER})
+PREPARERS = frozenset({COORDINATOR, TEACHER, STUDENT})
 
 ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/api/auth/logout"): Route(EVERYONE),
@@ -222,7 +234,29 @@ ROUTES: dict[tuple[str, str], Route] = {
         C, ("round_id", "other_round_id")
     ),
     ("GET", "/api/rounds/{round_id}/export/{table}.{fmt}"): Route(C, ROUND),
+    ("GET", "/api/rounds/{round_id}/placements/{student_id}/documents"): Route(
+        SCHOOL_STAFF, ASSIGNMENT
+    ),
+    ("POST", "/api/rounds/{round_id}/placements/{student_id}/documents"): Route(
+        SCHOOL_STAFF, ASSIGNMENT, body=lambda w, n: {"kind": "checklist"}
+    ),
+    ("GET", "/api/rounds/{round_id}/placements/{student_id}/documents/{kind}.{fmt}"): Route(
+        SCHOOL_STAFF, ASSIGNMENT, fixed={"kind": "student_letter", "fmt": "html"}
+    ),
+    ("GET", "/api/documents/{document_id}.pdf"): Route(SCHOOL_STAFF, ("document_id",)),
+    ("POST", "/api/documents/{document_id}/sent"): Route(SCHOOL_STAFF, ("document_id",)),
+    ("GET", "/api/rounds/{round_id}/schools/{school_id}/documents.zip"): Route(
+        SCHOOL_STAFF, ("round_id", "school_id")
+    ),
+    ("GET", "/api/rounds/{round_id}/placements/{student_id}/checklist"): Route(
+        PREPARERS, ASSIGNMENT
+    ),
+    ("PUT", "/api/checklist-steps/{step_id}/done"): Route(PREPARERS, ("step_id",)),
+    ("DELETE", "/api/checklist-steps/{step_id}/done"): Route(PREPARERS, ("step_id",)),
+    ("GET", "/api/checklists/overdue"): Route(SCHOOL_STAFF),
+    ("GET", "/api/checklists/overdue.{fmt}"): Route(SCHOOL_STAFF, fixed={"fmt": "xlsx"}),
     ("GET", "/api/me/placements"): Route(frozenset({STUDENT})),
+    ("GET", "/api/me/checklist"): Route(frozenset({STUDENT})),
     ("GET", "/api/audit"): Route(C),
 }
 
@@ -273,11 +307,39 @@ def build_world(engine: Engine, client: TestClient) -> World:
         f"/api/rounds/{world.published}/publish", json=_deadline(world, 0), headers=coordinator
     ).raise_for_status()
     world.draft = client.post("/api/rounds", json={"name": "D"}, headers=coordinator).json()["id"]
+    world.documents = (
+        _document(client, world.published, "ST-A", coordinator),
+        _document(client, world.published, "ST-B", coordinator),
+    )
+    with Session(engine) as session:
+        world.steps = (_student_step(session, "ST-A"), _student_step(session, "ST-B"))
     return world
 
 
-def _path(template: str, values: dict[str, str]) -> str:
-    values = {"table": "assignments", "fmt": "csv", **values}
+def _document(client: TestClient, round_id: int, student_id: str, headers: dict[str, str]) -> int:
+    response = client.post(
+        f"/api/rounds/{round_id}/placements/{student_id}/documents",
+        json={"kind": "student_letter"},
+        headers=headers,
+    )
+    assert response.status_code == 201, response.text
+    document_id: int = response.json()["id"]
+    return document_id
+
+
+def _student_step(session: Session, student_id: str) -> int:
+    step = session.exec(
+        select(ChecklistStep).where(
+            ChecklistStep.student_id == student_id, ChecklistStep.who == "student"
+        )
+    ).first()
+    assert step is not None
+    assert step.id is not None
+    return step.id
+
+
+def _path(template: str, route: Route, values: dict[str, str]) -> str:
+    values = {"table": "assignments", "fmt": "csv", **route.fixed, **values}
     return template.format(**values)
 
 
@@ -332,7 +394,9 @@ def test_access_control_matrix(engine: Engine, client: TestClient) -> None:
             for target, param, values in targets:
                 headers = session_headers(engine, world.accounts[role]) if role else {}
                 events = _audit_events(engine)
-                status = _send(client, method, _path(template, values), route, world, headers)
+                status = _send(
+                    client, method, _path(template, route, values), route, world, headers
+                )
                 if method != "GET" and 200 <= status < 300:
                     succeeded.add((method, template))
                     if _audit_events(engine) > events:

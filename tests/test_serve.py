@@ -58,6 +58,34 @@ def test_serve_refuses_to_start_in_production_with_demo_data(
     assert not database.exists()
 
 
+def test_serve_refuses_broken_checklist_data_and_a_missing_templates_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A coordinator's checklist override with mistakes stops the start, naming each one."""
+    checklists = tmp_path / "checklists"
+    checklists.mkdir()
+    (checklists / "DE.toml").write_text(
+        '[[step]]\nkey = "anmeldung"\ntitle = "Anmeldung"\nexplanation = "x"\n'
+        'who = "parent"\ndays_before = "soon"\n',
+        encoding="utf-8",
+    )
+    database = tmp_path / "refused.db"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{database}")
+    monkeypatch.setenv("MOBILITY_MATCH_CHECKLISTS_DIR", str(checklists))
+    monkeypatch.setenv("MOBILITY_MATCH_TEMPLATES_DIR", str(tmp_path / "no-such-folder"))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["serve"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    output = " ".join(result.output.split())
+    assert "MOBILITY_MATCH_TEMPLATES_DIR" in output
+    assert "DE.toml: step 1 (anmeldung): who" in output
+    assert "days_before" in output
+    assert not database.exists()
+
+
 @pytest.mark.slow
 def test_demo_data_gives_a_working_sign_in_for_every_role(tmp_path: Path) -> None:
     """--demo loads the programme once, and each printed sign-in works; new ones each start."""

@@ -11,14 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import false
+from sqlalchemy import ColumnElement, and_, false, true
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from mobility_match.models import (
     Account,
     Assignment,
+    ChecklistStep,
     Offer,
+    PlacementDocument,
     Role,
     Round,
     RoundStatus,
@@ -120,6 +122,33 @@ def assignments(
         return query.where(Assignment.partner == viewer.partner)
     if viewer.role is Role.STUDENT:
         return query.where(Assignment.student_id == viewer.student_id)
+    return _none(query)
+
+
+def checklist_scope(viewer: Viewer) -> ColumnElement[bool]:
+    """Which checklist steps the viewer sees: all for coordinators; of published rounds, a
+    teacher's school's and a student's own; none for partners (preparation is the school's)."""
+    if viewer.is_coordinator:
+        return true()
+    published = col(ChecklistStep.round_id).in_(
+        select(Round.id).where(Round.status == RoundStatus.PUBLISHED)
+    )
+    if viewer.role is Role.TEACHER:
+        return and_(published, col(ChecklistStep.school_id) == viewer.school_id)
+    if viewer.role is Role.STUDENT:
+        return and_(published, col(ChecklistStep.student_id) == viewer.student_id)
+    return false()
+
+
+def documents(
+    viewer: Viewer, query: SelectOfScalar[PlacementDocument] | None = None
+) -> SelectOfScalar[PlacementDocument]:
+    """Generated documents: all for coordinators, a teacher's school's, none for others."""
+    query = select(PlacementDocument) if query is None else query
+    if viewer.is_coordinator:
+        return query
+    if viewer.role is Role.TEACHER:
+        return query.where(PlacementDocument.school_id == viewer.school_id)
     return _none(query)
 
 

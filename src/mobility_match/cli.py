@@ -226,6 +226,9 @@ def serve(
         settings.check_production(demo=demo)
     except ProductionRefused as refusal:
         raise _fail([f"refusing to start in production: {refusal}"]) from None
+    problems = service.check_documents(settings)
+    if problems:
+        raise _fail(problems)
     service.prepare_database(settings)
     if demo:
         offer_files = sorted(companies.glob("*.csv"))

@@ -50,7 +50,16 @@ class Settings(BaseSettings):
         description="Proxies trusted for X-Forwarded-For (comma-separated, or *): the client "
         "address the sign-in limit counts is the one they pass on.",
     )
-    templates_dir: Path | None = None
+    templates_dir: Path | None = Field(
+        default=None,
+        description="A folder whose files replace the packaged templates of the same name "
+        "(e.g. documents/letterhead.html for a school's own letterhead).",
+    )
+    checklists_dir: Path | None = Field(
+        default=None,
+        description="A folder whose common.toml, DE.toml, PL.toml or UK.toml replace the "
+        "packaged checklist data.",
+    )
 
     def check_production(self, *, demo: bool = False) -> None:
         """Refuse to serve production with a development default; name the setting to set."""

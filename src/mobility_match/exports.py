@@ -63,6 +63,13 @@ FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
 """First characters that make a spreadsheet read a cell as a formula (OWASP's list)."""
 
 
+MEDIA_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+"""The media type of each export format, for the response's Content-Type."""
+
+
 def assignments_frame(round_input: RoundInput, result: RoundResult) -> pd.DataFrame:
     """Return one row per student, in input order: assignments.csv's columns, then who it is.
 

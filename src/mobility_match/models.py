@@ -16,7 +16,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, UniqueConstraint
+from sqlalchemy import JSON, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -70,6 +70,12 @@ class School(SQLModel, table=True):
     school_id: str = Field(primary_key=True, max_length=64)
     name: str = Field(default="", max_length=200)
     kind: SchoolKind = Field(default=SchoolKind.PILOT, max_length=16)
+    address: str = Field(default="", max_length=300)
+    city: str = Field(default="", max_length=120)
+    contact_name: str = Field(default="", max_length=200)
+    """Who host companies write to: the teacher following the placements."""
+    contact_email: str = Field(default="", max_length=254)
+    phone: str = Field(default="", max_length=40)
 
 
 class Partner(SQLModel, table=True):
@@ -274,3 +280,65 @@ class AuditEvent(SQLModel, table=True):
     object_type: str = Field(max_length=32)
     object_id: str = Field(default="", max_length=64)
     details: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class ChecklistStep(SQLModel, table=True):
+    """One preparation step of a published placement, made from the country's checklist data.
+
+    School and country are copied from the assignment so that the overdue view
+    is one indexed query.
+    """
+
+    __tablename__ = "checklist_step"
+
+    __table_args__ = (UniqueConstraint("round_id", "student_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="round.id", index=True)
+    student_id: str = Field(max_length=64, index=True)
+    school_id: str = Field(max_length=64, index=True)
+    country: str = Field(max_length=2)
+    key: str = Field(max_length=64)
+    position: int = 0
+    title: str = Field(max_length=300)
+    explanation: str = Field(default="", max_length=2000)
+    who: str = Field(max_length=16)
+    due_on: dt.date = Field(index=True)
+    check_legal: bool = False
+    legal_note: str = Field(default="", max_length=1000)
+    done_at: dt.datetime | None = None
+    done_by: int | None = Field(default=None, foreign_key="account.id")
+    done_by_name: str = Field(default="", max_length=254)
+
+
+class PlacementDocument(SQLModel, table=True):
+    """One generated version of a placement document, kept as printed.
+
+    A new version is stored only when the rendered text changes; marking a
+    version sent records who sent it and when, so that after a change one knows
+    which version the host or the student holds.
+    """
+
+    __tablename__ = "placement_document"
+
+    __table_args__ = (UniqueConstraint("round_id", "student_id", "kind", "lang", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="round.id", index=True)
+    student_id: str = Field(max_length=64, index=True)
+    school_id: str = Field(max_length=64, index=True)
+    kind: str = Field(max_length=32)
+    lang: str = Field(max_length=8)
+    version: int
+    issued_on: dt.date
+    """The date the document bears; regenerating unchanged content keeps it."""
+    fingerprint: str = Field(max_length=64)
+    """SHA-256 of the rendered HTML: the same text is the same version."""
+    html: str = Field(sa_type=Text)
+    pdf: bytes = Field(sa_type=LargeBinary)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    created_by: int | None = Field(default=None, foreign_key="account.id")
+    created_by_name: str = Field(default="", max_length=254)
+    sent_at: dt.datetime | None = None
+    sent_by: int | None = Field(default=None, foreign_key="account.id")
+    sent_by_name: str = Field(default="", max_length=254)

@@ -18,6 +18,8 @@ from sqlmodel import Session
 from mobility_match.api.app import create_app
 from mobility_match.config import Settings
 from mobility_match.db import make_engine, migrate
+from mobility_match.documents.checklists import ChecklistDataError, load_checklists
+from mobility_match.documents.rendering import DocumentRenderer
 from mobility_match.domain import load_vocabulary
 from mobility_match.importing import ImportFailed, read_offers
 from mobility_match.models import Role
@@ -90,6 +92,20 @@ class HideInvitationTokens(logging.Filter):
                 for arg in record.args
             )
         return True
+
+
+def check_documents(settings: Settings) -> list[str]:
+    """What is wrong with the templates folder or the checklist data set in the settings."""
+    problems = []
+    try:
+        DocumentRenderer(settings.templates_dir)
+    except ValueError as error:
+        problems.append(f"MOBILITY_MATCH_TEMPLATES_DIR: {error}")
+    try:
+        load_checklists(settings.checklists_dir)
+    except ChecklistDataError as error:
+        problems.extend(f"MOBILITY_MATCH_CHECKLISTS_DIR: {p}" for p in error.problems)
+    return problems
 
 
 def run(settings: Settings, host: str, port: int) -> None:

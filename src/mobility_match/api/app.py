@@ -16,10 +16,22 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
 from mobility_match import __version__
-from mobility_match.api import audit, auth, imports, me, offers, people, rounds
+from mobility_match.api import (
+    audit,
+    auth,
+    checklists,
+    documents,
+    imports,
+    me,
+    offers,
+    people,
+    rounds,
+)
 from mobility_match.api.limits import BodyLimit
 from mobility_match.config import Settings, get_settings
 from mobility_match.db import make_engine
+from mobility_match.documents.checklists import load_checklists
+from mobility_match.documents.rendering import DocumentRenderer
 from mobility_match.services.errors import (
     Conflict,
     Forbidden,
@@ -90,9 +102,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.engine = engine
     app.state.solver = solver
+    app.state.renderer = DocumentRenderer(settings.templates_dir)
+    app.state.checklists = load_checklists(settings.checklists_dir)
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_middleware(BodyLimit, upload_max_bytes=settings.upload_max_bytes)
-    for module in (auth, people, offers, imports, rounds, me, audit):
+    for module in (auth, people, offers, imports, rounds, documents, checklists, me, audit):
         app.include_router(module.router)
     return app

@@ -17,6 +17,8 @@ from sqlmodel import Session
 
 from mobility_match.access import Viewer
 from mobility_match.config import Settings
+from mobility_match.documents.checklists import Checklists
+from mobility_match.documents.rendering import DocumentRenderer
 from mobility_match.models import Role
 from mobility_match.services.errors import Forbidden, Unauthenticated
 from mobility_match.services.sessions import viewer_for_token
@@ -46,8 +48,22 @@ def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Sess
         yield session
 
 
+def get_renderer(request: Request) -> DocumentRenderer:
+    renderer: DocumentRenderer = request.app.state.renderer
+    return renderer
+
+
+def get_checklists(request: Request) -> Checklists:
+    checklists: Checklists = request.app.state.checklists
+    return checklists
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
+EngineDep = Annotated[Engine, Depends(get_engine)]
+"""For work that outlives the request's session (a streamed response)."""
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+RendererDep = Annotated[DocumentRenderer, Depends(get_renderer)]
+ChecklistsDep = Annotated[Checklists, Depends(get_checklists)]
 
 
 def get_viewer(
@@ -83,3 +99,5 @@ def allow(*roles: Role) -> Callable[[Viewer], Viewer]:
 Coordinator = Annotated[Viewer, Depends(allow(Role.COORDINATOR))]
 Staff = Annotated[Viewer, Depends(allow(Role.COORDINATOR, Role.PARTNER, Role.TEACHER))]
 """Anyone but a student."""
+SchoolStaff = Annotated[Viewer, Depends(allow(Role.COORDINATOR, Role.TEACHER))]
+"""Coordinators and teachers: who prepares the placements."""

@@ -1,4 +1,4 @@
-"""Routes of a signed-in student: his or her own placements."""
+"""Routes of a signed-in student: his or her own placements and preparation checklist."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from mobility_match.access import Viewer
+from mobility_match.api.checklists import ChecklistPublic
 from mobility_match.api.deps import SessionDep, allow
 from mobility_match.api.rounds import AssignmentPublic
 from mobility_match.models import Role
-from mobility_match.services import answers
+from mobility_match.services import answers, checklists
 
 router = APIRouter(prefix="/api/me", tags=["students"])
 
@@ -43,3 +44,11 @@ def my_placements(session: SessionDep, viewer: Student) -> list[PlacementPublic]
         )
         for row, round_ in answers.my_placements(session, viewer)
     ]
+
+
+@router.get("/checklist")
+def my_checklist(session: SessionDep, viewer: Student) -> ChecklistPublic:
+    """Your current placement's preparation steps, by date; tick yours with
+    PUT /api/checklist-steps/{step_id}/done."""
+    assignment, steps = checklists.my_checklist(session, viewer)
+    return ChecklistPublic.of(assignment, steps)

@@ -31,6 +31,13 @@ class SchoolBase(BaseModel):
         default=SchoolKind.PILOT,
         description="pilot: its students go abroad; control: they are only followed.",
     )
+    address: str = Field(default="", max_length=300, description="Printed on letters.")
+    city: str = Field(default="", max_length=120)
+    contact_name: str = Field(
+        default="", max_length=200, description="Who host companies write to."
+    )
+    contact_email: str = Field(default="", max_length=254)
+    phone: str = Field(default="", max_length=40)
 
 
 class SchoolCreate(SchoolBase):
@@ -105,8 +112,12 @@ def create_school(body: SchoolCreate, session: SessionDep, viewer: Coordinator) 
 def update_school(
     school_id: SchoolId, body: SchoolUpdate, session: SessionDep, viewer: Coordinator
 ) -> SchoolPublic:
-    """Change a school's name and kind."""
-    school = people.update_school(session, viewer, school_id, **body.model_dump())
+    """Change a school's name and kind, and the contact details sent (others are kept)."""
+    given = body.model_dump(exclude_unset=True)
+    contact = {key: value for key, value in given.items() if key in people.SCHOOL_CONTACT}
+    school = people.update_school(
+        session, viewer, school_id, name=body.name, kind=body.kind, **contact
+    )
     return SchoolPublic.of(school)
 
 

@@ -10,7 +10,15 @@ from pydantic import BaseModel, Field
 
 from mobility_match import exports
 from mobility_match.access import Viewer
-from mobility_match.api.deps import MAX_ID, Coordinator, SessionDep, SettingsDep, ViewerDep, allow
+from mobility_match.api.deps import (
+    MAX_ID,
+    ChecklistsDep,
+    Coordinator,
+    SessionDep,
+    SettingsDep,
+    ViewerDep,
+    allow,
+)
 from mobility_match.models import Assignment, Role, Round, utcnow
 from mobility_match.services import answers, review, rounds
 from mobility_match.services.solving import Solver
@@ -262,10 +270,17 @@ def respond(
 
 @router.post("/{round_id}/publish")
 def publish(
-    round_id: RoundId, body: Publish, session: SessionDep, viewer: Coordinator
+    round_id: RoundId,
+    body: Publish,
+    session: SessionDep,
+    viewer: Coordinator,
+    checklists: ChecklistsDep,
 ) -> RoundPublic:
-    """Publish a solved round: students, teachers and partners see its assignments."""
-    round_ = rounds.publish(session, viewer, round_id, body.response_deadline, utcnow().date())
+    """Publish a solved round: students, teachers and partners see its assignments, and
+    each placed student gets a preparation checklist."""
+    round_ = rounds.publish(
+        session, viewer, round_id, body.response_deadline, utcnow().date(), checklists
+    )
     return RoundPublic.of(round_, viewer)
 
 
@@ -300,12 +315,6 @@ def diff(
     return [ChangePublic(student_id=c.student_id, before=c.before, after=c.after) for c in changes]
 
 
-_MEDIA = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
-
-
 @router.get("/{round_id}/export/{table}.{fmt}")
 def export(
     round_id: RoundId,
@@ -325,6 +334,6 @@ def export(
     filename = f"round-{round_id}-{table}.{fmt}"
     return Response(
         body,
-        media_type=_MEDIA[fmt],
+        media_type=exports.MEDIA_TYPES[fmt],
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -8,6 +8,7 @@ laptop, and `serve` refuses --demo in production.
 
 from __future__ import annotations
 
+import random
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from mobility_match import domain, records
 from mobility_match.access import Viewer
 from mobility_match.config import Settings
 from mobility_match.demo import generate_students
+from mobility_match.demo.sources import ascii_slug, name_lists
 from mobility_match.models import (
     Account,
     Offer,
@@ -62,16 +64,11 @@ def load_demo(
 ) -> DemoLoad:
     """Store the offers and a cohort of `n_students` fictitious students; commit."""
     students = generate_students(n_students, seed, offers)
+    rng = random.Random(seed)
     school_ids = sorted({s.school_id for s in students})
     for position, school_id in enumerate(school_ids):
         kind = SchoolKind.CONTROL if position % CONTROL_EVERY == CONTROL_EVERY - 1 else None
-        session.add(
-            School(
-                school_id=school_id,
-                name=f"Lycée professionnel {school_id}",
-                kind=kind or SchoolKind.PILOT,
-            )
-        )
+        session.add(_school(rng, school_id, kind or SchoolKind.PILOT))
     companies: set[str] = set()
     for offer in offers:
         row, company = records.offer_rows(offer)
@@ -80,7 +77,10 @@ def load_demo(
             session.add(company)
         session.add(row)
     session.flush()
-    session.add_all(records.student_row(student) for student in students)
+    for student in students:
+        stored = records.student_row(student)
+        stored.extra = {**stored.extra, **_guardian(rng, student)}
+        session.add(stored)
     audit.record(
         session,
         None,
@@ -92,6 +92,55 @@ def load_demo(
     )
     session.commit()
     return DemoLoad(len(school_ids), len(students), len(offers))
+
+
+SCHOOL_CITIES = {
+    "001": ("Bourg-en-Bresse", "01000"),
+    "042": ("Saint-Étienne", "42000"),
+    "069": ("Lyon", "69007"),
+    "007": ("Privas", "07000"),
+    "026": ("Valence", "26000"),
+    "038": ("Grenoble", "38000"),
+    "073": ("Chambéry", "73000"),
+    "074": ("Annecy", "74000"),
+}
+"""The town of a demo school, by the department its UAI-like code starts with."""
+
+SCHOOL_STREETS = ("rue Jean Jaurès", "avenue de la République", "rue Victor Hugo", "rue Pasteur")
+
+
+def _fiction_phone(rng: random.Random, prefix: str) -> str:
+    """A number from the blocks the French regulator (ARCEP) keeps for fiction."""
+    return f"{prefix} {rng.randrange(100):02d} {rng.randrange(100):02d}"
+
+
+def _school(rng: random.Random, school_id: str, kind: SchoolKind) -> School:
+    """A demo school with the contact its letters print (all fictitious)."""
+    names = name_lists()
+    department = school_id.split("-", 1)[1][:3]
+    city, postcode = SCHOOL_CITIES.get(department, ("Lyon", "69007"))
+    contact = f"{rng.choice(names['first_f'] + names['first_m'])} {rng.choice(names['last_fr'])}"
+    return School(
+        school_id=school_id,
+        name=f"{'CFA' if school_id.startswith('CFA') else 'Lycée professionnel'} {school_id}",
+        kind=kind,
+        address=f"{rng.randint(1, 120)} {rng.choice(SCHOOL_STREETS)}, {postcode} {city}",
+        city=city,
+        contact_name=contact,
+        contact_email=f"mobilite.{ascii_slug(school_id.lower())}@ecole.example",
+        phone=_fiction_phone(rng, "04 65 71"),
+    )
+
+
+def _guardian(rng: random.Random, student: domain.Student) -> dict[str, str]:
+    """A parent to contact, as the optional students.csv columns give it (fictitious)."""
+    first = rng.choice(name_lists()["first_f"] + name_lists()["first_m"])
+    family = ascii_slug(student.last_name.lower())
+    return {
+        "guardian_name": f"{first} {student.last_name}",
+        "guardian_email": f"{ascii_slug(first.lower())}.{family}@famille.example",
+        "guardian_phone": _fiction_phone(rng, "06 39 98"),
+    }
 
 
 def _account(session: Session, username: str, role: Role, scope: dict[str, str]) -> Account:

@@ -40,14 +40,24 @@ def get_school(session: Session, viewer: Viewer, school_id: str) -> School:
     return school
 
 
+SCHOOL_CONTACT = ("address", "city", "contact_name", "contact_email", "phone")
+"""The school's details that letters to hosts and learning agreements print."""
+
+
 def create_school(
-    session: Session, viewer: Viewer, *, school_id: str, name: str, kind: SchoolKind
+    session: Session,
+    viewer: Viewer,
+    *,
+    school_id: str,
+    name: str,
+    kind: SchoolKind,
+    **contact: str,
 ) -> School:
-    """Add a school (coordinators); Conflict when the id is taken."""
+    """Add a school (coordinators), with any of SCHOOL_CONTACT; Conflict when the id is taken."""
     require(viewer, Role.COORDINATOR)
     if session.get(School, school_id) is not None:
         raise Conflict(f"School {school_id} already exists; change it with PUT instead.")
-    school = School(school_id=school_id, name=name, kind=kind)
+    school = School(school_id=school_id, name=name, kind=kind, **_contact(contact))
     with saving(session, f"School {school_id} was just created; change it with PUT instead."):
         session.add(school)
         audit.record(
@@ -57,16 +67,16 @@ def create_school(
 
 
 def update_school(
-    session: Session, viewer: Viewer, school_id: str, *, name: str, kind: SchoolKind
+    session: Session, viewer: Viewer, school_id: str, *, name: str, kind: SchoolKind, **contact: str
 ) -> School:
-    """Change a school's name and kind (coordinators)."""
+    """Change a school's name and kind, and the SCHOOL_CONTACT fields given (coordinators)."""
     require(viewer, Role.COORDINATOR)
     query = access.schools(viewer).where(School.school_id == school_id)
     query = query.with_for_update().execution_options(populate_existing=True)
     school = session.exec(query).first()
     if school is None:
         raise NotFound(f"There is no school {school_id}.")
-    wanted = {"name": name, "kind": kind}
+    wanted = {"name": name, "kind": kind, **_contact(contact)}
     changes = {key: value for key, value in wanted.items() if getattr(school, key) != value}
     if changes:
         school.sqlmodel_update(changes)
@@ -74,6 +84,13 @@ def update_school(
         audit.record(session, viewer, "school.update", "school", school_id, changed=sorted(changes))
     session.commit()
     return school
+
+
+def _contact(fields: dict[str, str]) -> dict[str, str]:
+    unknown = sorted(set(fields) - set(SCHOOL_CONTACT))
+    if unknown:
+        raise TypeError(f"not a school contact field: {', '.join(unknown)}")
+    return fields
 
 
 # ---- students ------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 
 from mobility_match import access, records
 from mobility_match.access import Viewer
+from mobility_match.documents.checklists import Checklists
 from mobility_match.matching.policy import DEFAULT_POLICY, Policy, PolicyError, parse_policy
 from mobility_match.models import (
     Assignment,
@@ -39,6 +40,7 @@ from mobility_match.models import (
 )
 from mobility_match.services import audit
 from mobility_match.services.errors import Conflict, NotFound, Refused
+from mobility_match.services.preparation import instantiate as instantiate_checklists
 from mobility_match.services.snapshots import carried_locks, lockable
 
 
@@ -246,9 +248,17 @@ def release_values(session: Session, round_: Round, error: str) -> dict[str, Any
 
 
 def publish(
-    session: Session, viewer: Viewer, round_id: int, response_deadline: dt.date, today: dt.date
+    session: Session,
+    viewer: Viewer,
+    round_id: int,
+    response_deadline: dt.date,
+    today: dt.date,
+    checklists: Checklists,
 ) -> Round:
-    """Make a solved round's assignments visible; placed students answer by the deadline."""
+    """Make a solved round's assignments visible; placed students answer by the deadline.
+
+    Each placed student's preparation checklist is written in the same transaction.
+    """
     round_ = get_round(session, viewer, round_id)
     if round_.status is not RoundStatus.SOLVED:
         raise Conflict(f"Only a solved round can be published; this one is {round_.status}.")
@@ -280,6 +290,7 @@ def publish(
     )
     if previous is not None:
         _replace(session, previous, round_id)
+    steps = instantiate_checklists(session, round_, previous, checklists)
     audit.record(
         session,
         viewer,
@@ -288,6 +299,7 @@ def publish(
         round_id,
         deadline=response_deadline.isoformat(),
         replaces=previous.id if previous else None,
+        checklist_steps=steps,
     )
     session.commit()
     return round_

@@ -111,6 +111,25 @@ def snapshot_objects(session: Session, round_: Round) -> tuple[Students, Offers]
     return objects
 
 
+def placed_students(
+    session: Session, round_: Round
+) -> dict[str, tuple[domain.Student, domain.Offer]]:
+    """Student id → (student, offer) from the round's snapshot, for its placed assignments."""
+    students, offers = snapshot_objects(session, round_)
+    student_of = {student.student_id: student for student in students}
+    offer_of = {offer.offer_id: offer for offer in offers}
+    rows = session.exec(
+        select(Assignment.student_id, Assignment.offer_id).where(
+            Assignment.round_id == round_.id, col(Assignment.offer_id).is_not(None)
+        )
+    ).all()
+    return {
+        student_id: (student_of[student_id], offer_of[offer_id])
+        for student_id, offer_id in rows
+        if offer_id is not None
+    }
+
+
 def round_input(session: Session, round_: Round) -> RoundInput:
     """The round's students and offers as its snapshot holds them, with its current locks."""
     students, offers = snapshot_objects(session, round_)

@@ -1,0 +1,6 @@
+"""Placement documents: the facts of a placement, its checklist, and the letters rendered from them.
+
+Nothing here touches the database or a request: services/documents.py and
+services/checklists.py gather a published placement's facts, and this package
+turns them into dated checklist steps and into HTML and PDF documents.
+"""

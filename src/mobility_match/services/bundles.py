@@ -1,0 +1,198 @@
+"""A school's placement documents as one ZIP, streamed while the PDFs are rendered.
+
+Rendering a PDF takes a few tenths of a second, so a school's bundle (six
+documents per placed student) takes tens of seconds. The archive is therefore
+streamed: each document is added as soon as it is rendered, which keeps the
+connection busy and the memory flat. Changed documents get a new version first,
+each in its own short transaction, exactly as if generated one by one. The
+scope and the state of the round are checked before the first byte
+(`plan_bundle`); a placement that stops being current meanwhile is left out and
+listed, with the reason, in the archive's index.csv.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col
+
+from mobility_match import access, exports
+from mobility_match.access import Viewer
+from mobility_match.documents.rendering import DocumentKind, DocumentRenderer, available_languages
+from mobility_match.domain import Country
+from mobility_match.models import Assignment, Response
+from mobility_match.services import audit
+from mobility_match.services.documents import (
+    ascii_name,
+    draft_document,
+    file_name,
+    store_versions,
+)
+from mobility_match.services.errors import Conflict, ServiceError
+from mobility_match.services.people import get_school
+from mobility_match.services.placements import check_round_current, current_placement
+from mobility_match.services.rounds import get_round
+
+INDEX_COLUMNS = (
+    "student_id",
+    "last_name",
+    "first_name",
+    "document",
+    "lang",
+    "version",
+    "new_version",
+    "sent_at",
+    "file",
+    "left_out_because",
+)
+
+
+@dataclass(frozen=True)
+class BundlePlan:
+    """Whose documents go in a school's bundle, checked before streaming starts."""
+
+    round_id: int
+    school_id: str
+    student_ids: tuple[str, ...]
+
+    @property
+    def file_name(self) -> str:
+        return ascii_name(f"round-{self.round_id}-{self.school_id}-documents") + ".zip"
+
+
+def plan_bundle(session: Session, viewer: Viewer, round_id: int, school_id: str) -> BundlePlan:
+    """The school's current placements in the round; 404 out of scope, 409/410 if none."""
+    get_school(session, viewer, school_id)
+    round_ = get_round(session, viewer, round_id)
+    check_round_current(round_)
+    placements = session.exec(
+        access.assignments(viewer)
+        .where(
+            Assignment.round_id == round_id,
+            Assignment.school_id == school_id,
+            col(Assignment.offer_id).is_not(None),
+            col(Assignment.response).in_([Response.PENDING, Response.CONFIRMED]),
+        )
+        .order_by(col(Assignment.last_name), col(Assignment.first_name))
+    ).all()
+    if not placements:
+        raise Conflict(
+            f"School {school_id} has no current placement in round {round_id}: none placed, "
+            "or every one declined or withdrawn."
+        )
+    session.commit()
+    return BundlePlan(round_id, school_id, tuple(a.student_id for a in placements))
+
+
+class _Chunks(io.RawIOBase):
+    """A write-only, unseekable sink: zipfile writes into it, the stream takes what came."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        self._parts.append(bytes(data))
+        return len(data)
+
+    def take(self) -> bytes:
+        data = b"".join(self._parts)
+        self._parts.clear()
+        return data
+
+
+def stream_bundle(
+    engine: Engine,
+    viewer: Viewer,
+    renderer: DocumentRenderer,
+    plan: BundlePlan,
+    today: dt.date,
+) -> Iterator[bytes]:
+    """Yield the ZIP archive piece by piece: one folder per student, then index.csv."""
+    sink = _Chunks()
+    index: list[dict[str, object]] = []
+    documents = new_versions = 0
+    with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as archive:
+        for student_id in plan.student_ids:
+            with Session(engine, expire_on_commit=False) as session:
+                try:
+                    assignment, round_ = current_placement(
+                        session, viewer, plan.round_id, student_id
+                    )
+                except ServiceError as refusal:
+                    index.append({"student_id": student_id, "left_out_because": refusal.message})
+                    continue
+                country = Country(assignment.country)
+                drafts = [
+                    draft_document(session, renderer, assignment, round_, kind, lang, today)
+                    for kind in DocumentKind
+                    for lang in available_languages(kind, country)
+                ]
+                session.commit()  # no transaction open while rendering
+            folder = ascii_name(
+                f"{assignment.last_name}-{assignment.first_name}-{assignment.student_id}"
+            )
+            for draft in drafts:
+                if draft.unchanged:
+                    assert draft.latest is not None
+                    document = draft.latest
+                else:
+                    pdf = renderer.pdf(draft.html)
+                    with Session(engine, expire_on_commit=False) as session:
+                        try:
+                            (document,) = store_versions(session, viewer, [(draft, pdf)])
+                        except ServiceError as refusal:
+                            index.append(
+                                {"student_id": student_id, "left_out_because": refusal.message}
+                            )
+                            break
+                    new_versions += 1
+                member = f"{folder}/{file_name(document)}"
+                archive.writestr(member, document.pdf)
+                documents += 1
+                index.append(
+                    {
+                        "student_id": student_id,
+                        "last_name": assignment.last_name,
+                        "first_name": assignment.first_name,
+                        "document": draft.kind.value,
+                        "lang": draft.lang,
+                        "version": document.version,
+                        "new_version": not draft.unchanged,
+                        "sent_at": document.sent_at.isoformat() if document.sent_at else "",
+                        "file": member,
+                    }
+                )
+                yield sink.take()
+        archive.writestr("index.csv", _index_csv(index))
+    yield sink.take()
+    with Session(engine) as session:
+        audit.record(
+            session,
+            viewer,
+            "document.bundle",
+            "school",
+            plan.school_id,
+            round_id=plan.round_id,
+            documents=documents,
+            new_versions=new_versions,
+        )
+        session.commit()
+
+
+def _index_csv(rows: list[dict[str, object]]) -> bytes:
+    """What the archive holds (and leaves out), safe to open in a spreadsheet."""
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=INDEX_COLUMNS, restval="")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({key: exports.defuse(value) for key, value in row.items()})
+    return ("\ufeff" + text.getvalue()).encode("utf-8")

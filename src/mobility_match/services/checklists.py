@@ -1,0 +1,218 @@
+"""Preparation checklists: seen, ticked by whoever may, watched for lateness.
+
+services/preparation.py writes them when a round is published. Who may tick:
+the student his or her own `student` steps, a teacher the `student` and
+`teacher` steps of the school's students, a coordinator any.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import CursorResult, update
+from sqlmodel import Session, col, select
+
+from mobility_match import access
+from mobility_match.access import Viewer
+from mobility_match.documents.facts import Actor
+from mobility_match.models import (
+    Assignment,
+    ChecklistStep,
+    Response,
+    Role,
+    Round,
+    RoundStatus,
+    utcnow,
+)
+from mobility_match.services import audit
+from mobility_match.services.errors import Forbidden, NotFound
+from mobility_match.services.placements import current_placement
+
+MAY_TICK: dict[Role, frozenset[Actor]] = {
+    Role.COORDINATOR: frozenset(Actor),
+    Role.TEACHER: frozenset({Actor.STUDENT, Actor.TEACHER}),
+    Role.STUDENT: frozenset({Actor.STUDENT}),
+}
+"""Whose steps each role may tick (within what it may see)."""
+
+
+def checklist(
+    session: Session, viewer: Viewer, round_id: int, student_id: str
+) -> tuple[Assignment, list[ChecklistStep]]:
+    """A current placement's steps, by date, within the viewer's scope."""
+    assignment, _round = current_placement(session, viewer, round_id, student_id)
+    return assignment, _steps(session, round_id, student_id)
+
+
+def my_checklist(session: Session, viewer: Viewer) -> tuple[Assignment, list[ChecklistStep]]:
+    """The signed-in student's current placement and its steps; 404 when there is none."""
+    current = session.exec(
+        access.assignments(viewer)
+        .join(Round, col(Round.id) == Assignment.round_id)
+        .where(
+            Assignment.student_id == viewer.student_id,
+            col(Round.superseded_by).is_(None),
+            col(Assignment.offer_id).is_not(None),
+            col(Assignment.response).in_([Response.PENDING, Response.CONFIRMED]),
+        )
+        .order_by(col(Assignment.round_id).desc())
+    ).first()
+    if current is None:
+        raise NotFound("You have no current placement, so no preparation checklist yet.")
+    return current, _steps(session, current.round_id, current.student_id)
+
+
+def _steps(session: Session, round_id: int, student_id: str) -> list[ChecklistStep]:
+    return list(
+        session.exec(
+            select(ChecklistStep)
+            .where(ChecklistStep.round_id == round_id, ChecklistStep.student_id == student_id)
+            .order_by(col(ChecklistStep.due_on), col(ChecklistStep.position))
+        )
+    )
+
+
+def tick(session: Session, viewer: Viewer, step_id: int, *, done: bool) -> ChecklistStep:
+    """Mark a step done (or not done again); who may depends on whose step it is."""
+    step = session.get(ChecklistStep, step_id)
+    if step is None:
+        raise NotFound(f"There is no checklist step {step_id}.")
+    # Scope and currency: someone else's step answers exactly like a missing one.
+    try:
+        current_placement(session, viewer, step.round_id, step.student_id)
+    except NotFound:
+        raise NotFound(f"There is no checklist step {step_id}.") from None
+    if Actor(step.who) not in MAY_TICK.get(viewer.role, frozenset()):
+        raise Forbidden(
+            f"Step {step_id} ({step.title}) is for the {step.who} to do; "
+            f"a {viewer.role.value} may not tick it."
+        )
+    values = (
+        {"done_at": utcnow(), "done_by": viewer.account_id, "done_by_name": viewer.username}
+        if done
+        else {"done_at": None, "done_by": None, "done_by_name": ""}
+    )
+    # Only a real change is written and audited: ticking twice keeps the first tick.
+    changed = session.execute(
+        update(ChecklistStep)
+        .where(
+            col(ChecklistStep.id) == step_id,
+            col(ChecklistStep.done_at).is_(None)
+            if done
+            else col(ChecklistStep.done_at).is_not(None),
+        )
+        .values(**values)
+    )
+    assert isinstance(changed, CursorResult)
+    if changed.rowcount:
+        audit.record(
+            session,
+            viewer,
+            "checklist.tick" if done else "checklist.untick",
+            "checklist_step",
+            step_id,
+            round_id=step.round_id,
+            student_id=step.student_id,
+            key=step.key,
+        )
+    session.commit()
+    session.refresh(step)
+    return step
+
+
+@dataclass(frozen=True)
+class LateStep:
+    """An overdue step with what the coordinator needs to chase it."""
+
+    step: ChecklistStep
+    assignment: Assignment
+    days_late: int
+
+
+@dataclass(frozen=True)
+class LateGroup:
+    """Per school and country: students with open steps, open steps, overdue steps."""
+
+    school_id: str
+    country: str
+    students: int
+    """Students with at least one open step."""
+    open_steps: int
+    overdue_steps: int
+    students_late: int
+
+
+def overdue(
+    session: Session,
+    viewer: Viewer,
+    today: dt.date,
+    *,
+    school_id: str | None = None,
+    country: str | None = None,
+    round_id: int | None = None,
+) -> tuple[list[LateGroup], list[LateStep]]:
+    """Open steps of current placements, grouped per school and country, and the late ones."""
+    query = (
+        select(ChecklistStep, Assignment)
+        .join(
+            Assignment,
+            (col(Assignment.round_id) == ChecklistStep.round_id)
+            & (col(Assignment.student_id) == ChecklistStep.student_id),
+        )
+        .join(Round, col(Round.id) == ChecklistStep.round_id)
+        .where(
+            Round.status == RoundStatus.PUBLISHED,
+            col(Round.superseded_by).is_(None),
+            col(Assignment.response).in_([Response.PENDING, Response.CONFIRMED]),
+            col(ChecklistStep.done_at).is_(None),
+            access.checklist_scope(viewer),
+        )
+    )
+    if school_id is not None:
+        query = query.where(ChecklistStep.school_id == school_id)
+    if country is not None:
+        query = query.where(ChecklistStep.country == country)
+    if round_id is not None:
+        query = query.where(ChecklistStep.round_id == round_id)
+    rows = session.exec(
+        query.order_by(
+            col(ChecklistStep.school_id),
+            col(ChecklistStep.country),
+            col(ChecklistStep.due_on),
+            col(ChecklistStep.student_id),
+            col(ChecklistStep.position),
+        )
+    ).all()
+    return _groups(rows, today), [
+        LateStep(step, assignment, (today - step.due_on).days)
+        for step, assignment in rows
+        if step.due_on < today
+    ]
+
+
+def _groups(rows: Sequence[tuple[ChecklistStep, Assignment]], today: dt.date) -> list[LateGroup]:
+    placements: dict[tuple[str, str], set[str]] = {}
+    late_students: dict[tuple[str, str], set[str]] = {}
+    open_steps: Counter[tuple[str, str]] = Counter()
+    late_steps: Counter[tuple[str, str]] = Counter()
+    for step, _assignment in rows:
+        group = (step.school_id, step.country)
+        placements.setdefault(group, set()).add(step.student_id)
+        open_steps[group] += 1
+        if step.due_on < today:
+            late_steps[group] += 1
+            late_students.setdefault(group, set()).add(step.student_id)
+    return [
+        LateGroup(
+            school_id=school,
+            country=country,
+            students=len(students),
+            open_steps=open_steps[(school, country)],
+            overdue_steps=late_steps[(school, country)],
+            students_late=len(late_students.get((school, country), ())),
+        )
+        for (school, country), students in sorted(placements.items())
+    ]

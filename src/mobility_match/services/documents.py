@@ -1,0 +1,283 @@
+"""Placement documents as printed and sent: generated, kept per version, marked sent.
+
+A document is rendered from the placement's facts; a new version is stored
+only when its text changes (the same text keeps its version and its date), and
+marking a version sent records who sent it and when. PDF rendering takes a
+good part of a second, so it always runs outside a database transaction: on
+SQLite every transaction holds the write lock. The ZIP per school is in
+services/bundles.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from mobility_match import access
+from mobility_match.access import Viewer
+from mobility_match.documents.facts import DueStep
+from mobility_match.documents.rendering import (
+    DocumentKind,
+    DocumentRenderer,
+    available_languages,
+)
+from mobility_match.domain import Country
+from mobility_match.models import (
+    Assignment,
+    ChecklistStep,
+    PlacementDocument,
+    Round,
+    utcnow,
+)
+from mobility_match.services import audit
+from mobility_match.services.errors import Conflict, NotFound, Refused
+from mobility_match.services.placements import (
+    check_current,
+    current_placement,
+    due_step,
+    facts_of,
+)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A document rendered to HTML, and whether it differs from the latest stored version."""
+
+    assignment: Assignment
+    kind: DocumentKind
+    lang: str
+    html: str
+    fingerprint: str
+    issued_on: dt.date
+    latest: PlacementDocument | None
+
+    @property
+    def unchanged(self) -> bool:
+        return self.latest is not None and self.latest.fingerprint == self.fingerprint
+
+
+def choose_language(kind: DocumentKind, country: Country, lang: str | None) -> str:
+    """The language asked for, or the document's default; Refused naming the valid ones."""
+    valid = available_languages(kind, country)
+    if lang is None:
+        return valid[0]
+    if lang not in valid:
+        raise Refused(
+            "This document does not exist in that language.",
+            problems=[
+                f"lang: {lang!r} is not available for the {kind.value} of a placement in "
+                f"{country.value}; valid: {', '.join(valid)}"
+            ],
+        )
+    return lang
+
+
+def preview(
+    session: Session,
+    viewer: Viewer,
+    renderer: DocumentRenderer,
+    round_id: int,
+    student_id: str,
+    kind: DocumentKind,
+    lang: str | None,
+    today: dt.date,
+) -> str:
+    """The document's HTML as it would be generated now; nothing is stored."""
+    assignment, round_ = current_placement(session, viewer, round_id, student_id)
+    return draft_document(session, renderer, assignment, round_, kind, lang, today).html
+
+
+def generate(
+    session: Session,
+    viewer: Viewer,
+    renderer: DocumentRenderer,
+    round_id: int,
+    student_id: str,
+    kind: DocumentKind,
+    lang: str | None,
+    today: dt.date,
+) -> tuple[PlacementDocument, bool]:
+    """The document's latest version, stored first if its text changed; True when new."""
+    assignment, round_ = current_placement(session, viewer, round_id, student_id)
+    draft = draft_document(session, renderer, assignment, round_, kind, lang, today)
+    session.commit()  # end the read transaction before the slow rendering
+    if draft.unchanged:
+        assert draft.latest is not None
+        return draft.latest, False
+    stored = store_versions(session, viewer, [(draft, renderer.pdf(draft.html))])
+    return stored[0], True
+
+
+def versions(
+    session: Session,
+    viewer: Viewer,
+    renderer: DocumentRenderer,
+    round_id: int,
+    student_id: str,
+    today: dt.date,
+) -> list[tuple[DocumentKind, str, bool, list[PlacementDocument]]]:
+    """Per document and language: whether the text changed since the latest version, and
+    every stored version, newest first."""
+    assignment, round_ = current_placement(session, viewer, round_id, student_id)
+    stored = session.exec(
+        select(PlacementDocument)
+        .where(
+            PlacementDocument.round_id == round_id,
+            PlacementDocument.student_id == student_id,
+        )
+        .order_by(col(PlacementDocument.version).desc())
+    ).all()
+    listing = []
+    for kind in DocumentKind:
+        for lang in available_languages(kind, Country(assignment.country)):
+            draft = draft_document(session, renderer, assignment, round_, kind, lang, today)
+            mine = [d for d in stored if d.kind == kind.value and d.lang == lang]
+            listing.append((kind, lang, not draft.unchanged, mine))
+    return listing
+
+
+def get_document(session: Session, viewer: Viewer, document_id: int) -> PlacementDocument:
+    """A stored version within the viewer's scope (a teacher's school); 404 otherwise."""
+    document = session.exec(
+        access.documents(viewer).where(PlacementDocument.id == document_id)
+    ).first()
+    if document is None:
+        raise NotFound(f"There is no document {document_id}.")
+    return document
+
+
+def mark_sent(session: Session, viewer: Viewer, document_id: int) -> PlacementDocument:
+    """Record that this version was sent (the first time counts); audited."""
+    document = get_document(session, viewer, document_id)
+    if document.sent_at is None:
+        document.sent_at = utcnow()
+        document.sent_by = viewer.account_id
+        document.sent_by_name = viewer.username
+        session.add(document)
+        _audit(session, viewer, "document.sent", document)
+        session.commit()
+    return document
+
+
+def file_name(document: PlacementDocument) -> str:
+    """A download name that says what the file is, in ASCII."""
+    name = f"{document.student_id}-{document.kind}-{document.lang}-v{document.version}"
+    return ascii_name(name) + ".pdf"
+
+
+# ---- drafts and versions (also used by services/bundles.py) --------------------------
+
+
+def draft_document(
+    session: Session,
+    renderer: DocumentRenderer,
+    assignment: Assignment,
+    round_: Round,
+    kind: DocumentKind,
+    lang: str | None,
+    today: dt.date,
+) -> Draft:
+    lang = choose_language(kind, Country(assignment.country), lang)
+    latest = session.exec(
+        select(PlacementDocument)
+        .where(
+            PlacementDocument.round_id == assignment.round_id,
+            PlacementDocument.student_id == assignment.student_id,
+            PlacementDocument.kind == kind.value,
+            PlacementDocument.lang == lang,
+        )
+        .order_by(col(PlacementDocument.version).desc())
+    ).first()
+    facts = facts_of(session, assignment, round_, issued_on=latest.issued_on if latest else today)
+    steps = _all_steps(session, assignment) if kind is DocumentKind.CHECKLIST else ()
+    html = renderer.html(kind, lang, facts, steps)
+    if (
+        latest is not None
+        and _fingerprint(html) != latest.fingerprint
+        and latest.issued_on != today
+    ):
+        # The text changed: the new version bears today's date.
+        facts = replace(facts, issued_on=today)
+        html = renderer.html(kind, lang, facts, steps)
+    return Draft(assignment, kind, lang, html, _fingerprint(html), facts.issued_on, latest)
+
+
+def _all_steps(session: Session, assignment: Assignment) -> list[DueStep]:
+    steps = session.exec(
+        select(ChecklistStep)
+        .where(
+            ChecklistStep.round_id == assignment.round_id,
+            ChecklistStep.student_id == assignment.student_id,
+        )
+        .order_by(col(ChecklistStep.due_on), col(ChecklistStep.position))
+    ).all()
+    return [due_step(step) for step in steps]
+
+
+def store_versions(
+    session: Session, viewer: Viewer, rendered: Sequence[tuple[Draft, bytes]]
+) -> list[PlacementDocument]:
+    """Write new versions in one short transaction, after checking the placements still hold."""
+    documents = []
+    for draft, pdf in rendered:
+        assignment = session.get_one(Assignment, draft.assignment.id)
+        check_current(assignment, session.get_one(Round, assignment.round_id))
+        document = PlacementDocument(
+            round_id=assignment.round_id,
+            student_id=assignment.student_id,
+            school_id=assignment.school_id,
+            kind=draft.kind.value,
+            lang=draft.lang,
+            version=(draft.latest.version + 1) if draft.latest else 1,
+            issued_on=draft.issued_on,
+            fingerprint=draft.fingerprint,
+            html=draft.html,
+            pdf=pdf,
+            created_by=viewer.account_id,
+            created_by_name=viewer.username,
+        )
+        session.add(document)
+        documents.append(document)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(
+            "Someone generated the same document at the same moment; ask again."
+        ) from None
+    for document in documents:
+        _audit(session, viewer, "document.generate", document)
+    session.commit()
+    return documents
+
+
+def _audit(session: Session, viewer: Viewer, action: str, document: PlacementDocument) -> None:
+    audit.record(
+        session,
+        viewer,
+        action,
+        "placement_document",
+        document.id or 0,
+        round_id=document.round_id,
+        student_id=document.student_id,
+        kind=document.kind,
+        lang=document.lang,
+        version=document.version,
+    )
+
+
+def _fingerprint(html: str) -> str:
+    return hashlib.sha256(html.encode("utf-8")).hexdigest()
+
+
+def ascii_name(text: str) -> str:
+    """Letters, digits, `-` and `_` only: safe as a file name in any archive tool."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", plain).strip("_") or "document"

@@ -1,0 +1,146 @@
+"""A published placement as documents and checklists see it: found in scope, then its facts.
+
+Documents and checklists exist only for a placement that is current: its round
+is published and not replaced by a re-run, the student is placed, and neither
+the student declined nor the host withdrew. Everything here reads; nothing
+changes the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlmodel import Session, col, select
+
+from mobility_match import domain
+from mobility_match.access import Viewer
+from mobility_match.documents.facts import Actor, DueStep, PlacementFacts
+from mobility_match.models import (
+    Assignment,
+    ChecklistStep,
+    Response,
+    Round,
+    RoundStatus,
+    School,
+)
+from mobility_match.services.answers import get_assignment
+from mobility_match.services.errors import Conflict, Gone
+from mobility_match.services.snapshots import snapshot_objects
+
+FIRST_STEPS = 5
+"""How many of the checklist's earliest steps the student's letter lists."""
+
+GUARDIAN_COLUMNS = ("guardian_name", "guardian_email", "guardian_phone")
+"""Optional students.csv columns: a parent or guardian to contact (for a minor)."""
+
+
+def current_placement(
+    session: Session, viewer: Viewer, round_id: int, student_id: str
+) -> tuple[Assignment, Round]:
+    """The viewer's view of a student's placement, if it is current; 404, 409 or 410 otherwise."""
+    assignment = get_assignment(session, viewer, round_id, student_id)
+    round_ = session.get_one(Round, round_id)
+    check_current(assignment, round_)
+    return assignment, round_
+
+
+def check_round_current(round_: Round) -> None:
+    """Refuse a round that is not published, or was replaced by a re-run."""
+    if round_.status is not RoundStatus.PUBLISHED:
+        raise Conflict(
+            f"Round {round_.id} is {round_.status.value}: documents and checklists exist "
+            "only for published placements."
+        )
+    if round_.superseded_by is not None:
+        raise Gone(
+            f"Round {round_.id} was replaced by round {round_.superseded_by}; "
+            "the current placements are there."
+        )
+
+
+def check_current(assignment: Assignment, round_: Round) -> None:
+    """Refuse a placement that is not (or no longer) one to prepare for, saying why."""
+    check_round_current(round_)
+    who = f"{assignment.first_name} {assignment.last_name} ({assignment.student_id})"
+    if assignment.offer_id is None:
+        raise Conflict(f"{who} is not placed in round {round_.id}.")
+    if assignment.response is Response.DECLINED:
+        raise Conflict(f"{who} declined the placement at {assignment.company_name}.")
+    if assignment.response is Response.WITHDRAWN:
+        raise Conflict(f"{assignment.company_name} withdrew the placement of {who}.")
+
+
+def facts_of(
+    session: Session, assignment: Assignment, round_: Round, *, issued_on: dt.date
+) -> PlacementFacts:
+    """Gather what the documents of one current placement say."""
+    students, offers = snapshot_objects(session, round_)
+    student = next(s for s in students if s.student_id == assignment.student_id)
+    offer = next(o for o in offers if o.offer_id == assignment.offer_id)
+    school = session.get(School, student.school_id) or School(school_id=student.school_id)
+    partner = domain.load_vocabulary().partners.get(offer.partner)
+    guardian = _guardian(student)
+    steps = session.exec(
+        select(ChecklistStep)
+        .where(
+            ChecklistStep.round_id == round_.id,
+            ChecklistStep.student_id == student.student_id,
+        )
+        .order_by(col(ChecklistStep.due_on), col(ChecklistStep.position))
+        .limit(FIRST_STEPS)
+    ).all()
+    return PlacementFacts(
+        round_id=round_.id or 0,
+        issued_on=issued_on,
+        student_id=student.student_id,
+        first_name=student.first_name,
+        last_name=student.last_name,
+        gender=student.gender,
+        birth_date=student.birth_date,
+        email=student.email,
+        diploma=student.diploma,
+        trade=student.trade,
+        minor=student.is_minor_on(offer.start_date),
+        guardian_name=guardian[0],
+        guardian_email=guardian[1],
+        guardian_phone=guardian[2],
+        school_id=school.school_id,
+        school_name=school.name or school.school_id,
+        school_address=school.address,
+        school_city=school.city,
+        school_contact_name=school.contact_name,
+        school_contact_email=school.contact_email,
+        school_phone=school.phone,
+        offer_id=offer.offer_id,
+        company_name=offer.company_name,
+        company_address=offer.address,
+        city=offer.city,
+        country=offer.country,
+        tutor_name=offer.contact_name,
+        tutor_email=offer.contact_email,
+        partner_code=offer.partner,
+        partner_name=partner.name if partner else offer.partner,
+        start_date=offer.start_date,
+        end_date=offer.end_date,
+        response_deadline=round_.response_deadline,
+        first_steps=tuple(due_step(step) for step in steps),
+    )
+
+
+def due_step(step: ChecklistStep) -> DueStep:
+    """A stored checklist step as the documents' plain type."""
+    return DueStep(
+        key=step.key,
+        title=step.title,
+        explanation=step.explanation,
+        who=Actor(step.who),
+        due_on=step.due_on,
+        check_legal=step.check_legal,
+        legal_note=step.legal_note,
+    )
+
+
+def _guardian(student: domain.Student) -> Sequence[str]:
+    extra = {name.strip().lower(): value.strip() for name, value in student.extra}
+    return [extra.get(column, "") for column in GUARDIAN_COLUMNS]
