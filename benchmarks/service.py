@@ -4,7 +4,11 @@ Per cohort size it times, through the API in-process (no network): importing
 the offers and the students files, importing the students file again (all
 unchanged), creating the round (its snapshot), solving it in the background to
 the end, the review statistics, the list of assignments, one move, the XLSX
-export and publishing. Cohorts are those of benchmarks/run.py.
+export and publishing (which writes every placed student's checklist); then
+the placement documents and checklists: one checklist, the overdue view and
+its export, one PDF generated then asked again unchanged, and the ZIP of every
+document of one school (the school with the median number of placements, or
+`--zip-school largest`). Cohorts are those of benchmarks/run.py.
 
     python benchmarks/service.py                          # 1,000 and 10,000 students, SQLite
     python benchmarks/service.py --sizes 1000 --database-url postgresql+psycopg://…
@@ -14,27 +18,32 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import io
 import sys
 import tempfile
 import time
+import zipfile
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import text
-from sqlmodel import Session
+from sqlalchemy import Engine, func, text
+from sqlmodel import Session, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cohorts import benchmark_round
 
+from mobility_match.access import Viewer
 from mobility_match.api.app import create_app
 from mobility_match.config import Settings
 from mobility_match.db import make_engine, migrate
 from mobility_match.demo import offers_frame, students_frame
-from mobility_match.models import Account, Role
+from mobility_match.models import Account, ChecklistStep, Role
 from mobility_match.security import hash_password
+from mobility_match.services import checklists
 from mobility_match.services.reference import ensure_partners
 
 PASSWORD = "benchmark password"
@@ -70,7 +79,7 @@ def fresh_database(url: str | None, folder: Path) -> str:
     return url
 
 
-def run(size: int, url: str | None, time_limit: float) -> list[tuple[str, float]]:
+def run(size: int, url: str | None, time_limit: float, zip_school: str) -> list[tuple[str, float]]:
     round_input = benchmark_round(size, seed=1)
     offers_csv = offers_frame(round_input.offers).to_csv(index=False).encode()
     students_csv = students_frame(round_input.students).to_csv(index=False).encode()
@@ -82,7 +91,8 @@ def run(size: int, url: str | None, time_limit: float) -> list[tuple[str, float]
             upload_max_bytes=64 * 1024 * 1024,
             solve_time_limit=time_limit,
         )
-        with TestClient(create_app(settings)) as client:
+        app = create_app(settings)
+        with TestClient(app) as client:
             login = {"username": "coordinator", "password": PASSWORD}
             token = client.post("/api/auth/login", json=login).json()["token"]
             headers = {"Authorization": f"Bearer {token}"}
@@ -151,6 +161,8 @@ def run(size: int, url: str | None, time_limit: float) -> list[tuple[str, float]
                     f"/api/rounds/{round_id}/publish", json={"response_deadline": deadline}
                 ),
             )
+            documents_steps(get, listed.json(), round_id, rows, zip_school)
+            late_everywhere(app.state.engine, rows)
             report = solved["report"]
             print(
                 f"  {size:,} students: placed {report['placed']:,}; engine "
@@ -161,15 +173,74 @@ def run(size: int, url: str | None, time_limit: float) -> list[tuple[str, float]
     return rows
 
 
+def documents_steps(
+    get: Callable[[str], Any],
+    assignments: list[dict[str, Any]],
+    round_id: int,
+    rows: list[tuple[str, float]],
+    zip_school: str,
+) -> None:
+    """Checklists and documents of the published round."""
+    placed = [a for a in assignments[1:] if a["offer_id"]]  # the first one was moved out
+    student = placed[0]["student_id"]
+    placement = f"/api/rounds/{round_id}/placements/{student}"
+    timed("a placement's checklist", rows, lambda: get(f"{placement}/checklist"))
+    overdue = timed("overdue steps, all schools", rows, lambda: get("/api/checklists/overdue"))
+    timed("export overdue.xlsx", rows, lambda: get("/api/checklists/overdue.xlsx"))
+    timed(
+        "one PDF (learning agreement)",
+        rows,
+        lambda: get(f"{placement}/documents/learning_agreement.pdf"),
+    )
+    timed(
+        "the same PDF again, unchanged",
+        rows,
+        lambda: get(f"{placement}/documents/learning_agreement.pdf"),
+    )
+    per_school = Counter(a["school_id"] for a in placed)
+    ranked = [school for school, _ in per_school.most_common()]
+    school = ranked[0] if zip_school == "largest" else ranked[len(ranked) // 2]
+    archive = timed(
+        f"ZIP of one school's documents ({zip_school})",
+        rows,
+        lambda: get(f"/api/rounds/{round_id}/schools/{school}/documents.zip"),
+    )
+    members = len(zipfile.ZipFile(io.BytesIO(archive.content)).namelist()) - 1
+    print(
+        f"  checklists: {sum(g['open_steps'] for g in overdue.json()['groups']):,} open steps, "
+        f"{len(overdue.json()['steps']):,} overdue; ZIP of {school}: {per_school[school]} "
+        f"placements, {members} documents, "
+        f"{len(archive.content) / 1e6:.1f} MB",
+        flush=True,
+    )
+
+
+def late_everywhere(engine: Engine, rows: list[tuple[str, float]]) -> None:
+    """The overdue view when every step is late: the day of the last departure."""
+    with Session(engine) as session:
+        account = session.exec(select(Account).where(Account.username == "coordinator")).one()
+        last = session.exec(select(func.max(ChecklistStep.due_on))).one()
+        assert last is not None
+        _groups, late = timed(
+            "overdue steps, every step late (service call)",
+            rows,
+            lambda: checklists.overdue(session, Viewer.of(account), last + dt.timedelta(days=1)),
+        )
+    print(f"  overdue when all are late: {len(late):,} steps", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--database-url", default=None, help="PostgreSQL URL (emptied!)")
     parser.add_argument("--time-limit", type=float, default=60.0)
+    parser.add_argument("--zip-school", choices=["median", "largest"], default="median")
     arguments = parser.parse_args()
     results = {}
     for size in arguments.sizes:
-        results[size] = run(size, arguments.database_url, arguments.time_limit)
+        results[size] = run(
+            size, arguments.database_url, arguments.time_limit, arguments.zip_school
+        )
     labels = [label for label, _ in results[arguments.sizes[0]]]
     print("| step | " + " | ".join(f"{size:,} students, s" for size in arguments.sizes) + " |")
     print("|---|" + "---:|" * len(arguments.sizes))

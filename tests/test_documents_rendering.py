@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from mobility_match.documents.facts import HOST_LANGUAGE
 from mobility_match.documents.formatting import (
     eqf_label,
     eqf_level,
@@ -132,6 +133,17 @@ def test_document_pdf_says_who_where_when(
         assert title.title == f"{TITLES[kind, lang]} / {FRENCH_TITLES[kind]}"
     else:
         assert title.title == TITLES[kind, lang]
+
+
+@pytest.mark.parametrize("country", list(Country))
+def test_the_student_letter_names_the_host_documents_in_the_host_language(
+    rendered: dict[tuple[Country, DocumentKind, str], bytes], country: Country
+) -> None:
+    """The French letter tells the student what the host's documents are called there."""
+    text = pdf_text(rendered[country, DocumentKind.STUDENT_LETTER, "fr"])
+    host = HOST_LANGUAGE[country]
+    assert TITLES[DocumentKind.LEARNING_AGREEMENT, host] in text
+    assert TITLES[DocumentKind.ATTENDANCE_CERTIFICATE, host] in text
 
 
 def test_document_title_is_bilingual_for_the_bilingual_kinds() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from rich.console import Console
+from sqlalchemy import Engine, delete
 from sqlmodel import Session, func, select
 from typer.testing import CliRunner
 
@@ -15,9 +16,10 @@ from mobility_match.api.app import create_app
 from mobility_match.cli import app as cli
 from mobility_match.config import ProductionRefused, Settings, get_settings
 from mobility_match.db import make_engine
-from mobility_match.models import Offer, Role, Student
+from mobility_match.models import AuditEvent, ChecklistStep, Offer, Role, Student
 from mobility_match.serve import HideInvitationTokens, prepare_database, prepare_demo
 from tests.programme import COMPANIES
+from tests.published import publish_small_round
 
 
 def test_production_refuses_every_development_default() -> None:
@@ -95,7 +97,9 @@ def test_demo_data_gives_a_working_sign_in_for_every_role(tmp_path: Path) -> Non
     console = Console(record=True, width=200)
     first = prepare_demo(settings, companies, 120, 1, console)
     second = prepare_demo(settings, companies, 120, 1, console)
-    assert "already holds data" in console.export_text()
+    printed = console.export_text()
+    assert "solved and published" in printed  # the first start only
+    assert "already holds data" in printed
     engine = make_engine(settings.database_url)
     with Session(engine) as session:
         assert session.exec(select(func.count()).select_from(Student)).one() == 120
@@ -112,7 +116,46 @@ def test_demo_data_gives_a_working_sign_in_for_every_role(tmp_path: Path) -> Non
             for account, expected in ((old, 401), (new, 200)):
                 login = {"username": account.username, "password": account.secret}
                 assert client.post("/api/auth/login", json=login).status_code == expected
+        # The demo round is published, with documents and checklists to try at once.
+        teacher = next(a for a in second if a.role is Role.TEACHER)
+        login = {"username": teacher.username, "password": teacher.secret}
+        headers = {
+            "Authorization": f"Bearer {client.post('/api/auth/login', json=login).json()['token']}"
+        }
+        (round_,) = client.get("/api/rounds", headers=headers).json()
+        assert round_["status"] == "published"
+        placed = [
+            a
+            for a in client.get(f"/api/rounds/{round_['id']}/assignments", headers=headers).json()
+            if a["offer_id"]
+        ]
+        assert placed
+        placement = f"/api/rounds/{round_['id']}/placements/{placed[0]['student_id']}"
+        steps = client.get(f"{placement}/checklist", headers=headers).json()["steps"]
+        assert {"identity_document", "ceam", "learning_agreement"} <= {s["key"] for s in steps}
+        letter = client.get(f"{placement}/documents/host_letter.html", headers=headers)
+        assert letter.status_code == 200
+        assert "04 65 71" in letter.text  # the demo school's contact is filled in
     engine.dispose()
+
+
+def test_serve_writes_the_checklists_of_rounds_published_before_them(
+    engine: Engine, client: TestClient, settings: Settings
+) -> None:
+    """A round published before checklists existed gets them when the service starts."""
+    world = publish_small_round(engine, client)
+    with Session(engine) as session:
+        written = len(session.exec(select(ChecklistStep)).all())
+        session.execute(delete(ChecklistStep))
+        session.commit()
+    prepare_database(settings)
+    prepare_database(settings)  # twice: nothing written the second time
+    with Session(engine) as session:
+        steps = session.exec(select(ChecklistStep)).all()
+        actions = [e.action for e in session.exec(select(AuditEvent))]
+    assert len(steps) == written
+    assert {s.round_id for s in steps} == {world.round_id}
+    assert actions.count("checklist.backfill") == 1
 
 
 def test_access_logs_never_show_an_invitation_token() -> None:

@@ -23,17 +23,26 @@ from mobility_match.documents.rendering import DocumentRenderer
 from mobility_match.domain import load_vocabulary
 from mobility_match.importing import ImportFailed, read_offers
 from mobility_match.models import Role
-from mobility_match.services.demo import DemoAccount, demo_accounts, is_empty, load_demo
+from mobility_match.services.demo import (
+    DemoAccount,
+    demo_accounts,
+    is_empty,
+    load_demo,
+    publish_demo_round,
+)
+from mobility_match.services.preparation import backfill as backfill_checklists
 from mobility_match.services.reference import ensure_partners
 
 
 def prepare_database(settings: Settings) -> None:
-    """Apply pending migrations and the reference data."""
+    """Apply pending migrations and the reference data; write the checklists that rounds
+    published before checklists existed lack."""
     engine = make_engine(settings.database_url)
     try:
         migrate(engine)
         with Session(engine) as session:
             ensure_partners(session)
+            backfill_checklists(session, load_checklists(settings.checklists_dir))
     finally:
         engine.dispose()
 
@@ -45,7 +54,8 @@ def prepare_demo(
     engine = make_engine(settings.database_url)
     try:
         with Session(engine) as session:
-            if is_empty(session):
+            empty = is_empty(session)
+            if empty:
                 offers, problems = read_offers(companies, load_vocabulary())
                 if problems:
                     raise ImportFailed(problems)
@@ -56,7 +66,14 @@ def prepare_demo(
                 )
             else:
                 console.print("The database already holds data: demo data not loaded again.")
-            return demo_accounts(session, settings)
+            accounts = demo_accounts(session, settings)
+        if empty:
+            round_ = publish_demo_round(engine, settings, load_checklists(settings.checklists_dir))
+            console.print(
+                f"Demo round {round_.id} solved and published: documents and checklists of "
+                "its placements can be tried at once."
+            )
+        return accounts
     finally:
         engine.dispose()
 

@@ -86,6 +86,11 @@ def document_title(kind: DocumentKind, lang: str) -> str:
     return titles[lang]
 
 
+def title_in(kind: str, lang: str) -> str:
+    """A document's title in one language only (a letter names the host's documents so)."""
+    return _TITLES[DocumentKind(kind)][lang]
+
+
 def packaged_templates_dir() -> Path:
     """Return the folder holding `documents/`: inside an installed package, else the repo's."""
     installed = Path(mobility_match.__file__).parent / "templates"
@@ -161,6 +166,8 @@ class DocumentRenderer:
         )
         self._environment.filters.update(_filters())
         self._environment.globals["full_name"] = formatting.full_name
+        self._environment.globals["title_in"] = title_in
+        self._environment.globals["host_language"] = HOST_LANGUAGE.__getitem__
         self._folders = tuple(folders)
 
     def html(

@@ -8,11 +8,13 @@ laptop, and `serve` refuses --demo in production.
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
 from mobility_match import domain, records
@@ -20,17 +22,22 @@ from mobility_match.access import Viewer
 from mobility_match.config import Settings
 from mobility_match.demo import generate_students
 from mobility_match.demo.sources import ascii_slug, name_lists
+from mobility_match.documents.checklists import Checklists
 from mobility_match.models import (
     Account,
     Offer,
     Role,
+    Round,
     School,
     SchoolKind,
     Student,
+    utcnow,
 )
 from mobility_match.security import hash_password
 from mobility_match.services import audit
 from mobility_match.services.invitations import invite_student
+from mobility_match.services.rounds import create_round, publish, request_solve
+from mobility_match.services.solving import Solver
 
 CONTROL_EVERY = 3
 """Every third demo school is a control school (its students are followed, not sent)."""
@@ -107,6 +114,16 @@ SCHOOL_CITIES = {
 """The town of a demo school, by the department its UAI-like code starts with."""
 
 SCHOOL_STREETS = ("rue Jean Jaurès", "avenue de la République", "rue Victor Hugo", "rue Pasteur")
+LYCEE_NAMES = (
+    "Marie Curie",
+    "Louise Michel",
+    "Jean Moulin",
+    "Simone Veil",
+    "George Sand",
+    "Albert Camus",
+    "Olympe de Gouges",
+    "Jules Verne",
+)
 
 
 def _fiction_phone(rng: random.Random, prefix: str) -> str:
@@ -122,7 +139,11 @@ def _school(rng: random.Random, school_id: str, kind: SchoolKind) -> School:
     contact = f"{rng.choice(names['first_f'] + names['first_m'])} {rng.choice(names['last_fr'])}"
     return School(
         school_id=school_id,
-        name=f"{'CFA' if school_id.startswith('CFA') else 'Lycée professionnel'} {school_id}",
+        name=(
+            f"CFA des métiers de {city}"
+            if school_id.startswith("CFA")
+            else f"Lycée professionnel {rng.choice(LYCEE_NAMES)}, {city}"
+        ),
         kind=kind,
         address=f"{rng.randint(1, 120)} {rng.choice(SCHOOL_STREETS)}, {postcode} {city}",
         city=city,
@@ -192,3 +213,31 @@ def demo_accounts(session: Session, settings: Settings) -> list[DemoAccount]:
     audit.record(session, None, "demo.accounts", "account", roles=[a.role.value for a in made])
     session.commit()
     return made
+
+
+DEMO_ROUND = "Démo — premier tour"
+DEMO_RESPONSE_DAYS = 14
+
+
+def publish_demo_round(engine: Engine, settings: Settings, checklists: Checklists) -> Round:
+    """Solve and publish a first round of the demo data, as its coordinator would."""
+    with Session(engine, expire_on_commit=False) as session:
+        coordinator = session.exec(
+            select(Account).where(Account.role == Role.COORDINATOR).order_by(col(Account.id))
+        ).first()
+        assert coordinator is not None, "demo_accounts() makes the coordinator first"
+        viewer = Viewer.of(coordinator)
+        round_ = create_round(
+            session, viewer, name=DEMO_ROUND, default_time_limit=settings.solve_time_limit
+        )
+        round_id = round_.id or 0
+        solver = Solver(engine, settings, workers=1)
+        try:
+            attempt = request_solve(session, viewer, round_id, solver.lease)
+            solver.start(round_id, attempt).result()
+        finally:
+            solver.shutdown()
+    with Session(engine, expire_on_commit=False) as session:  # the round as the solve left it
+        today = utcnow().date()
+        deadline = today + dt.timedelta(days=DEMO_RESPONSE_DAYS)
+        return publish(session, viewer, round_id, deadline, today, checklists)

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import insert
+from sqlalchemy import exists, insert
 from sqlmodel import Session, col, select
 
 from mobility_match.documents.checklists import Checklists
-from mobility_match.models import Assignment, ChecklistStep, Round
+from mobility_match.models import Assignment, ChecklistStep, Round, RoundStatus
+from mobility_match.services import audit
 from mobility_match.services.snapshots import placed_students
 
 
@@ -97,3 +98,23 @@ def _ticks_kept(
         for step in ticked
         if step.done_at is not None
     }
+
+
+def backfill(session: Session, checklists: Checklists) -> int:
+    """Write the checklists of current published rounds that have none (rounds published
+    before checklists existed); commit. Return the number of steps written."""
+    lacking = session.exec(
+        select(Round).where(
+            Round.status == RoundStatus.PUBLISHED,
+            col(Round.superseded_by).is_(None),
+            ~exists().where(col(ChecklistStep.round_id) == Round.id),
+        )
+    ).all()
+    written = 0
+    for round_ in lacking:
+        steps = instantiate(session, round_, None, checklists)
+        if steps:
+            audit.record(session, None, "checklist.backfill", "round", round_.id, steps=steps)
+        written += steps
+    session.commit()
+    return written
