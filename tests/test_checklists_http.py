@@ -121,6 +121,12 @@ def test_the_overdue_view_per_school_and_country(client: TestClient, world: Publ
     assert groups[("SCH-A", "UK")]["overdue_steps"] == sum(
         1 for s in body["steps"] if s["student_id"] == "S-UK"
     )
+    assert body["overdue_steps"] == len(body["steps"]) > 3
+    # Page by page, in the same order.
+    first = client.get("/api/checklists/overdue?limit=2", headers=world.coordinator).json()
+    rest = client.get("/api/checklists/overdue?offset=2", headers=world.coordinator).json()
+    assert first["steps"] + rest["steps"] == body["steps"]
+    assert first["overdue_steps"] == body["overdue_steps"]
     # Done steps leave the view.
     step_id = late[("S-UK", "identity_document")]["step"]["id"]
     client.put(f"/api/checklist-steps/{step_id}/done", headers=world.coordinator)

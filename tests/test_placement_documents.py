@@ -89,6 +89,7 @@ def test_names_with_markup_come_out_escaped_and_readable(
     assert html.status_code == 200
     assert "<script>alert(1)" not in html.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html.text
+    assert "default-src 'none'" in html.headers["content-security-policy"]
     pdf = client.get(_url(world, "S-MINOR", "/learning_agreement.pdf"), headers=world.teacher_a)
     text = pdf_text(pdf.content)
     assert "<script>alert(1)</script>" in text

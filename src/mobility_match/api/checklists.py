@@ -121,7 +121,11 @@ class LateStepPublic(BaseModel):
 class Overdue(BaseModel):
     today: dt.date
     groups: list[LateGroupPublic] = Field(description="Per school and host country.")
-    steps: list[LateStepPublic] = Field(description="Every overdue step.")
+    overdue_steps: int = Field(description="How many steps are overdue in all.")
+    steps: list[LateStepPublic] = Field(
+        description="Overdue steps by school, country and due date, from `offset`, at most "
+        "`limit` of them (the export has them all)."
+    )
 
 
 SchoolFilter = Annotated[str | None, Query(max_length=64, description="Only this school.")]
@@ -162,11 +166,20 @@ def overdue(
     school_id: SchoolFilter = None,
     country: CountryFilter = None,
     round_id: RoundFilter = None,
+    limit: Annotated[int, Query(ge=1, le=5000, description="Steps per page.")] = 500,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID, description="Steps to skip.")] = 0,
 ) -> Overdue:
-    """Open and overdue steps per school and country, and every overdue step."""
+    """Open and overdue steps per school and country, and the overdue steps page by page."""
     today = utcnow().date()
     groups, late = checklists.overdue(
-        session, viewer, today, school_id=school_id, country=country, round_id=round_id
+        session,
+        viewer,
+        today,
+        school_id=school_id,
+        country=country,
+        round_id=round_id,
+        limit=limit,
+        offset=offset,
     )
     return Overdue(
         today=today,
@@ -181,6 +194,7 @@ def overdue(
             )
             for g in groups
         ],
+        overdue_steps=sum(g.overdue_steps for g in groups),
         steps=[_late_public(row, today) for row in late],
     )
 

@@ -35,6 +35,7 @@ Lang = Annotated[
 ]
 
 PDF = "application/pdf"
+PREVIEW_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 
 class DocumentPublic(BaseModel):
@@ -146,7 +147,8 @@ def document_file(
     today = utcnow().date()
     if fmt == "html":
         html = documents.preview(session, viewer, renderer, round_id, student_id, kind, lang, today)
-        return HTMLResponse(html)
+        # Defence in depth: names are escaped, and a preview runs no script whatever it holds.
+        return HTMLResponse(html, headers={"Content-Security-Policy": PREVIEW_POLICY})
     document, _new = documents.generate(
         session, viewer, renderer, round_id, student_id, kind, lang, today
     )

@@ -24,13 +24,14 @@ from sqlmodel import Session, col
 
 from mobility_match import access, exports
 from mobility_match.access import Viewer
-from mobility_match.documents.rendering import DocumentKind, DocumentRenderer, available_languages
+from mobility_match.documents.rendering import DocumentRenderer
 from mobility_match.domain import Country
 from mobility_match.models import Assignment, Response
 from mobility_match.services import audit
 from mobility_match.services.documents import (
     ascii_name,
-    draft_document,
+    draft_documents,
+    every_document,
     file_name,
     store_versions,
 )
@@ -130,12 +131,8 @@ def stream_bundle(
                 except ServiceError as refusal:
                     index.append({"student_id": student_id, "left_out_because": refusal.message})
                     continue
-                country = Country(assignment.country)
-                drafts = [
-                    draft_document(session, renderer, assignment, round_, kind, lang, today)
-                    for kind in DocumentKind
-                    for lang in available_languages(kind, country)
-                ]
+                wanted = every_document(Country(assignment.country))
+                drafts = draft_documents(session, renderer, assignment, round_, wanted, today)
                 session.commit()  # no transaction open while rendering
             folder = ascii_name(
                 f"{assignment.last_name}-{assignment.first_name}-{assignment.student_id}"

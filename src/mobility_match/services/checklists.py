@@ -152,11 +152,14 @@ def overdue(
     school_id: str | None = None,
     country: str | None = None,
     round_id: int | None = None,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> tuple[list[LateGroup], list[LateStep]]:
-    """Open steps of current placements counted per school and country, and the late ones.
+    """Open steps of current placements counted per school and country, and the late ones
+    (from `offset`, at most `limit` of them; the groups count them all).
 
     The counts are made by the database (a round of 10,000 students has over 100,000
-    steps); only the late steps are read as rows.
+    steps); only the late steps asked for are read as rows.
     """
     conditions: list[ColumnElement[bool]] = [
         # Each step with its assignment and its round:
@@ -200,7 +203,10 @@ def overdue(
             col(ChecklistStep.due_on),
             col(ChecklistStep.student_id),
             col(ChecklistStep.position),
+            col(ChecklistStep.id),
         )
+        .offset(offset)
+        .limit(limit)
     ).all()
     groups = [LateGroup(*row) for row in counts]
     return groups, [

@@ -91,7 +91,8 @@ def preview(
 ) -> str:
     """The document's HTML as it would be generated now; nothing is stored."""
     assignment, round_ = current_placement(session, viewer, round_id, student_id)
-    return draft_document(session, renderer, assignment, round_, kind, lang, today).html
+    (draft,) = draft_documents(session, renderer, assignment, round_, [(kind, lang)], today)
+    return draft.html
 
 
 def generate(
@@ -106,7 +107,7 @@ def generate(
 ) -> tuple[PlacementDocument, bool]:
     """The document's latest version, stored first if its text changed; True when new."""
     assignment, round_ = current_placement(session, viewer, round_id, student_id)
-    draft = draft_document(session, renderer, assignment, round_, kind, lang, today)
+    (draft,) = draft_documents(session, renderer, assignment, round_, [(kind, lang)], today)
     session.commit()  # end the read transaction before the slow rendering
     if draft.unchanged:
         assert draft.latest is not None
@@ -134,13 +135,16 @@ def versions(
         )
         .order_by(col(PlacementDocument.version).desc())
     ).all()
-    listing = []
-    for kind in DocumentKind:
-        for lang in available_languages(kind, Country(assignment.country)):
-            draft = draft_document(session, renderer, assignment, round_, kind, lang, today)
-            mine = [d for d in stored if d.kind == kind.value and d.lang == lang]
-            listing.append((kind, lang, not draft.unchanged, mine))
-    return listing
+    wanted = every_document(Country(assignment.country))
+    return [
+        (
+            draft.kind,
+            draft.lang,
+            not draft.unchanged,
+            [d for d in stored if d.kind == draft.kind.value and d.lang == draft.lang],
+        )
+        for draft in draft_documents(session, renderer, assignment, round_, wanted, today)
+    ]
 
 
 def get_document(session: Session, viewer: Viewer, document_id: int) -> PlacementDocument:
@@ -175,38 +179,52 @@ def file_name(document: PlacementDocument) -> str:
 # ---- drafts and versions (also used by services/bundles.py) --------------------------
 
 
-def draft_document(
+def every_document(country: Country) -> list[tuple[DocumentKind, str | None]]:
+    """Every document of a placement in `country`, in each of its languages."""
+    return [(kind, lang) for kind in DocumentKind for lang in available_languages(kind, country)]
+
+
+def draft_documents(
     session: Session,
     renderer: DocumentRenderer,
     assignment: Assignment,
     round_: Round,
-    kind: DocumentKind,
-    lang: str | None,
+    wanted: Sequence[tuple[DocumentKind, str | None]],
     today: dt.date,
-) -> Draft:
-    lang = choose_language(kind, Country(assignment.country), lang)
-    latest = session.exec(
-        select(PlacementDocument)
-        .where(
-            PlacementDocument.round_id == assignment.round_id,
-            PlacementDocument.student_id == assignment.student_id,
-            PlacementDocument.kind == kind.value,
-            PlacementDocument.lang == lang,
+) -> list[Draft]:
+    """Render the wanted documents of one placement to HTML, its facts gathered once.
+
+    A document keeps the date of its latest version while its text is unchanged;
+    a changed text is dated today.
+    """
+    country = Country(assignment.country)
+    facts = facts_of(session, assignment, round_, issued_on=today)
+    steps: list[DueStep] | None = None
+    drafts = []
+    for kind, asked in wanted:
+        lang = choose_language(kind, country, asked)
+        latest = session.exec(
+            select(PlacementDocument)
+            .where(
+                PlacementDocument.round_id == assignment.round_id,
+                PlacementDocument.student_id == assignment.student_id,
+                PlacementDocument.kind == kind.value,
+                PlacementDocument.lang == lang,
+            )
+            .order_by(col(PlacementDocument.version).desc())
+        ).first()
+        if kind is DocumentKind.CHECKLIST and steps is None:
+            steps = _all_steps(session, assignment)
+        shown = steps if kind is DocumentKind.CHECKLIST and steps is not None else []
+        dated = replace(facts, issued_on=latest.issued_on if latest else today)
+        html = renderer.html(kind, lang, dated, shown)
+        if latest is not None and _fingerprint(html) != latest.fingerprint:
+            dated = replace(facts, issued_on=today)
+            html = renderer.html(kind, lang, dated, shown)
+        drafts.append(
+            Draft(assignment, kind, lang, html, _fingerprint(html), dated.issued_on, latest)
         )
-        .order_by(col(PlacementDocument.version).desc())
-    ).first()
-    facts = facts_of(session, assignment, round_, issued_on=latest.issued_on if latest else today)
-    steps = _all_steps(session, assignment) if kind is DocumentKind.CHECKLIST else ()
-    html = renderer.html(kind, lang, facts, steps)
-    if (
-        latest is not None
-        and _fingerprint(html) != latest.fingerprint
-        and latest.issued_on != today
-    ):
-        # The text changed: the new version bears today's date.
-        facts = replace(facts, issued_on=today)
-        html = renderer.html(kind, lang, facts, steps)
-    return Draft(assignment, kind, lang, html, _fingerprint(html), facts.issued_on, latest)
+    return drafts
 
 
 def _all_steps(session: Session, assignment: Assignment) -> list[DueStep]:
