@@ -190,6 +190,18 @@ def test_a_school_gets_all_its_documents_in_one_zip(client: TestClient, world: P
     index = list(csv.DictReader(io.StringIO(archive.read("index.csv").decode("utf-8-sig"))))
     assert sorted(row["file"] for row in index) == sorted(names)
     assert {row["new_version"] for row in index} == {"True"}
+    # Only the host letters, in both their languages.
+    letters = client.get(
+        f"/api/rounds/{world.round_id}/schools/SCH-A/documents.zip?kind=host_letter",
+        headers=world.teacher_a,
+    )
+    members = zipfile.ZipFile(io.BytesIO(letters.content)).namelist()
+    assert sorted(m.rsplit("/", 1)[-1] for m in members if m != "index.csv") == [
+        "S-MINOR-host_letter-de-v1.pdf",
+        "S-MINOR-host_letter-fr-v1.pdf",
+        "S-UK-host_letter-en-v1.pdf",
+        "S-UK-host_letter-fr-v1.pdf",
+    ]
     # The bundle stored the versions: asking again renders nothing new.
     listing = client.get(_url(world, "S-UK"), headers=world.teacher_a).json()
     assert all(d["versions"] and not d["changed"] for d in listing)

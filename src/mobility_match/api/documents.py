@@ -183,11 +183,15 @@ def school_bundle(
     engine: EngineDep,
     viewer: SchoolStaff,
     renderer: RendererDep,
+    kind: Annotated[
+        list[DocumentKind] | None,
+        Query(description="Only these documents (repeat the parameter); default: all."),
+    ] = None,
 ) -> StreamingResponse:
     """Every document of the school's current placements in the round, as one ZIP (a folder
     per student, and index.csv); changed documents get a new version first. The archive
-    streams while the PDFs are rendered (a few tenths of a second each)."""
-    plan = bundles.plan_bundle(session, viewer, round_id, school_id)
+    streams while the PDFs are rendered (a tenth of a second or two each)."""
+    plan = bundles.plan_bundle(session, viewer, round_id, school_id, kind or ())
     return StreamingResponse(
         bundles.stream_bundle(engine, viewer, renderer, plan, utcnow().date()),
         media_type="application/zip",

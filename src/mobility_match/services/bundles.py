@@ -16,7 +16,7 @@ import csv
 import datetime as dt
 import io
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
@@ -24,9 +24,9 @@ from sqlmodel import Session, col
 
 from mobility_match import access, exports
 from mobility_match.access import Viewer
-from mobility_match.documents.rendering import DocumentRenderer
+from mobility_match.documents.rendering import DocumentKind, DocumentRenderer
 from mobility_match.domain import Country
-from mobility_match.models import Assignment, Response
+from mobility_match.models import Assignment
 from mobility_match.services import audit
 from mobility_match.services.documents import (
     ascii_name,
@@ -37,7 +37,11 @@ from mobility_match.services.documents import (
 )
 from mobility_match.services.errors import Conflict, ServiceError
 from mobility_match.services.people import get_school
-from mobility_match.services.placements import check_round_current, current_placement
+from mobility_match.services.placements import (
+    check_round_current,
+    current_placement,
+    is_current,
+)
 from mobility_match.services.rounds import get_round
 
 INDEX_COLUMNS = (
@@ -61,14 +65,22 @@ class BundlePlan:
     round_id: int
     school_id: str
     student_ids: tuple[str, ...]
+    kinds: frozenset[DocumentKind]
 
     @property
     def file_name(self) -> str:
         return ascii_name(f"round-{self.round_id}-{self.school_id}-documents") + ".zip"
 
 
-def plan_bundle(session: Session, viewer: Viewer, round_id: int, school_id: str) -> BundlePlan:
-    """The school's current placements in the round; 404 out of scope, 409/410 if none."""
+def plan_bundle(
+    session: Session,
+    viewer: Viewer,
+    round_id: int,
+    school_id: str,
+    kinds: Collection[DocumentKind] = (),
+) -> BundlePlan:
+    """The school's current placements in the round, and the documents wanted of each
+    (all when `kinds` is empty); 404 out of scope, 409/410 if none."""
     get_school(session, viewer, school_id)
     round_ = get_round(session, viewer, round_id)
     check_round_current(round_)
@@ -77,8 +89,7 @@ def plan_bundle(session: Session, viewer: Viewer, round_id: int, school_id: str)
         .where(
             Assignment.round_id == round_id,
             Assignment.school_id == school_id,
-            col(Assignment.offer_id).is_not(None),
-            col(Assignment.response).in_([Response.PENDING, Response.CONFIRMED]),
+            is_current(),
         )
         .order_by(col(Assignment.last_name), col(Assignment.first_name))
     ).all()
@@ -88,7 +99,12 @@ def plan_bundle(session: Session, viewer: Viewer, round_id: int, school_id: str)
             "or every one declined or withdrawn."
         )
     session.commit()
-    return BundlePlan(round_id, school_id, tuple(a.student_id for a in placements))
+    return BundlePlan(
+        round_id,
+        school_id,
+        tuple(a.student_id for a in placements),
+        frozenset(kinds or DocumentKind),
+    )
 
 
 class _Chunks(io.RawIOBase):
@@ -131,7 +147,11 @@ def stream_bundle(
                 except ServiceError as refusal:
                     index.append({"student_id": student_id, "left_out_because": refusal.message})
                     continue
-                wanted = every_document(Country(assignment.country))
+                wanted = [
+                    (kind, lang)
+                    for kind, lang in every_document(Country(assignment.country))
+                    if kind in plan.kinds
+                ]
                 drafts = draft_documents(session, renderer, assignment, round_, wanted, today)
                 session.commit()  # no transaction open while rendering
             folder = ascii_name(

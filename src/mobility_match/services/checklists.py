@@ -20,7 +20,6 @@ from mobility_match.documents.facts import Actor
 from mobility_match.models import (
     Assignment,
     ChecklistStep,
-    Response,
     Role,
     Round,
     RoundStatus,
@@ -28,7 +27,7 @@ from mobility_match.models import (
 )
 from mobility_match.services import audit
 from mobility_match.services.errors import Forbidden, NotFound
-from mobility_match.services.placements import current_placement
+from mobility_match.services.placements import current_placement, is_current
 
 MAY_TICK: dict[Role, frozenset[Actor]] = {
     Role.COORDINATOR: frozenset(Actor),
@@ -54,8 +53,7 @@ def my_checklist(session: Session, viewer: Viewer) -> tuple[Assignment, list[Che
         .where(
             Assignment.student_id == viewer.student_id,
             col(Round.superseded_by).is_(None),
-            col(Assignment.offer_id).is_not(None),
-            col(Assignment.response).in_([Response.PENDING, Response.CONFIRMED]),
+            is_current(),
         )
         .order_by(col(Assignment.round_id).desc())
     ).first()
@@ -168,7 +166,7 @@ def overdue(
         col(Round.id) == ChecklistStep.round_id,
         col(Round.status) == RoundStatus.PUBLISHED,
         col(Round.superseded_by).is_(None),
-        col(Assignment.response).in_([Response.PENDING, Response.CONFIRMED]),
+        is_current(),
         col(ChecklistStep.done_at).is_(None),
         access.checklist_scope(viewer),
     ]

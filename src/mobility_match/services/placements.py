@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from sqlalchemy import ColumnElement, and_
 from sqlmodel import Session, col, select
 
 from mobility_match import domain
@@ -33,6 +34,15 @@ FIRST_STEPS = 5
 
 GUARDIAN_COLUMNS = ("guardian_name", "guardian_email", "guardian_phone")
 """Optional students.csv columns: a parent or guardian to contact (for a minor)."""
+
+
+def is_current() -> ColumnElement[bool]:
+    """In a query: the assignment is a placement still to prepare for (its round's state
+    is checked apart): placed, and neither declined nor withdrawn."""
+    return and_(
+        col(Assignment.offer_id).is_not(None),
+        col(Assignment.response).in_([Response.PENDING, Response.CONFIRMED]),
+    )
 
 
 def current_placement(
