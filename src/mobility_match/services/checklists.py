@@ -27,7 +27,7 @@ from mobility_match.models import (
 )
 from mobility_match.services import audit
 from mobility_match.services.errors import Forbidden, NotFound
-from mobility_match.services.placements import current_placement, is_current
+from mobility_match.services.placements import current_placement, is_current, placement_steps
 
 MAY_TICK: dict[Role, frozenset[Actor]] = {
     Role.COORDINATOR: frozenset(Actor),
@@ -42,7 +42,7 @@ def checklist(
 ) -> tuple[Assignment, list[ChecklistStep]]:
     """A current placement's steps, by date, within the viewer's scope."""
     assignment, _round = current_placement(session, viewer, round_id, student_id)
-    return assignment, _steps(session, round_id, student_id)
+    return assignment, placement_steps(session, round_id, student_id)
 
 
 def my_checklist(session: Session, viewer: Viewer) -> tuple[Assignment, list[ChecklistStep]]:
@@ -59,17 +59,7 @@ def my_checklist(session: Session, viewer: Viewer) -> tuple[Assignment, list[Che
     ).first()
     if current is None:
         raise NotFound("You have no current placement, so no preparation checklist yet.")
-    return current, _steps(session, current.round_id, current.student_id)
-
-
-def _steps(session: Session, round_id: int, student_id: str) -> list[ChecklistStep]:
-    return list(
-        session.exec(
-            select(ChecklistStep)
-            .where(ChecklistStep.round_id == round_id, ChecklistStep.student_id == student_id)
-            .order_by(col(ChecklistStep.due_on), col(ChecklistStep.position))
-        )
-    )
+    return current, placement_steps(session, current.round_id, current.student_id)
 
 
 def tick(session: Session, viewer: Viewer, step_id: int, *, done: bool) -> ChecklistStep:

@@ -22,7 +22,6 @@ from sqlmodel import Session, col, select
 
 from mobility_match import access
 from mobility_match.access import Viewer
-from mobility_match.documents.facts import DueStep
 from mobility_match.documents.rendering import (
     DocumentKind,
     DocumentRenderer,
@@ -31,7 +30,6 @@ from mobility_match.documents.rendering import (
 from mobility_match.domain import Country
 from mobility_match.models import (
     Assignment,
-    ChecklistStep,
     PlacementDocument,
     Round,
     utcnow,
@@ -43,6 +41,7 @@ from mobility_match.services.placements import (
     current_placement,
     due_step,
     facts_of,
+    placement_steps,
 )
 
 
@@ -198,8 +197,11 @@ def draft_documents(
     a changed text is dated today.
     """
     country = Country(assignment.country)
-    facts = facts_of(session, assignment, round_, issued_on=today)
-    steps: list[DueStep] | None = None
+    steps = [
+        due_step(step)
+        for step in placement_steps(session, assignment.round_id, assignment.student_id)
+    ]
+    facts = facts_of(session, assignment, round_, steps, issued_on=today)
     drafts = []
     for kind, asked in wanted:
         lang = choose_language(kind, country, asked)
@@ -213,9 +215,7 @@ def draft_documents(
             )
             .order_by(col(PlacementDocument.version).desc())
         ).first()
-        if kind is DocumentKind.CHECKLIST and steps is None:
-            steps = _all_steps(session, assignment)
-        shown = steps if kind is DocumentKind.CHECKLIST and steps is not None else []
+        shown = steps if kind is DocumentKind.CHECKLIST else []
         dated = replace(facts, issued_on=latest.issued_on if latest else today)
         html = renderer.html(kind, lang, dated, shown)
         if latest is not None and _fingerprint(html) != latest.fingerprint:
@@ -225,18 +225,6 @@ def draft_documents(
             Draft(assignment, kind, lang, html, _fingerprint(html), dated.issued_on, latest)
         )
     return drafts
-
-
-def _all_steps(session: Session, assignment: Assignment) -> list[DueStep]:
-    steps = session.exec(
-        select(ChecklistStep)
-        .where(
-            ChecklistStep.round_id == assignment.round_id,
-            ChecklistStep.student_id == assignment.student_id,
-        )
-        .order_by(col(ChecklistStep.due_on), col(ChecklistStep.position))
-    ).all()
-    return [due_step(step) for step in steps]
 
 
 def store_versions(

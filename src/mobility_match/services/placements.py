@@ -81,25 +81,32 @@ def check_current(assignment: Assignment, round_: Round) -> None:
         raise Conflict(f"{assignment.company_name} withdrew the placement of {who}.")
 
 
+def placement_steps(session: Session, round_id: int, student_id: str) -> list[ChecklistStep]:
+    """A placement's checklist steps, by due date."""
+    return list(
+        session.exec(
+            select(ChecklistStep)
+            .where(ChecklistStep.round_id == round_id, ChecklistStep.student_id == student_id)
+            .order_by(col(ChecklistStep.due_on), col(ChecklistStep.position))
+        )
+    )
+
+
 def facts_of(
-    session: Session, assignment: Assignment, round_: Round, *, issued_on: dt.date
+    session: Session,
+    assignment: Assignment,
+    round_: Round,
+    steps: Sequence[DueStep],
+    *,
+    issued_on: dt.date,
 ) -> PlacementFacts:
-    """Gather what the documents of one current placement say."""
+    """Gather what the documents of one current placement say; `steps` is its checklist."""
     students, offers = snapshot_objects(session, round_)
     student = next(s for s in students if s.student_id == assignment.student_id)
     offer = next(o for o in offers if o.offer_id == assignment.offer_id)
     school = session.get(School, student.school_id) or School(school_id=student.school_id)
     partner = domain.load_vocabulary().partners.get(offer.partner)
     guardian = _guardian(student)
-    steps = session.exec(
-        select(ChecklistStep)
-        .where(
-            ChecklistStep.round_id == round_.id,
-            ChecklistStep.student_id == student.student_id,
-        )
-        .order_by(col(ChecklistStep.due_on), col(ChecklistStep.position))
-        .limit(FIRST_STEPS)
-    ).all()
     return PlacementFacts(
         round_id=round_.id or 0,
         issued_on=issued_on,
@@ -134,7 +141,7 @@ def facts_of(
         start_date=offer.start_date,
         end_date=offer.end_date,
         response_deadline=round_.response_deadline,
-        first_steps=tuple(due_step(step) for step in steps),
+        first_steps=tuple(steps[:FIRST_STEPS]),
     )
 
 

@@ -29,13 +29,6 @@ def instantiate(
     students kept on the same offer. Return the number of steps written.
     """
     carried = _ticks_kept(session, round_, previous)
-    school_of = dict(
-        session.exec(
-            select(Assignment.student_id, Assignment.school_id).where(
-                Assignment.round_id == round_.id
-            )
-        ).all()
-    )
     rows = []
     for student_id, (student, offer) in sorted(placed_students(session, round_).items()):
         steps = checklists.steps_for(
@@ -50,7 +43,7 @@ def instantiate(
                 {
                     "round_id": round_.id,
                     "student_id": student_id,
-                    "school_id": school_of[student_id],
+                    "school_id": student.school_id,  # as the assignment copied it
                     "country": offer.country.value,
                     "key": step.key,
                     "position": position,
