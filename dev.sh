@@ -45,7 +45,9 @@ case "$task" in
     .venv/bin/ruff check src tests benchmarks scripts
     .venv/bin/ruff format --check src tests benchmarks scripts
     .venv/bin/mypy --strict src
-    .venv/bin/pytest "$@"
+    # Two workers (the machines have 2 cores); the browser tests share one worker and
+    # one live server (tests/browser/conftest.py).
+    .venv/bin/pytest -n 2 --dist loadgroup "$@"
     ;;
   bench)
     .venv/bin/python benchmarks/run.py "$@"

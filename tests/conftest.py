@@ -2,7 +2,7 @@
 
 The suite runs on a fresh SQLite file per test by default; when
 MOBILITY_MATCH_TEST_DATABASE_URL is set (a PostgreSQL URL), on that database
-instead, emptied before each test.
+instead (one per pytest-xdist worker, beside it), emptied before each test.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel
 
 from mobility_match.api.app import create_app
@@ -23,7 +24,27 @@ from mobility_match.config import Settings
 from mobility_match.db import make_engine, migrate
 from mobility_match.services.reference import ensure_partners
 
-TEST_DATABASE_URL = os.environ.get("MOBILITY_MATCH_TEST_DATABASE_URL", "")
+
+def _per_worker(url: str) -> str:
+    """The test database of this pytest-xdist worker: `<name>_<worker>`, created if missing
+    (parallel workers must not empty each other's tables)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not url or not worker:
+        return url
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        exists = connection.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+        ).first()
+        if exists is None:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+TEST_DATABASE_URL = _per_worker(os.environ.get("MOBILITY_MATCH_TEST_DATABASE_URL", ""))
 
 
 @pytest.fixture(scope="session")

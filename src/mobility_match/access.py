@@ -42,6 +42,8 @@ class Viewer:
     partner: str | None = None
     student_id: str | None = None
     credential_id: int | None = None
+    language: str = ""
+    """The page language the person chose ("": not chosen yet)."""
 
     @classmethod
     def of(cls, account: Account, credential_id: int | None = None) -> Viewer:
@@ -54,6 +56,7 @@ class Viewer:
             account.partner,
             account.student_id,
             credential_id,
+            account.language,
         )
 
     @property

@@ -154,6 +154,8 @@ class Account(SQLModel, table=True):
     )
     active: bool = True
     created_at: dt.datetime = Field(default_factory=utcnow)
+    language: str = Field(default="", max_length=8)
+    """The language of the pages, chosen once by the person (empty: the default, French)."""
 
 
 class Credential(SQLModel, table=True):
@@ -342,3 +344,54 @@ class PlacementDocument(SQLModel, table=True):
     sent_at: dt.datetime | None = None
     sent_by: int | None = Field(default=None, foreign_key="account.id")
     sent_by_name: str = Field(default="", max_length=254)
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Job(SQLModel, table=True):
+    """A long piece of work started from a page (a school's documents ZIP…), run in the
+    background so that closing the page loses nothing; its result is kept to download.
+
+    The id is a random token: a job is reached only by whoever started it (and coordinators).
+    """
+
+    id: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=32)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    school_id: str | None = Field(default=None, max_length=64)
+    params: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    status: JobStatus = Field(default=JobStatus.QUEUED, max_length=16)
+    done: int = 0
+    total: int = 0
+    message: str = Field(default="", max_length=2000)
+    file_name: str = Field(default="", max_length=200)
+    media_type: str = Field(default="", max_length=100)
+    result: bytes | None = Field(default=None, sa_type=LargeBinary)
+    created_at: dt.datetime = Field(default_factory=utcnow, index=True)
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    lease_expires_at: dt.datetime | None = None
+
+
+class UploadDraft(SQLModel, table=True):
+    """A file uploaded for an import whose preview is being looked at, kept until it is
+    applied or dropped, so that the person need not send it twice.
+
+    Rows of one upload share `draft` (a random token) and belong to one account.
+    """
+
+    __tablename__ = "upload_draft"
+
+    id: int | None = Field(default=None, primary_key=True)
+    draft: str = Field(max_length=64, index=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    kind: str = Field(max_length=16)
+    position: int = 0
+    file_name: str = Field(max_length=255)
+    content: bytes = Field(sa_type=LargeBinary)
+    created_at: dt.datetime = Field(default_factory=utcnow)

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine
 
 from mobility_match import __version__
@@ -43,6 +43,9 @@ from mobility_match.services.errors import (
     Unauthenticated,
 )
 from mobility_match.services.solving import Solver
+from mobility_match.web import app as web
+from mobility_match.web.deps import SignInRequired, sign_in_redirect
+from mobility_match.web.errors import error_page, is_page
 
 _STATUS: dict[type[ServiceError], int] = {
     Unauthenticated: 401,
@@ -55,9 +58,14 @@ _STATUS: dict[type[ServiceError], int] = {
 }
 
 
-def _service_error(_request: Request, error: Exception) -> JSONResponse:
+def _service_error(request: Request, error: Exception) -> Response:
+    """JSON for the API; for a page, the error page (a sign-in redirect when signed out)."""
     assert isinstance(error, ServiceError)
     status = next(code for kind, code in _STATUS.items() if isinstance(error, kind))
+    if is_page(request):
+        if isinstance(error, Unauthenticated):
+            return sign_in_redirect(SignInRequired(request.url.path))
+        return error_page(request, status, error.message)
     body: dict[str, object] = {"detail": error.message}
     if error.problems:
         body["problems"] = list(error.problems)
@@ -98,6 +106,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         version=__version__,
         summary="Matching rounds that place vocational graduates in host companies abroad.",
         lifespan=lifespan,
+        docs_url=None,  # web/docs.py serves it without a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -109,4 +119,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.add_middleware(BodyLimit, upload_max_bytes=settings.upload_max_bytes)
     for module in (auth, people, offers, imports, rounds, documents, checklists, me, audit):
         app.include_router(module.router)
+    web.setup(app, settings)
     return app

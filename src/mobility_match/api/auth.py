@@ -116,19 +116,31 @@ def _client(request: Request) -> str:
     return request.client.host if request.client is not None else "unknown"
 
 
-def _session_answer(
-    response: Response, signed_in: sessions.SignedIn, settings: Settings
-) -> SessionPublic:
-    """Set the session cookie and return the session's JSON."""
+def set_session_cookie(response: Response, token: str, settings: Settings) -> None:
+    """Give the browser its session: an HttpOnly, SameSite=Strict cookie, never cached."""
     response.set_cookie(
         SESSION_COOKIE,
-        signed_in.token,
+        token,
         max_age=int(settings.session_hours * 3600),
         httponly=True,
         samesite="strict",
         secure=settings.secure_cookies,
     )
     response.headers["Cache-Control"] = "no-store"
+
+
+def clear_session_cookie(response: Response, settings: Settings) -> None:
+    """Remove the session cookie from the browser."""
+    response.delete_cookie(
+        SESSION_COOKIE, httponly=True, samesite="strict", secure=settings.secure_cookies
+    )
+
+
+def _session_answer(
+    response: Response, signed_in: sessions.SignedIn, settings: Settings
+) -> SessionPublic:
+    """Set the session cookie and return the session's JSON."""
+    set_session_cookie(response, signed_in.token, settings)
     return SessionPublic(
         token=signed_in.token,
         expires_at=signed_in.expires_at,
@@ -160,9 +172,7 @@ def logout(viewer: ViewerDep, session: SessionDep, settings: SettingsDep) -> Res
     """Sign out: end the current session and clear its cookie (an API token stays valid)."""
     sessions.sign_out(session, viewer)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
-    response.delete_cookie(
-        SESSION_COOKIE, httponly=True, samesite="strict", secure=settings.secure_cookies
-    )
+    clear_session_cookie(response, settings)
     return response
 
 

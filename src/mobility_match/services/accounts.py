@@ -221,3 +221,17 @@ def deactivate_account(session: Session, viewer: Viewer, account_id: int) -> Acc
     )
     session.commit()
     return account
+
+
+def set_language(session: Session, viewer: Viewer, language: str, allowed: Sequence[str]) -> None:
+    """Remember the page language the viewer chose (one of `allowed`), for every later visit."""
+    if language not in allowed:
+        session.rollback()
+        raise Refused(f"language: {language!r} is not offered; choose one of {', '.join(allowed)}.")
+    session.exec(
+        update(Account).where(col(Account.id) == viewer.account_id).values(language=language)
+    )
+    audit.record(
+        session, viewer, "account.language", "account", viewer.account_id, language=language
+    )
+    session.commit()
