@@ -33,7 +33,7 @@ TEMPLATES = ROOT / "templates" / "web"
 WEB = ROOT / "src" / "mobility_match" / "web"
 TRANSLATIONS = WEB / "translations"
 
-PARTNER_AREAS = frozenset({"common", "partner", "uploads", "jobs"})
+PARTNER_AREAS = frozenset({"common", "partner", "uploads"})
 """Areas a partner sees: translated into German and Polish too."""
 
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2)}
