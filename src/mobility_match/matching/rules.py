@@ -96,6 +96,11 @@ def failed_rule(student: Student, offer: Offer, vocabulary: Vocabulary) -> HardR
     return None
 
 
+def broken_rules(student: Student, offer: Offer, vocabulary: Vocabulary) -> tuple[HardRule, ...]:
+    """Return every hard rule the pair breaks, in HARD_RULES order (empty: acceptable)."""
+    return tuple(rule for rule in HARD_RULES if not rule.check(student, offer, vocabulary))
+
+
 def is_acceptable(student: Student, offer: Offer, vocabulary: Vocabulary) -> bool:
     """Tell whether a pair passes every hard rule."""
     return failed_rule(student, offer, vocabulary) is None
@@ -129,6 +134,7 @@ __all__ = [
     "HARD_RULES",
     "HardRule",
     "age_rule",
+    "broken_rules",
     "dates_rule",
     "failed_rule",
     "is_acceptable",
