@@ -1,6 +1,7 @@
 """The messages of the pages and their translations: what is missing, and stubs to fill.
 
-    python scripts/messages.py check            # every message without a translation
+    python scripts/messages.py check            # every message without a translation, and
+                                                # every message translated two ways
     python scripts/messages.py update AREA LANG # add the missing messages of AREA to
                                                 # translations/LANG/AREA.po, msgstr empty
     python scripts/messages.py fill AREA LANG < translations.json
@@ -97,13 +98,40 @@ def catalogue(language: str) -> dict[str, tuple[str, ...]]:
     return translated
 
 
+def conflicts() -> list[str]:
+    """Messages translated differently in two .po files of one language: the catalogues are
+    merged, so one translation would silently replace the other on every page."""
+    found = []
+    for folder in sorted(TRANSLATIONS.iterdir()):
+        seen: dict[str, tuple[tuple[str, ...], str]] = {}
+        for path in sorted(folder.glob("*.po")):
+            with path.open("rb") as source:
+                catalog = read_po(source, locale=folder.name)
+            for entry in catalog:
+                if not entry.id or entry.fuzzy:
+                    continue
+                key = entry.id if isinstance(entry.id, str) else entry.id[0]
+                strings = entry.string if isinstance(entry.string, tuple) else (entry.string,)
+                if not all(strings):
+                    continue
+                earlier = seen.setdefault(key, (tuple(strings), path.name))
+                if earlier[0] != tuple(strings):
+                    found.append(
+                        f"{folder.name}: {key!r} is {earlier[0]!r} in {earlier[1]} "
+                        f"but {tuple(strings)!r} in {path.name}"
+                    )
+    return found
+
+
 def missing() -> list[tuple[str, Message]]:
     """(language, message) for every message without a full translation in a language it needs."""
     catalogues: dict[str, dict[str, tuple[str, ...]]] = {}
     found = []
     for message in messages():
         for language in languages_of(message.area):
-            known = catalogues.setdefault(language, catalogue(language))
+            if language not in catalogues:
+                catalogues[language] = catalogue(language)
+            known = catalogues[language]
             strings = known.get(message.key)
             if not strings or not all(strings):
                 found.append((language, message))
@@ -155,7 +183,10 @@ def main(argv: list[str]) -> int:
         gaps = missing()
         for language, message in gaps:
             print(f"{message.file}:{message.line}: [{language}] {message.key!r}")
-        return 1 if gaps else 0
+        clashes = conflicts()
+        for clash in clashes:
+            print(clash)
+        return 1 if gaps or clashes else 0
     if len(argv) == 3 and argv[0] == "update":
         print(f"{update(argv[1], argv[2])} messages added")
         return 0

@@ -59,7 +59,8 @@ class Route:
     """Path parameters that name no object (a document kind, a file format)."""
 
 
-PUBLIC = {("POST", "/api/auth/login"), ("GET", "/invite/{token}"), ("POST", "/invite/{token}")}
+PUBLIC = {("POST", "/api/auth/login"), ("POST", "/invite/{token}")}
+"""GET /invite/{token} is a page (web/pages/student.py), not a route of the API."""
 
 
 @dataclass
@@ -182,6 +183,9 @@ ROUTES: dict[tuple[str, str], Route] = {
         },
     ),
     ("POST", "/api/accounts/{account_id}/deactivate"): Route(C, ("account_id",)),
+    ("POST", "/api/accounts/{account_id}/password"): Route(C, ("account_id",)),
+    ("GET", "/api/accounts/blocked"): Route(C),
+    ("POST", "/api/accounts/blocked/lift"): Route(C, body=lambda w, n: {"username": f"x{n}"}),
     ("POST", "/api/students/{student_id}/invitation"): Route(
         frozenset({COORDINATOR, TEACHER}), ("student_id",)
     ),
@@ -210,6 +214,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/api/offers/{offer_id}/withdraw"): Route(
         frozenset({COORDINATOR, PARTNER}), ("offer_id",)
     ),
+    ("GET", "/api/partner/placements"): Route(frozenset({COORDINATOR, PARTNER})),
     ("POST", "/api/imports/students"): Route(C, files=_students_file),
     ("POST", "/api/imports/offers"): Route(frozenset({COORDINATOR, PARTNER}), files=_offers_file),
     ("GET", "/api/rounds"): Route(EVERYONE),

@@ -27,6 +27,13 @@ def test_every_message_of_the_pages_is_translated() -> None:
     assert gaps == []
 
 
+def test_no_message_is_translated_two_ways() -> None:
+    """The .po files of a language are merged: a message translated differently in two of
+    them would take one translation everywhere. Each message has one translation a language
+    (give a different English message where two pages need two wordings)."""
+    assert messages.conflicts() == []
+
+
 def test_the_pages_have_messages_to_translate() -> None:
     """The extraction finds the messages of templates and page modules (a broken extractor
     would make the test above pass on nothing)."""

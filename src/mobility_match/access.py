@@ -19,6 +19,7 @@ from mobility_match.models import (
     Account,
     Assignment,
     ChecklistStep,
+    Job,
     Offer,
     PlacementDocument,
     Role,
@@ -153,6 +154,14 @@ def documents(
     if viewer.role is Role.TEACHER:
         return query.where(PlacementDocument.school_id == viewer.school_id)
     return _none(query)
+
+
+def jobs(viewer: Viewer, query: SelectOfScalar[Job] | None = None) -> SelectOfScalar[Job]:
+    """Background jobs: all for coordinators, one's own for everybody else."""
+    query = select(Job) if query is None else query
+    if viewer.is_coordinator:
+        return query
+    return query.where(Job.account_id == viewer.account_id)
 
 
 def audit_fields(viewer: Viewer | None) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import JSON, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -243,7 +243,16 @@ class Assignment(SQLModel, table=True):
     snapshot, so that lists and scoping need no snapshot parsing.
     """
 
-    __table_args__ = (UniqueConstraint("round_id", "student_id"),)
+    __table_args__ = (
+        UniqueConstraint("round_id", "student_id"),
+        # The review table filters and sorts one round's rows by these (10,000 students).
+        Index("ix_assignment_round_name", "round_id", "last_name", "first_name"),
+        Index("ix_assignment_round_school", "round_id", "school_id"),
+        Index("ix_assignment_round_country", "round_id", "country"),
+        Index("ix_assignment_round_sector", "round_id", "sector"),
+        Index("ix_assignment_round_gender", "round_id", "gender"),
+        Index("ix_assignment_round_reason", "round_id", "reason_code"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     round_id: int = Field(foreign_key="round.id", index=True)
@@ -251,6 +260,11 @@ class Assignment(SQLModel, table=True):
     first_name: str = Field(default="", max_length=120)
     last_name: str = Field(default="", max_length=120)
     school_id: str = Field(max_length=64, index=True)
+    gender: str = Field(default="", max_length=1)
+    """The student's gender in the round's snapshot (F, M, X)."""
+    trade: str = Field(default="", max_length=32)
+    sector: str = Field(default="", max_length=16)
+    """The sector of the student's trade (services, production; empty if unknown)."""
     eligible: bool = False
     """Whether the student had at least one acceptable offer in the round."""
     offer_id: str | None = Field(default=None, max_length=64)

@@ -88,9 +88,8 @@ def print_sign_ins(console: Console, accounts: Sequence[DemoAccount], public_url
             how = f"username {account.username}  password {account.secret}"
         lines.append(f"  {account.role.value:<12} {how}  ({account.scope})")
     lines.append(
-        f"Staff sign in with POST {public_url}/api/auth/login "
-        '{"username": …, "password": …}; the API is documented at '
-        f"{public_url}/docs"
+        f"Open {public_url}/ in a browser and sign in with one of these (the student opens "
+        f"the link); the JSON API is documented at {public_url}/docs"
     )
     for line in lines:
         console.print(line, markup=False, highlight=False, soft_wrap=True)

@@ -7,7 +7,7 @@ service and the exports all show the same numbers.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 from mobility_match.domain import Gender, RoundInput, RoundResult, Sector, Vocabulary
@@ -52,6 +52,17 @@ class RoundStatistics:
     preference_cost: int
     min_school_rate: Fraction
     reasons: dict[str, int]
+    sector_by_gender: dict[str, dict[str, GroupFigures]] = field(default_factory=dict)
+    """Sector → gender → its students (every gender listed, zeros included)."""
+    school_by_gender: dict[str, dict[str, GroupFigures]] = field(default_factory=dict)
+    """School → gender → its students."""
+    country_by_gender: dict[str, dict[str, GroupFigures]] = field(default_factory=dict)
+    """Host country → gender → the students of that gender (all of them, and the eligible)
+    and how many of them are placed in that country: the rates of one gender over the
+    countries add up to its placement rate."""
+    lowest_school: str | None = None
+    """The school whose rate is `min_school_rate` (the first by id on a tie; None when no
+    school has an eligible student)."""
 
 
 def _groups(keys: list[str], eligible: list[bool], placed: list[bool]) -> dict[str, GroupFigures]:
@@ -61,6 +72,43 @@ def _groups(keys: list[str], eligible: list[bool], placed: list[bool]) -> dict[s
     return {
         key: GroupFigures(total[key], eligible_count[key], placed_count[key])
         for key in sorted(total)
+    }
+
+
+def _groups_by_gender(
+    keys: list[str], genders: list[str], eligible: list[bool], placed: list[bool]
+) -> dict[str, dict[str, GroupFigures]]:
+    """Key → gender → figures, every gender listed for every key (zeros included)."""
+    pairs = list(zip(keys, genders, strict=True))
+    total = Counter(pairs)
+    eligible_count = Counter(pair for pair, e in zip(pairs, eligible, strict=True) if e)
+    placed_count = Counter(pair for pair, p in zip(pairs, placed, strict=True) if p)
+    return {
+        key: {
+            g.value: GroupFigures(
+                total[(key, g.value)], eligible_count[(key, g.value)], placed_count[(key, g.value)]
+            )
+            for g in Gender
+        }
+        for key in sorted(set(keys))
+    }
+
+
+def _countries_by_gender(
+    countries: list[str], genders: list[str], eligible: list[bool], placed_in: list[str | None]
+) -> dict[str, dict[str, GroupFigures]]:
+    """Country → gender → (students of the gender, eligible ones, placed in the country)."""
+    total = Counter(genders)
+    eligible_count = Counter(g for g, e in zip(genders, eligible, strict=True) if e)
+    placed_count = Counter(zip(placed_in, genders, strict=True))
+    return {
+        country: {
+            g.value: GroupFigures(
+                total[g.value], eligible_count[g.value], placed_count[(country, g.value)]
+            )
+            for g in Gender
+        }
+        for country in countries
     }
 
 
@@ -95,6 +143,13 @@ def compute_statistics(
     f, m = by_gender[Gender.F.value], by_gender[Gender.M.value]
     gap = abs(f.rate - m.rate) if f.eligible and m.eligible else Fraction(0)
     rates = [g.rate for g in by_school.values() if g.eligible]
+    lowest = min(
+        (key for key, g in by_school.items() if g.eligible),
+        key=lambda key: by_school[key].rate,
+        default=None,
+    )
+    genders = [s.gender.value for s in students]
+    placed_in = [offer_country[p.offer_id] if p.offer_id else None for p in result.placements]
     cost = sum((p.preference_rank or 1) - 1 for p in result.placements if p.offer_id)
     reasons = Counter(p.reason.code.value for p in result.placements if p.reason is not None)
     return RoundStatistics(
@@ -110,4 +165,10 @@ def compute_statistics(
         preference_cost=cost,
         min_school_rate=min(rates, default=Fraction(1)),
         reasons=dict(sorted(reasons.items())),
+        sector_by_gender=_groups_by_gender(sectors, genders, eligible, placed),
+        school_by_gender=_groups_by_gender(
+            [s.school_id for s in students], genders, eligible, placed
+        ),
+        country_by_gender=_countries_by_gender(list(by_country), genders, eligible, placed_in),
+        lowest_school=lowest,
     )

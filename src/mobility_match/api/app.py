@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from mobility_match import __version__
 from mobility_match.api import (
+    accounts_admin,
     audit,
     auth,
     checklists,
@@ -42,6 +43,7 @@ from mobility_match.services.errors import (
     TooManyAttempts,
     Unauthenticated,
 )
+from mobility_match.services.jobs import JobRunner
 from mobility_match.services.solving import Solver
 from mobility_match.web import app as web
 from mobility_match.web.deps import SignInRequired, sign_in_redirect
@@ -77,9 +79,13 @@ def _service_error(request: Request, error: Exception) -> Response:
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def _invalid_request(_request: Request, error: Exception) -> JSONResponse:
-    """422 naming each field and what is wrong, without echoing what was sent (passwords)."""
+def _invalid_request(request: Request, error: Exception) -> Response:
+    """422 naming each field and what is wrong, without echoing what was sent (passwords);
+    for a page, the error page."""
     assert isinstance(error, RequestValidationError)
+    if is_page(request):
+        fields = ", ".join(str(item["loc"][-1]) for item in error.errors())
+        return error_page(request, 422, fields)
     problems = [
         {"field": ".".join(str(part) for part in item["loc"]), "message": item["msg"]}
         for item in error.errors()
@@ -92,14 +98,18 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     settings = settings or get_settings()
     engine = engine or make_engine(settings.database_url)
     solver = Solver(engine, settings)
+    renderer = DocumentRenderer(settings.templates_dir)
+    jobs = JobRunner(engine, settings, renderer)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         solver.recover()
+        jobs.recover()
         try:
             yield
         finally:
             solver.shutdown()
+            jobs.shutdown()
 
     app = FastAPI(
         title="mobility_match",
@@ -112,12 +122,24 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.engine = engine
     app.state.solver = solver
-    app.state.renderer = DocumentRenderer(settings.templates_dir)
+    app.state.renderer = renderer
+    app.state.jobs = jobs
     app.state.checklists = load_checklists(settings.checklists_dir)
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_middleware(BodyLimit, upload_max_bytes=settings.upload_max_bytes)
-    for module in (auth, people, offers, imports, rounds, documents, checklists, me, audit):
+    for module in (
+        auth,
+        accounts_admin,
+        people,
+        offers,
+        imports,
+        rounds,
+        documents,
+        checklists,
+        me,
+        audit,
+    ):
         app.include_router(module.router)
     web.setup(app, settings)
     return app

@@ -7,10 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from sqlmodel import col, select
 
 from mobility_match.api.deps import Coordinator, SessionDep
-from mobility_match.models import AuditEvent
+from mobility_match.services import audit
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
 
@@ -30,14 +29,18 @@ class AuditEventPublic(BaseModel):
 def list_events(
     session: SessionDep,
     viewer: Coordinator,
-    object_type: str | None = None,
-    object_id: str | None = None,
+    object_type: Annotated[str | None, Query(max_length=32)] = None,
+    object_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    actor: Annotated[
+        str | None, Query(max_length=254, description="Part of the actor's username.")
+    ] = None,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+    since: Annotated[dt.date | None, Query(description="First day (UTC), included.")] = None,
+    until: Annotated[dt.date | None, Query(description="Last day (UTC), included.")] = None,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1, description="Events to skip.")] = 0,
 ) -> list[AuditEventPublic]:
-    """The latest audit events, newest first, optionally of one object."""
-    query = select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(limit)
-    if object_type is not None:
-        query = query.where(AuditEvent.object_type == object_type)
-    if object_id is not None:
-        query = query.where(AuditEvent.object_id == object_id)
-    return [AuditEventPublic.model_validate(e.model_dump()) for e in session.exec(query)]
+    """The latest audit events, newest first, filtered by actor, action, object or dates."""
+    filters = audit.EventFilter(actor, action, object_type, object_id, since, until)
+    page = audit.list_events(session, viewer, filters, limit=limit, offset=offset)
+    return [AuditEventPublic.model_validate(e.model_dump()) for e in page.events]

@@ -3,18 +3,16 @@
 Each route checks who is asking (a dependency), calls services/sessions.py,
 accounts.py or invitations.py and serialises the answer; no route returns a
 password hash, and a token is shown only in the answer that creates it. The
-invitation page answers GET without using the link up, because mail scanners
-open links before the student does.
+invitation link's page (GET /invite/{token}, which uses nothing up) is a page of
+web/pages/student.py; POST /invite/{token} here uses the link up for a script.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response, status
-from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from mobility_match.access import Viewer
@@ -31,7 +29,6 @@ from mobility_match.api.deps import (
 from mobility_match.config import Settings
 from mobility_match.models import Account, Role
 from mobility_match.services import accounts, invitations, sessions
-from mobility_match.services.errors import Gone, NotFound
 
 router = APIRouter()
 
@@ -241,63 +238,6 @@ def invite_student(
     assert credential.expires_at is not None
     url = f"{settings.public_url.rstrip('/')}/invite/{token}"
     return InvitationPublic(url=url, expires_at=credential.expires_at)
-
-
-# The invitation page, for the student's browser: in French, the students' language,
-# with English below for anyone else.
-
-_PAGE = """<!doctype html>
-<html lang="fr">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<title>{title}</title>
-</head>
-<body>
-<main>
-<h1>{title}</h1>
-{body}
-</main>
-</body>
-</html>
-"""
-
-
-def _page(title: str, body: str, status_code: int = status.HTTP_200_OK) -> HTMLResponse:
-    """An HTML page that no cache keeps and that sends no referrer (the URL holds a secret)."""
-    return HTMLResponse(
-        _PAGE.format(title=html.escape(title), body=body),
-        status_code=status_code,
-        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
-    )
-
-
-def _invalid_link_page(error: NotFound | Gone) -> HTMLResponse:
-    return _page(
-        "Ce lien n'est plus valable",
-        "<p>Demandez un nouveau lien à votre professeur ou à votre coordinateur.</p>\n"
-        f'<p lang="en">{html.escape(error.message)}</p>',
-        status.HTTP_410_GONE if isinstance(error, Gone) else status.HTTP_404_NOT_FOUND,
-    )
-
-
-@router.get("/invite/{token}", response_class=HTMLResponse, tags=["accounts"])
-def invitation_page(token: str, session: SessionDep) -> HTMLResponse:
-    """The page of an invitation link: whom it signs in, and a button (GET uses nothing up)."""
-    try:
-        account = invitations.get_invitation_account(session, token)
-    except (NotFound, Gone) as error:
-        return _invalid_link_page(error)
-    name = html.escape(account.display_name or account.username)
-    return _page(
-        "Connexion à mobility_match",
-        f"<p>Ce lien vous connecte en tant que <strong>{name}</strong>. "
-        "Il ne sert qu'une fois.</p>\n"
-        f'<p lang="en">This link signs in <strong>{name}</strong>. It works only once.</p>\n'
-        f'<form method="post" action="/invite/{html.escape(token)}">\n'
-        '<button type="submit">Se connecter · Sign in</button>\n</form>',
-    )
 
 
 @router.post("/invite/{token}", tags=["accounts"])

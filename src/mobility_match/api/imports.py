@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, HTTPException, UploadFile, status
+from starlette.datastructures import UploadFile as AnyUpload
 
 from mobility_match.access import Viewer
 from mobility_match.api.deps import Coordinator, SessionDep, SettingsDep, allow
@@ -27,7 +28,7 @@ Host = Annotated[Viewer, Depends(allow(Role.COORDINATOR, Role.PARTNER))]
 _CHUNK = 1024 * 1024
 
 
-def _read_upload(upload: UploadFile, limit: int) -> tuple[bytes, str]:
+def read_upload(upload: AnyUpload, limit: int) -> tuple[bytes, str]:
     """The upload's bytes and client file name; 413 as soon as it passes `limit` bytes."""
     filename = upload.filename or ""
     parts: list[bytes] = []
@@ -52,7 +53,7 @@ def import_students(
     settings: SettingsDep,
 ) -> imports.StudentsImported:
     """Import a students file, all or nothing; 422 lists every problem as FILE:ROW:COLUMN."""
-    data, filename = _read_upload(file, settings.upload_max_bytes)
+    data, filename = read_upload(file, settings.upload_max_bytes)
     return imports.import_students(
         session, viewer, data, filename, max_bytes=settings.upload_max_bytes
     )
@@ -68,5 +69,5 @@ def import_offers(
     settings: SettingsDep,
 ) -> imports.OffersImported:
     """Import offers files, all or nothing; a partner only its own offers; 422 lists all."""
-    uploads = [_read_upload(upload, settings.upload_max_bytes) for upload in file]
+    uploads = [read_upload(upload, settings.upload_max_bytes) for upload in file]
     return imports.import_offers(session, viewer, uploads, max_bytes=settings.upload_max_bytes)

@@ -16,8 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from mobility_match.access import Viewer
 from mobility_match.api.deps import SessionDep, ViewerDep, allow
 from mobility_match.domain import ANY_OTHER
-from mobility_match.models import OfferStatus, Role
-from mobility_match.services import offers
+from mobility_match.models import OfferStatus, Response, Role
+from mobility_match.services import host_placements, offers
+from mobility_match.services.host_placements import HostPlacement
 from mobility_match.services.offers import OfferFields, OfferView
 
 router = APIRouter(tags=["offers"])
@@ -91,6 +92,29 @@ class OfferPublic(BaseModel):
         )
 
 
+class HostPlacementPublic(BaseModel):
+    """A student placed on one of your offers, with the school to write to and the answer."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    round_id: int
+    offer_id: str
+    company_name: str
+    city: str
+    student_id: str
+    first_name: str
+    last_name: str
+    trade: str
+    start_date: dt.date | None
+    end_date: dt.date | None
+    school_id: str
+    school_name: str
+    school_contact_name: str
+    school_contact_email: str
+    school_phone: str
+    response: Response
+
+
 @router.get("/api/partners")
 def list_partners(session: SessionDep, viewer: ViewerDep) -> list[PartnerPublic]:
     """The partner organisations and the country each works in."""
@@ -148,3 +172,10 @@ def update_offer(
 def withdraw_offer(offer_id: OfferId, session: SessionDep, viewer: Host) -> OfferPublic:
     """Withdraw an offer; its published placements are marked withdrawn by the host."""
     return OfferPublic.of(offers.withdraw_offer(session, viewer, offer_id))
+
+
+@router.get("/api/partner/placements")
+def list_host_placements(session: SessionDep, viewer: Host) -> list[HostPlacementPublic]:
+    """Students placed on your offers in current published rounds (coordinators: all)."""
+    found: list[HostPlacement] = host_placements.host_placements(session, viewer)
+    return [HostPlacementPublic.model_validate(row) for row in found]

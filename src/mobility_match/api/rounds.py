@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request, Response, status
@@ -107,10 +108,27 @@ class Rerun(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
 
 
+class PlacePublic(BaseModel):
+    offer_id: str
+    company_name: str
+    city: str
+    country: str
+
+
 class ChangePublic(BaseModel):
     student_id: str
-    before: str | None
-    after: str | None
+    before: str | None = Field(description="The offer in the first round (null: unplaced).")
+    after: str | None = Field(description="The offer in the other round (null: unplaced).")
+    first_name: str
+    last_name: str
+    school_id: str
+    school_name: str
+    before_place: PlacePublic | None
+    after_place: PlacePublic | None
+
+    @classmethod
+    def of(cls, change: review.Change) -> ChangePublic:
+        return cls.model_validate(asdict(change))
 
 
 def _solver(request: Request) -> Solver:
@@ -143,12 +161,7 @@ def get_round(
     round_id: RoundId, session: SessionDep, viewer: ViewerDep, solver: SolverDep
 ) -> RoundPublic:
     """A round, with the progress of its solve while it runs (poll this)."""
-    round_ = rounds.get_round(session, viewer, round_id)
-    if rounds.lease_expired(round_, utcnow()):
-        session.commit()  # end this read first: on SQLite it holds the lock recover() needs
-        solver.recover()
-        session.refresh(round_)
-    return RoundPublic.of(round_, viewer)
+    return RoundPublic.of(rounds.get_live_round(session, viewer, round_id, solver.recover), viewer)
 
 
 @router.post("/{round_id}/solve", status_code=status.HTTP_202_ACCEPTED)
@@ -289,16 +302,8 @@ def rerun(
     round_id: RoundId, body: Rerun, session: SessionDep, viewer: Coordinator, settings: SettingsDep
 ) -> RoundPublic:
     """A new draft round from current data that will change as few placements as possible."""
-    previous = rounds.get_round(session, viewer, round_id)
-    round_ = rounds.create_round(
-        session,
-        viewer,
-        name=body.name or f"{previous.name} (re-run)",
-        policy=previous.policy,
-        time_limit=previous.time_limit,
-        seed=previous.seed,
-        previous_round_id=round_id,
-        default_time_limit=settings.solve_time_limit,
+    round_ = rounds.rerun(
+        session, viewer, round_id, name=body.name, default_time_limit=settings.solve_time_limit
     )
     return RoundPublic.of(round_, viewer)
 
@@ -312,7 +317,7 @@ def diff(
 ) -> list[ChangePublic]:
     """The students placed differently in the other round than in this one."""
     changes = review.diff(session, viewer, round_id, other_round_id)
-    return [ChangePublic(student_id=c.student_id, before=c.before, after=c.after) for c in changes]
+    return [ChangePublic.of(change) for change in changes]
 
 
 @router.get("/{round_id}/export/{table}.{fmt}")

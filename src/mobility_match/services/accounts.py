@@ -9,17 +9,22 @@ password in an audit event, a log or an error message.
 
 from __future__ import annotations
 
+import datetime as dt
+import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from mobility_match.access import Viewer
 from mobility_match.models import (
     Account,
+    AuditEvent,
     Credential,
     CredentialKind,
+    LoginAttempt,
     Partner,
     Role,
     School,
@@ -30,6 +35,7 @@ from mobility_match.security import hash_password, password_problem
 from mobility_match.services import audit
 from mobility_match.services.errors import Conflict, NotFound, Refused
 from mobility_match.services.reference import ensure_partners
+from mobility_match.services.rows import require
 
 
 def get_account(session: Session, account_id: int) -> Account:
@@ -235,3 +241,96 @@ def set_language(session: Session, viewer: Viewer, language: str, allowed: Seque
         session, viewer, "account.language", "account", viewer.account_id, language=language
     )
     session.commit()
+
+
+# ---- for the coordinators' accounts page ---------------------------------------------
+
+GENERATED_PASSWORD_BYTES = 12
+"""A generated password holds 16 URL-safe characters (96 random bits)."""
+
+
+def new_password() -> str:
+    """A random password for a new or reset account, shown once to the coordinator."""
+    return secrets.token_urlsafe(GENERATED_PASSWORD_BYTES)
+
+
+@dataclass(frozen=True)
+class AccountsPage:
+    """A page of accounts, the total of the filter, and when each last signed in."""
+
+    accounts: list[Account]
+    total: int
+    last_sign_in: dict[int, dt.datetime]
+
+
+def list_accounts(
+    session: Session,
+    viewer: Viewer,
+    *,
+    role: Role | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> AccountsPage:
+    """Accounts by username (of one role, if given), a page at a time (coordinators)."""
+    require(viewer, Role.COORDINATOR)
+    conditions = [] if role is None else [col(Account.role) == role]
+    total = session.exec(select(func.count()).select_from(Account).where(*conditions)).one()
+    accounts = list(
+        session.exec(
+            select(Account)
+            .where(*conditions)
+            .order_by(col(Account.username))
+            .offset(offset)
+            .limit(limit)
+        ).all()
+    )
+    ids = [account.id for account in accounts if account.id is not None]
+    # Sign-ins are audit events: one grouped query for the page's accounts.
+    last = session.exec(
+        select(AuditEvent.account_id, func.max(AuditEvent.at))
+        .where(col(AuditEvent.action) == "sign_in", col(AuditEvent.account_id).in_(ids))
+        .group_by(col(AuditEvent.account_id))
+    ).all()
+    session.commit()
+    return AccountsPage(
+        accounts, total, {account_id: at for account_id, at in last if account_id is not None}
+    )
+
+
+def reset_password(session: Session, viewer: Viewer, account_id: int) -> str:
+    """Give a staff account a new random password (returned, to be shown once), end its
+    sessions and lift a sign-in block of its username; audited, never the password."""
+    require(viewer, Role.COORDINATOR)
+    account = session.exec(
+        select(Account).where(Account.id == account_id).with_for_update()
+    ).first()
+    if account is None:
+        session.rollback()
+        raise NotFound(f"There is no account {account_id}.")
+    if account_id == viewer.account_id:
+        session.rollback()
+        raise Refused("You cannot reset your own password here; ask another coordinator.")
+    if account.role is Role.STUDENT:
+        session.rollback()
+        raise Refused("A student has no password; give the student a new invitation link.")
+    if not account.active:
+        session.rollback()
+        raise Refused(f"The account {account.username} is deactivated; it cannot sign in.")
+    password = new_password()
+    account.password_hash = hash_password(password)
+    session.add(account)
+    ended = revoke_credentials(session, account_id, CredentialKind.SESSION)
+    lifted = session.exec(
+        delete(LoginAttempt).where(col(LoginAttempt.username) == account.username)
+    ).rowcount
+    audit.record(
+        session,
+        viewer,
+        "account.reset_password",
+        "account",
+        account_id,
+        sessions_ended=ended,
+        failed_sign_ins_cleared=lifted,
+    )
+    session.commit()
+    return password

@@ -7,7 +7,12 @@ marks the placements on its offer. Every read is scoped by access.py.
 from __future__ import annotations
 
 import datetime as dt
+import math
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from mobility_match import access
@@ -17,6 +22,7 @@ from mobility_match.models import (
     Response,
     Round,
     RoundStatus,
+    School,
     utcnow,
 )
 from mobility_match.services import audit
@@ -46,6 +52,140 @@ def list_assignments(session: Session, viewer: Viewer, round_id: int) -> list[As
             .order_by(col(Assignment.student_id))
         )
     )
+
+
+PLACED = "placed"
+UNPLACED = "unplaced"
+"""Values of the `reason` filter besides the reason codes: every placed, every unplaced."""
+
+SORTS: dict[str, tuple[Any, ...]] = {
+    "name": (col(Assignment.last_name), col(Assignment.first_name)),
+    "school": (col(School.name), col(Assignment.school_id)),
+    "gender": (col(Assignment.gender),),
+    "trade": (col(Assignment.trade),),
+    "country": (col(Assignment.country),),
+    "company": (col(Assignment.company_name),),
+    "city": (col(Assignment.city),),
+    "dates": (col(Assignment.start_date), col(Assignment.end_date)),
+    "rank": (col(Assignment.preference_rank),),
+    "locked": (col(Assignment.locked),),
+    "response": (col(Assignment.response),),
+    "reason": (col(Assignment.reason_code),),
+}
+"""The columns the review table sorts by; ties are broken by student id."""
+
+
+@dataclass(frozen=True)
+class AssignmentFilters:
+    """What the review table is narrowed to; an empty value does not filter."""
+
+    school: str = ""
+    country: str = ""
+    sector: str = ""
+    gender: str = ""
+    reason: str = ""
+    """A reason code of the unplaced, PLACED or UNPLACED."""
+
+
+@dataclass(frozen=True)
+class AssignmentPage:
+    """One page of a round's assignments, filtered and sorted, with the count of them all."""
+
+    rows: list[Assignment]
+    total: int
+    """How many assignments match the filters (on every page)."""
+    page: int
+    pages: int
+    size: int
+    school_names: dict[str, str]
+    """The names of the schools of `rows` (a school without a row of its own: its id)."""
+
+
+def page_assignments(
+    session: Session,
+    viewer: Viewer,
+    round_id: int,
+    filters: AssignmentFilters,
+    sort: str = "name",
+    descending: bool = False,
+    page: int = 1,
+    size: int = 50,
+) -> AssignmentPage:
+    """A page of the round's assignments within the viewer's scope, filtered, sorted and
+    counted by the database (a 10,000-student round reads one page, not every row).
+
+    An unknown sort is by name; a page past the last is the last.
+    """
+    get_round(session, viewer, round_id)
+    query = access.assignments(viewer).where(Assignment.round_id == round_id)
+    for value, column in (
+        (filters.school, Assignment.school_id),
+        (filters.country, Assignment.country),
+        (filters.sector, Assignment.sector),
+        (filters.gender, Assignment.gender),
+    ):
+        if value:
+            query = query.where(column == value)
+    if filters.reason == PLACED:
+        query = query.where(col(Assignment.offer_id).is_not(None))
+    elif filters.reason == UNPLACED:
+        query = query.where(col(Assignment.offer_id).is_(None))
+    elif filters.reason:
+        query = query.where(Assignment.reason_code == filters.reason)
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    size = max(1, size)
+    pages = max(1, math.ceil(total / size))
+    page = min(max(1, page), pages)
+    columns = SORTS.get(sort, SORTS["name"])
+    if sort == "school":
+        query = query.outerjoin(School, col(School.school_id) == col(Assignment.school_id))
+    order = [c.desc().nulls_last() if descending else c.asc().nulls_last() for c in columns]
+    rows = list(
+        session.exec(
+            query.order_by(*order, col(Assignment.student_id)).offset((page - 1) * size).limit(size)
+        )
+    )
+    return AssignmentPage(rows, total, page, pages, size, school_names(session, rows))
+
+
+def school_names(session: Session, rows: list[Assignment]) -> dict[str, str]:
+    """The name of each school of `rows` (its id when it has no name or no row)."""
+    ids = {row.school_id for row in rows}
+    found = session.exec(
+        select(School.school_id, School.name).where(col(School.school_id).in_(ids))
+    ).all()
+    names = {school_id: name for school_id, name in found if name}
+    return {school_id: names.get(school_id, school_id) for school_id in ids}
+
+
+def round_schools(session: Session, viewer: Viewer, round_id: int) -> list[tuple[str, str]]:
+    """(id, name) of every school with an assignment in the round you may see, by name; a
+    name that two schools share is followed by each one's id."""
+    get_round(session, viewer, round_id)
+    scoped = access.assignments(viewer).where(Assignment.round_id == round_id).subquery()
+    ids = session.exec(select(scoped.c.school_id).distinct()).all()
+    found = session.exec(
+        select(School.school_id, School.name).where(col(School.school_id).in_(ids))
+    ).all()
+    names = {school_id: name or school_id for school_id, name in found}
+    shown = [(school_id, names.get(school_id, school_id)) for school_id in ids]
+    twice = {name for name, n in Counter(name for _id, name in shown).items() if n > 1}
+    shown = [(i, f"{name} ({i})" if name in twice else name) for i, name in shown]
+    return sorted(shown, key=lambda pair: (pair[1].casefold(), pair[0]))
+
+
+def places_taken(session: Session, viewer: Viewer, round_id: int) -> dict[str, int]:
+    """Offer id → how many of the round's students (that you may see) are placed on it."""
+    get_round(session, viewer, round_id)
+    scoped = (
+        access.assignments(viewer)
+        .where(Assignment.round_id == round_id, col(Assignment.offer_id).is_not(None))
+        .subquery()
+    )
+    counted = session.exec(
+        select(scoped.c.offer_id, func.count()).group_by(scoped.c.offer_id)
+    ).all()
+    return {offer_id: count for offer_id, count in counted if offer_id is not None}
 
 
 def my_placements(session: Session, viewer: Viewer) -> list[tuple[Assignment, Round]]:

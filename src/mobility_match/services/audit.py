@@ -2,17 +2,22 @@
 
 Callers pass what changed in `details`; `record` drops any key that looks like
 a secret, so a careless caller still cannot leak a password or token here.
+`list_events` is the one query of the log, for the API and the pages.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy import ColumnElement
+from sqlmodel import Session, col, func, select
 
 from mobility_match.access import Viewer, audit_fields
 from mobility_match.models import AuditEvent
+from mobility_match.services.errors import Forbidden
 
 _SECRET_WORDS = ("password", "token", "secret", "hash")
 
@@ -43,3 +48,84 @@ def record(
             details=_clean(details),
         )
     )
+
+
+# ---- reading the log (coordinators) --------------------------------------------------
+
+MAX_PAGE = 1000
+"""The most events one page holds."""
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """Which events to list; None (or empty) means any."""
+
+    actor: str | None = None
+    """Part of the actor's username, any case."""
+    action: str | None = None
+    object_type: str | None = None
+    object_id: str | None = None
+    since: dt.date | None = None
+    """The first day (UTC), included."""
+    until: dt.date | None = None
+    """The last day (UTC), included."""
+
+
+@dataclass(frozen=True)
+class EventsPage:
+    events: list[AuditEvent]
+    total: int
+    """Events matching the filter, on every page."""
+
+
+def list_events(
+    session: Session,
+    viewer: Viewer,
+    filters: EventFilter | None = None,
+    *,
+    limit: int = 200,
+    offset: int = 0,
+) -> EventsPage:
+    """Audit events matching `filters`, newest first, `limit` from `offset` (coordinators)."""
+    if not viewer.is_coordinator:
+        raise Forbidden("Only coordinators may read the audit log.")
+    filters = filters or EventFilter()
+    conditions: list[ColumnElement[bool]] = []
+    if filters.actor:
+        conditions.append(col(AuditEvent.actor).icontains(filters.actor, autoescape=True))
+    if filters.action:
+        conditions.append(col(AuditEvent.action) == filters.action)
+    if filters.object_type:
+        conditions.append(col(AuditEvent.object_type) == filters.object_type)
+    if filters.object_id:
+        conditions.append(col(AuditEvent.object_id) == filters.object_id)
+    if filters.since is not None:
+        start = dt.datetime.combine(filters.since, dt.time(), dt.UTC)
+        conditions.append(col(AuditEvent.at) >= start)
+    if filters.until is not None:
+        end = dt.datetime.combine(filters.until + dt.timedelta(days=1), dt.time(), dt.UTC)
+        conditions.append(col(AuditEvent.at) < end)
+    total = session.exec(select(func.count()).select_from(AuditEvent).where(*conditions)).one()
+    events = session.exec(
+        select(AuditEvent)
+        .where(*conditions)
+        .order_by(col(AuditEvent.id).desc())
+        .offset(offset)
+        .limit(min(limit, MAX_PAGE))
+    ).all()
+    session.commit()
+    return EventsPage(list(events), total)
+
+
+def actions_and_types(session: Session, viewer: Viewer) -> tuple[list[str], list[str]]:
+    """The actions and the object types the log holds, for choosing a filter (coordinators)."""
+    if not viewer.is_coordinator:
+        raise Forbidden("Only coordinators may read the audit log.")
+    actions = session.exec(
+        select(AuditEvent.action).distinct().order_by(col(AuditEvent.action))
+    ).all()
+    types = session.exec(
+        select(AuditEvent.object_type).distinct().order_by(col(AuditEvent.object_type))
+    ).all()
+    session.commit()
+    return list(actions), list(types)

@@ -31,11 +31,13 @@ from mobility_match.domain import Country
 from mobility_match.models import (
     Assignment,
     PlacementDocument,
+    Role,
     Round,
     utcnow,
 )
 from mobility_match.services import audit
-from mobility_match.services.errors import Conflict, NotFound, Refused
+from mobility_match.services.checklists import my_checklist
+from mobility_match.services.errors import Conflict, Forbidden, NotFound, Refused
 from mobility_match.services.placements import (
     check_current,
     current_placement,
@@ -113,6 +115,32 @@ def generate(
         return draft.latest, False
     stored = store_versions(session, viewer, [(draft, renderer.pdf(draft.html))])
     return stored[0], True
+
+
+STUDENT_OWN_KINDS = (DocumentKind.STUDENT_LETTER, DocumentKind.CHECKLIST)
+"""The documents a student may produce for himself or herself; the rest are the school's."""
+
+
+def generate_own(
+    session: Session,
+    viewer: Viewer,
+    renderer: DocumentRenderer,
+    kind: str,
+    today: dt.date,
+) -> PlacementDocument:
+    """A student's own letter or checklist, for his or her current placement only: stored as
+    a version like the school's (the same text keeps its version); any other kind is
+    NotFound, and so is a document when the student has no current placement."""
+    if viewer.role is not Role.STUDENT or viewer.student_id is None:
+        raise Forbidden("Only a student asks for his or her own documents here.")
+    wanted = next((k for k in STUDENT_OWN_KINDS if k.value == kind), None)
+    if wanted is None:
+        raise NotFound(f"There is no document {kind!r} for students.")
+    assignment, _steps = my_checklist(session, viewer)
+    document, _new = generate(
+        session, viewer, renderer, assignment.round_id, viewer.student_id, wanted, None, today
+    )
+    return document
 
 
 def versions(

@@ -7,16 +7,21 @@ text longer than its column), and stored all or nothing: students upserted by
 student id, offers by offer id, their companies by company id, so importing the
 same files twice changes nothing. Every problem is named by file, row and
 column, all at once. No HTTP here, and nothing here touches a round.
+
+Each import runs in three steps, so that a preview (services/previews.py) can
+run the first two and never write: reading (`read_students_upload`,
+`read_offers_upload`: the files and every problem), comparing (`compare_students`,
+`compare_offers`: what each row would create or change) and storing.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, Generic, TypeVar
 
 import pandas as pd
 from sqlalchemy import inspect
@@ -42,6 +47,39 @@ from mobility_match.services.rows import UNVERSIONED, changed_fields, chunks, re
 
 Stored = TypeVar("Stored", Student, Offer)
 """A row an import upserts by its id: a student or an offer, both versioned."""
+Row = TypeVar("Row", Student, Offer, Company)
+
+
+@dataclass(frozen=True)
+class RowChange(Generic[Row]):
+    """What storing one row of a file would do: create it, change some fields, or nothing."""
+
+    row: Row
+    """The row as the file gives it."""
+    stored: Row | None
+    """The row as the database holds it; None when the row is new."""
+    changes: dict[str, Any] = field(default_factory=dict)
+    """The fields whose value would change, with their new values."""
+
+    @property
+    def action(self) -> str:
+        """`created`, `updated` or `unchanged`."""
+        if self.stored is None:
+            return "created"
+        return "updated" if self.changes else "unchanged"
+
+
+@dataclass(frozen=True)
+class Read:
+    """What reading uploaded files gave: their names, the rows read, every problem, and the
+    text of each cell a problem names (file, row, column), to show it next to the problem."""
+
+    names: list[str]
+    objects: list[Any]
+    problems: list[Problem]
+    cells: dict[tuple[str, int, str], str]
+
+
 # ---- what both imports check and say -------------------------------------------------
 
 
@@ -104,22 +142,58 @@ class StudentsImported:
     """Schools that were not known, created as pilot schools without a name."""
 
 
+@dataclass(frozen=True)
+class StudentsPlan:
+    """What storing a students file would do (compare_students)."""
+
+    students: list[RowChange[Student]]
+    schools_created: list[str]
+    """Schools that are not known, which the import creates as pilot schools."""
+
+
+def read_students_upload(
+    session: Session, viewer: Viewer, data: bytes, filename: str, *, max_bytes: int
+) -> Read:
+    """Check and read an uploaded students file (coordinators): every problem, nothing stored."""
+    require(viewer, Role.COORDINATOR)
+    offer_ids = {offer.offer_id for offer in session.exec(access.offers(viewer)).all()}
+    # End the read transaction before reading the file: on SQLite it holds the write lock.
+    session.commit()
+    vocabulary = domain.load_vocabulary()
+    frames: dict[str, pd.DataFrame] = {}
+    read = uploads.read_uploads(
+        [(data, filename)],
+        _keeping_frames(frames, lambda paths: _read_students(paths[0], vocabulary, offer_ids)),
+        what="students",
+        max_bytes=max_bytes,
+    )
+    return Read(read.names, read.objects, read.problems, _problem_cells(read.problems, frames))
+
+
+def compare_students(
+    session: Session, viewer: Viewer, students: Sequence[domain.Student], *, lock: bool = False
+) -> StudentsPlan:
+    """What storing `students` would create and change (with `lock`, the stored rows are
+    locked for the update that follows); nothing is written."""
+    require(viewer, Role.COORDINATOR)
+    school_ids = sorted({student.school_id for student in students})
+    known: set[str] = set()
+    for batch in chunks(school_ids):
+        schools = access.schools(viewer).where(col(School.school_id).in_(batch))
+        known.update(school.school_id for school in session.exec(schools).all())
+    schools_created = [school_id for school_id in school_ids if school_id not in known]
+    rows = [records.student_row(student) for student in students]
+    changes = _compare(session, Student, access.students(viewer), rows, UNVERSIONED, lock=lock)
+    return StudentsPlan(changes, schools_created)
+
+
 def import_students(
     session: Session, viewer: Viewer, data: bytes, filename: str, *, max_bytes: int
 ) -> StudentsImported:
     """Store an uploaded students file, all or nothing; Refused lists every problem."""
     require(viewer, Role.COORDINATOR)
     name = uploads.upload_name(filename)
-    offer_ids = {offer.offer_id for offer in session.exec(access.offers(viewer)).all()}
-    # End the read transaction before reading the file: on SQLite it holds the write lock.
-    session.commit()
-    vocabulary = domain.load_vocabulary()
-    read = uploads.read_uploads(
-        [(data, filename)],
-        lambda paths: _read_students(paths[0], vocabulary, offer_ids),
-        what="students",
-        max_bytes=max_bytes,
-    )
+    read = read_students_upload(session, viewer, data, filename, max_bytes=max_bytes)
     if read.problems:
         raise _upload_refused([name], read.problems)
     with saving(session, "The same students were just imported by someone else; upload again."):
@@ -186,19 +260,13 @@ def _store_students(
     session: Session, viewer: Viewer, students: Sequence[domain.Student]
 ) -> tuple[int, int, int, list[str]]:
     """Upsert the students (and their unknown schools); return the counts, not committed."""
-    school_ids = sorted({student.school_id for student in students})
-    known: set[str] = set()
-    for batch in chunks(school_ids):
-        schools = access.schools(viewer).where(col(School.school_id).in_(batch))
-        known.update(school.school_id for school in session.exec(schools).all())
-    schools_created = [school_id for school_id in school_ids if school_id not in known]
+    plan = compare_students(session, viewer, students, lock=True)
     session.add_all(
-        School(school_id=school_id, kind=SchoolKind.PILOT) for school_id in schools_created
+        School(school_id=school_id, kind=SchoolKind.PILOT) for school_id in plan.schools_created
     )
     session.flush()
-    rows = [records.student_row(student) for student in students]
-    created, updated = _upsert(session, Student, access.students(viewer), rows, UNVERSIONED)
-    return created, updated, len(students) - created - updated, schools_created
+    created, updated = _store(session, plan.students)
+    return created, updated, len(students) - created - updated, plan.schools_created
 
 
 # ---- importing offers files ------------------------------------------------------------
@@ -226,21 +294,7 @@ def import_offers(
     A partner may upload only its own organisation's offers, and may not reuse
     an offer id of another partner's offer.
     """
-    require(viewer, Role.COORDINATOR, Role.PARTNER)
-    own = None if viewer.is_coordinator else viewer.partner
-    # Unscoped on purpose: ids are global, and whose they are decides what an upload may do.
-    offer_owners = dict(session.exec(select(Offer.offer_id, Offer.partner)).all())
-    company_owners = dict(session.exec(select(Company.company_id, Company.partner)).all())
-    # End the read transaction before reading the files: on SQLite it holds the write lock.
-    session.commit()
-    vocabulary = domain.load_vocabulary()
-    owners = _Owners(own, offer_owners, company_owners)
-    read = uploads.read_uploads(
-        files,
-        lambda paths: _read_offers(paths, vocabulary, owners),
-        what="offers",
-        max_bytes=max_bytes,
-    )
+    read = read_offers_upload(session, viewer, files, max_bytes=max_bytes)
     names, offers = read.names, read.objects
     if read.problems:
         raise _upload_refused(names, read.problems)
@@ -262,6 +316,62 @@ def import_offers(
             companies_updated=companies_updated,
         )
     return OffersImported(names, created, updated, unchanged, companies_created, companies_updated)
+
+
+@dataclass(frozen=True)
+class OffersPlan:
+    """What storing offers files would do (compare_offers)."""
+
+    offers: list[RowChange[Offer]]
+    companies: list[RowChange[Company]]
+
+
+def read_offers_upload(
+    session: Session, viewer: Viewer, files: Sequence[tuple[bytes, str]], *, max_bytes: int
+) -> Read:
+    """Check and read uploaded offers files (bytes, client's name): every problem, nothing
+    stored. A partner's rows must be its own offers, with ids no other partner uses."""
+    require(viewer, Role.COORDINATOR, Role.PARTNER)
+    own = None if viewer.is_coordinator else viewer.partner
+    # Unscoped on purpose: ids are global, and whose they are decides what an upload may do.
+    offer_owners = dict(session.exec(select(Offer.offer_id, Offer.partner)).all())
+    company_owners = dict(session.exec(select(Company.company_id, Company.partner)).all())
+    # End the read transaction before reading the files: on SQLite it holds the write lock.
+    session.commit()
+    vocabulary = domain.load_vocabulary()
+    owners = _Owners(own, offer_owners, company_owners)
+    frames: dict[str, pd.DataFrame] = {}
+    read = uploads.read_uploads(
+        files,
+        _keeping_frames(frames, lambda paths: _read_offers(paths, vocabulary, owners)),
+        what="offers",
+        max_bytes=max_bytes,
+    )
+    return Read(read.names, read.objects, read.problems, _problem_cells(read.problems, frames))
+
+
+def compare_offers(session: Session, viewer: Viewer, offers: Sequence[domain.Offer]) -> OffersPlan:
+    """What storing `offers` would create and change, offers and companies; nothing is
+    written (import_offers stores companies with offers.store_companies, which compares
+    them with the same changed_fields)."""
+    require(viewer, Role.COORDINATOR, Role.PARTNER)
+    rows, companies = _offer_rows(offers)
+    stored: dict[str, Company] = {}
+    for batch in chunks(sorted(companies)):
+        query = select(Company).where(col(Company.company_id).in_(batch))
+        stored.update((company.company_id, company) for company in session.exec(query))
+    company_changes = [
+        RowChange(
+            company,
+            stored.get(company_id),
+            {}
+            if company_id not in stored
+            else changed_fields(stored[company_id], company, frozenset()),
+        )
+        for company_id, company in companies.items()
+    ]
+    changes = _compare(session, Offer, access.offers(viewer), rows, OFFER_STATE, lock=False)
+    return OffersPlan(changes, company_changes)
 
 
 @dataclass(frozen=True)
@@ -340,6 +450,17 @@ def _store_offers(
     session: Session, viewer: Viewer, offers: Sequence[domain.Offer]
 ) -> tuple[int, int, list[str], list[str]]:
     """Upsert the offers and their companies (not committed); return what changed."""
+    rows, companies = _offer_rows(offers)
+    companies_created, companies_updated = store_companies(session, companies.values())
+    # An offer of another partner is outside the viewer's scope, so its id is inserted again
+    # and fails on commit: a Conflict (the upload was checked for such ids; this is a race).
+    changes = _compare(session, Offer, access.offers(viewer), rows, OFFER_STATE, lock=True)
+    created, updated = _store(session, changes)
+    return created, updated, companies_created, companies_updated
+
+
+def _offer_rows(offers: Sequence[domain.Offer]) -> tuple[list[Offer], dict[str, Company]]:
+    """The offers' table rows, and their companies by id."""
     rows: list[Offer] = []
     companies: dict[str, Company] = {}
     for offer in offers:
@@ -347,41 +468,90 @@ def _store_offers(
         rows.append(row)
         # A company met on several rows keeps its first row's city and address.
         companies.setdefault(company.company_id, company)
-    companies_created, companies_updated = store_companies(session, companies.values())
-    # An offer of another partner is outside the viewer's scope, so its id is inserted again
-    # and fails on commit: a Conflict (the upload was checked for such ids; this is a race).
-    created, updated = _upsert(session, Offer, access.offers(viewer), rows, OFFER_STATE)
-    return created, updated, companies_created, companies_updated
+    return rows, companies
 
 
-def _upsert(
+# ---- comparing and storing rows, and locating the cells of problems --------------------
+
+
+def _compare(
     session: Session,
     table: type[Stored],
     scope: SelectOfScalar[Stored],
     rows: Sequence[Stored],
     unversioned: AbstractSet[str],
-) -> tuple[int, int]:
-    """Insert the rows whose id is not in `scope`, update those that differ (version + 1).
+    *,
+    lock: bool,
+) -> list[RowChange[Stored]]:
+    """Each row with its stored version in `scope` (if any) and the fields that differ.
 
-    Return how many were created and updated, not committed. The stored rows are
-    locked in id order, as every import does, so two imports never wait on each other.
+    With `lock`, the stored rows are locked in id order, as every import does, so
+    two imports never wait on each other.
     """
     (id_column,) = inspect(table).primary_key
     key = id_column.key
     existing: dict[str, Stored] = {}
     for batch in chunks(sorted(getattr(row, key) for row in rows)):
         query = scope.where(id_column.in_(batch))
-        query = query.with_for_update().execution_options(populate_existing=True)
+        if lock:
+            query = query.with_for_update().execution_options(populate_existing=True)
         existing.update((getattr(row, key), row) for row in session.exec(query))
-    created = updated = 0
-    now = utcnow()
+    changes: list[RowChange[Stored]] = []
     for new in rows:
         stored = existing.get(getattr(new, key))
-        if stored is None:
-            session.add(new)
+        found = {} if stored is None else changed_fields(stored, new, unversioned)
+        changes.append(RowChange(new, stored, found))
+    return changes
+
+
+def _store(session: Session, changes: Sequence[RowChange[Stored]]) -> tuple[int, int]:
+    """Insert the new rows, update those that differ (version + 1); how many of each.
+
+    Not committed.
+    """
+    created = updated = 0
+    now = utcnow()
+    for change in changes:
+        if change.stored is None:
+            session.add(change.row)
             created += 1
-        elif changes := changed_fields(stored, new, unversioned):
-            stored.sqlmodel_update({**changes, "version": stored.version + 1, "updated_at": now})
+        elif change.changes:
+            stored = change.stored
+            stored.sqlmodel_update(
+                {**change.changes, "version": stored.version + 1, "updated_at": now}
+            )
             session.add(stored)
             updated += 1
     return created, updated
+
+
+Reader = Callable[[list[Path]], tuple[list[Any], list[Problem]]]
+
+
+def _keeping_frames(frames: dict[str, pd.DataFrame], read: Reader) -> Reader:
+    """`read`, which also keeps each file's cells in `frames` under the file's client name
+    (uploads.py writes each upload under that name), to show the cells problems name."""
+
+    def reading(paths: list[Path]) -> tuple[list[Any], list[Problem]]:
+        objects, problems = read(paths)
+        faulty = {problem.file for problem in problems}
+        for path in paths:
+            if str(path) in faulty:  # a good file is not read twice
+                frames[path.name] = read_table(path)[0]
+        return objects, problems
+
+    return reading
+
+
+def _problem_cells(
+    problems: Sequence[Problem], frames: Mapping[str, pd.DataFrame]
+) -> dict[tuple[str, int, str], str]:
+    """The text of each cell a problem names, by (file, row, column)."""
+    cells: dict[tuple[str, int, str], str] = {}
+    for problem in problems:
+        frame = frames.get(problem.file)
+        if frame is None or problem.column not in frame.columns or problem.row not in frame.index:
+            continue
+        value = frame.at[problem.row, problem.column]
+        cells[(problem.file, problem.row, problem.column)] = value if isinstance(value, str) else ""
+    return cells

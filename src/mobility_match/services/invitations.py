@@ -59,6 +59,11 @@ def _student_account(session: Session, viewer: Viewer, student: Student) -> Acco
     return account
 
 
+def invitation_url(settings: Settings, token: str) -> str:
+    """The link a student opens to sign in with the invitation `token`."""
+    return f"{settings.public_url.rstrip('/')}/invite/{token}"
+
+
 def invite_student(
     session: Session, viewer: Viewer, student_id: str, *, settings: Settings
 ) -> tuple[str, Credential]:
@@ -114,6 +119,15 @@ def get_invitation_account(session: Session, token: str) -> Account:
     _credential, account = _invitation(session, token)
     session.commit()
     return account
+
+
+def get_invitation_first_name(session: Session, token: str) -> str:
+    """The first name of the student a live invitation would sign in (nothing is used up),
+    for the page that greets him or her; the account's name if the student row is gone."""
+    _credential, account = _invitation(session, token)
+    student = session.get(Student, account.student_id) if account.student_id else None
+    session.commit()
+    return student.first_name if student is not None else account.display_name
 
 
 def accept_invitation(session: Session, token: str, *, settings: Settings) -> SignedIn:

@@ -1,4 +1,4 @@
-"""Host offers and their companies: listing, a form's create and update, withdrawal.
+"""Host offers and their companies: listing, a form's check, create and update, withdrawal.
 
 Partners see and change only their own organisation's offers (access.py);
 coordinators all. An offer sent by form or API is checked with the same cell
@@ -10,9 +10,12 @@ snapshots. No HTTP here.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
+from functools import cache
+from importlib import resources
 
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
@@ -210,23 +213,44 @@ def _checked_offer(
 
     The row is checked by the very function that checks a row of an offers file.
     """
+    text = {
+        **fields.model_dump(exclude={"extra"}),
+        "trades": fields.trades if isinstance(fields.trades, str) else ";".join(fields.trades),
+        "accepts_minors": "true" if fields.accepts_minors else "false",
+    }
+    offer = _checked_text(session, viewer, offer_id, {k: str(v) for k, v in text.items()})
+    return replace(offer, extra=tuple(sorted(fields.extra.items())))
+
+
+def check_offer_text(
+    session: Session, viewer: Viewer, offer_id: str, text: Mapping[str, str]
+) -> None:
+    """Check an offer given as the text of its cells, saving nothing; Refused names every
+    wrong field. For a form whose places or dates are not even a number or a date, so that
+    its other fields are still checked by the same rules as create_offer's."""
+    require(viewer, Role.COORDINATOR, Role.PARTNER)
+    _checked_text(session, viewer, offer_id, text)
+
+
+def _checked_text(
+    session: Session, viewer: Viewer, offer_id: str, text: Mapping[str, str]
+) -> domain.Offer:
+    """The offer of these cells (OfferFields' names, as text); Refused naming every problem."""
     vocabulary = domain.load_vocabulary()
     problems: list[Problem] = []
-    partner = fields.partner.strip()
+    partner = text.get("partner", "").strip()
     if viewer.role is Role.PARTNER:
         own = viewer.partner or ""
         if partner and partner.upper() != own.upper():
             message = f"you submit offers of {own} only; leave it empty or put {own}"
             problems.append(Problem("", 0, "partner", message))
         partner = own
-    text = {
-        **fields.model_dump(exclude={"extra"}),
+    given = {
+        **{column: text.get(column, "") for column in _FIELDS},
         "offer_id": offer_id,
         "partner": partner,
-        "trades": fields.trades if isinstance(fields.trades, str) else ";".join(fields.trades),
-        "accepts_minors": "true" if fields.accepts_minors else "false",
     }
-    row = Row("", 0, {key: str(value).strip() for key, value in text.items()}, problems)
+    row = Row("", 0, {key: value.strip() for key, value in given.items()}, problems)
     checked_id = row.value("offer_id", cells.required("offer id", "offer"))
     offer = offer_from_row(row, checked_id, vocabulary)
     partner_code = parsed_cell(cells.partner(vocabulary), partner)
@@ -239,7 +263,7 @@ def _checked_offer(
     if offer is None or problems:
         what = f"Offer {checked_id}" if checked_id else "The offer"
         raise _refused(what, sorted_problems(problems, {"": _FIELDS}))
-    return replace(offer, extra=tuple(sorted(fields.extra.items())))
+    return offer
 
 
 def foreign_company(company_id: str, owner: str, *, name_owner: bool) -> str:
@@ -336,3 +360,28 @@ def withdraw_offer(session: Session, viewer: Viewer, offer_id: str) -> OfferView
         )
     session.commit()
     return _view(session, row)
+
+
+# ---- what a form shows -----------------------------------------------------------------
+
+_TRADE_TITLE_COLUMNS = {"fr": "title_fr", "en": "title_en", "de": "title_de", "pl": "title_pl"}
+
+
+@cache
+def trade_titles(language: str) -> dict[str, str]:
+    """Each trade's title in `language` (fr, en, de or pl; French otherwise), by code."""
+    column = _TRADE_TITLE_COLUMNS.get(language, "title_fr")
+    source = resources.files("mobility_match.vocabularies").joinpath("trades.csv")
+    rows = csv.DictReader(source.read_text("utf-8").splitlines())
+    return {row["code"]: row.get(column) or row["title_fr"] for row in rows}
+
+
+def suggest_offer_id(session: Session, viewer: Viewer) -> str:
+    """A free offer id for a partner's next offer: its country, then the next number."""
+    require(viewer, Role.COORDINATOR, Role.PARTNER)
+    partner = domain.load_vocabulary().partners.get(viewer.partner or "")
+    prefix = f"{partner.country.value if partner else 'OFFER'}-"
+    # Unscoped on purpose: offer ids are global, so one taken by another partner is taken.
+    ids = session.exec(select(Offer.offer_id).where(col(Offer.offer_id).startswith(prefix)))
+    numbers = [int(tail) for tail in (i[len(prefix) :] for i in ids) if tail.isdigit()]
+    return f"{prefix}{max(numbers, default=0) + 1:03d}"

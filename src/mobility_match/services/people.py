@@ -15,7 +15,7 @@ from mobility_match import access
 from mobility_match.access import Viewer
 from mobility_match.models import Role, School, SchoolKind, Student
 from mobility_match.services import audit
-from mobility_match.services.errors import Conflict, NotFound
+from mobility_match.services.errors import Conflict, NotFound, Refused
 from mobility_match.services.rows import require, saving
 
 MAX_PAGE = 500
@@ -77,6 +77,53 @@ def update_school(
     if school is None:
         raise NotFound(f"There is no school {school_id}.")
     wanted = {"name": name, "kind": kind, **_contact(contact)}
+    changes = {key: value for key, value in wanted.items() if getattr(school, key) != value}
+    if changes:
+        school.sqlmodel_update(changes)
+        session.add(school)
+        audit.record(session, viewer, "school.update", "school", school_id, changed=sorted(changes))
+    session.commit()
+    return school
+
+
+CONTACT_LIMITS = {
+    "address": 300,
+    "city": 120,
+    "contact_name": 200,
+    "contact_email": 254,
+    "phone": 40,
+}
+"""The longest value each SCHOOL_CONTACT field holds."""
+
+
+def contact_problems(contact: dict[str, str]) -> list[str]:
+    """Each problem of a school's contact details as `field: sentence` (none: valid)."""
+    problems = [
+        f"{field}: at most {limit} characters, not {len(contact[field])}."
+        for field, limit in CONTACT_LIMITS.items()
+        if len(contact.get(field, "")) > limit
+    ]
+    email = contact.get("contact_email", "")
+    if email and (email.count("@") != 1 or " " in email or not all(email.split("@"))):
+        problems.append(f"contact_email: {email!r} is not an e-mail address (name@domain).")
+    return problems
+
+
+def update_school_contact(
+    session: Session, viewer: Viewer, school_id: str, **contact: str
+) -> School:
+    """Change a school's contact details (SCHOOL_CONTACT; what letters print): coordinators
+    any school's, a teacher the own school's; Refused with every field's problem."""
+    require(viewer, Role.COORDINATOR, Role.TEACHER)
+    wanted = {key: value.strip() for key, value in _contact(contact).items()}
+    problems = contact_problems(wanted)
+    if problems:
+        raise Refused("The school's contact details were not changed.", problems=problems)
+    query = access.schools(viewer).where(School.school_id == school_id)
+    query = query.with_for_update().execution_options(populate_existing=True)
+    school = session.exec(query).first()
+    if school is None:
+        raise NotFound(f"There is no school {school_id}.")
     changes = {key: value for key, value in wanted.items() if getattr(school, key) != value}
     if changes:
         school.sqlmodel_update(changes)

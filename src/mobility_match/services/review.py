@@ -22,7 +22,15 @@ from mobility_match.domain import (
     load_vocabulary,
 )
 from mobility_match.matching.rules import preference_rank, why_not
-from mobility_match.models import Assignment, Offer, OfferStatus, Round, RoundLock, RoundStatus
+from mobility_match.models import (
+    Assignment,
+    Offer,
+    OfferStatus,
+    Round,
+    RoundLock,
+    RoundStatus,
+    School,
+)
 from mobility_match.services import audit
 from mobility_match.services.errors import Conflict, NotFound, Refused
 from mobility_match.services.rounds import get_round
@@ -221,25 +229,66 @@ def move(
 
 
 @dataclass(frozen=True)
+class Place:
+    """Where a student is placed in a round, as a person reads it."""
+
+    offer_id: str
+    company_name: str
+    city: str
+    country: str
+
+
+@dataclass(frozen=True)
 class Change:
-    """A student whose placement differs between two rounds."""
+    """A student whose placement differs between two rounds (before: the first round)."""
 
     student_id: str
     before: str | None
     after: str | None
+    first_name: str = ""
+    last_name: str = ""
+    school_id: str = ""
+    school_name: str = ""
+    before_place: Place | None = None
+    after_place: Place | None = None
+
+
+def _place(row: Assignment | None) -> Place | None:
+    if row is None or row.offer_id is None:
+        return None
+    return Place(row.offer_id, row.company_name, row.city, row.country)
 
 
 def diff(session: Session, viewer: Viewer, round_id: int, other_id: int) -> Sequence[Change]:
-    """The students placed differently in `other_id` than in `round_id` (absent = None)."""
+    """The students placed differently in `other_id` than in `round_id` (absent = None),
+    by last and first name, with their school and both placements (company, city, country)."""
     for wanted in (round_id, other_id):
         found = get_round(session, viewer, wanted)
         if found.status not in (RoundStatus.SOLVED, RoundStatus.PUBLISHED):
             raise Conflict(f"Round {wanted} has no result yet.")
-    before = {k: v.offer_id for k, v in _assignments(session, round_id).items()}
-    after = {k: v.offer_id for k, v in _assignments(session, other_id).items()}
-    return [
-        Change(student_id, before.get(student_id), after.get(student_id))
-        for student_id in sorted(before.keys() | after.keys())
-        if before.get(student_id) != after.get(student_id)
-        or (student_id in before) != (student_id in after)
-    ]
+    before = _assignments(session, round_id)
+    after = _assignments(session, other_id)
+    school_names = dict(session.exec(select(School.school_id, School.name)).all())
+    changes = []
+    for student_id in before.keys() | after.keys():
+        old, new = before.get(student_id), after.get(student_id)
+        old_offer = old.offer_id if old else None
+        new_offer = new.offer_id if new else None
+        if old_offer == new_offer and (old is None) == (new is None):
+            continue
+        person = new or old
+        assert person is not None
+        changes.append(
+            Change(
+                student_id,
+                old_offer,
+                new_offer,
+                first_name=person.first_name,
+                last_name=person.last_name,
+                school_id=person.school_id,
+                school_name=school_names.get(person.school_id, ""),
+                before_place=_place(old),
+                after_place=_place(new),
+            )
+        )
+    return sorted(changes, key=lambda c: (c.last_name.lower(), c.first_name.lower(), c.student_id))

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import CursorResult, update
+from sqlalchemy import CursorResult, func, update
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from mobility_match import access, records
 from mobility_match.access import Viewer
@@ -39,7 +42,7 @@ from mobility_match.models import (
     utcnow,
 )
 from mobility_match.services import audit
-from mobility_match.services.errors import Conflict, NotFound, Refused
+from mobility_match.services.errors import Conflict, Forbidden, NotFound, Refused
 from mobility_match.services.preparation import instantiate as instantiate_checklists
 from mobility_match.services.snapshots import carried_locks, lockable
 
@@ -52,9 +55,64 @@ def get_round(session: Session, viewer: Viewer, round_id: int) -> Round:
     return found
 
 
+def get_live_round(
+    session: Session, viewer: Viewer, round_id: int, recover: Callable[[], object]
+) -> Round:
+    """The round as `get_round` gives it, after giving it back if its solver died.
+
+    A round left running with an expired lease (its process stopped) is released
+    by `recover` (the solver's), so that whoever reads it sees it solvable again.
+    """
+    round_ = get_round(session, viewer, round_id)
+    if lease_expired(round_, utcnow()):
+        session.commit()  # end this read first: on SQLite it holds the lock recover() needs
+        recover()
+        session.refresh(round_)
+    return round_
+
+
 def list_rounds(session: Session, viewer: Viewer) -> list[Round]:
     """The rounds the viewer may see, newest first."""
     return list(session.exec(access.rounds(viewer).order_by(col(Round.id).desc())))
+
+
+def _pilot_students() -> SelectOfScalar[Student]:
+    """The students a new round takes: those of pilot schools."""
+    return (
+        select(Student)
+        .join(School, col(School.school_id) == col(Student.school_id))
+        .where(School.kind == SchoolKind.PILOT)
+    )
+
+
+OPEN_OFFER = col(Offer.status) == OfferStatus.OPEN
+"""The offers a new round takes: the open ones."""
+
+
+@dataclass(frozen=True)
+class RoundScope:
+    """What a round created now would be made of."""
+
+    students: int
+    schools: int
+    offers: int
+    places: int
+
+
+def new_round_scope(session: Session, viewer: Viewer) -> RoundScope:
+    """How many students (and their pilot schools) and open offers (and places) a new round
+    would take, counted by the same queries as create_round (coordinators)."""
+    if not viewer.is_coordinator:
+        raise Forbidden("Only coordinators create rounds.")
+    students = _pilot_students().subquery()
+    offers = select(Offer).where(OPEN_OFFER).subquery()
+    student_count, school_count = session.execute(
+        select(func.count(), func.count(func.distinct(students.c.school_id)))
+    ).one()
+    offer_count, places = session.execute(
+        select(func.count(), func.coalesce(func.sum(offers.c.places), 0))
+    ).one()
+    return RoundScope(int(student_count), int(school_count), int(offer_count), int(places))
 
 
 def round_policy(round_: Round) -> Policy:
@@ -118,16 +176,11 @@ def create_round(
             )
     if problems:
         raise Refused("The round cannot be created.", problems=problems)
-    students = session.exec(
-        select(Student)
-        .join(School, col(School.school_id) == col(Student.school_id))
-        .where(School.kind == SchoolKind.PILOT)
-        .order_by(col(Student.student_id))
-    ).all()
+    students = session.exec(_pilot_students().order_by(col(Student.student_id))).all()
     offers = session.exec(
         select(Offer, Company)
         .join(Company, col(Company.company_id) == col(Offer.company_id))
-        .where(Offer.status == OfferStatus.OPEN)
+        .where(OPEN_OFFER)
         .order_by(col(Offer.offer_id))
     ).all()
     round_ = Round(
@@ -200,7 +253,14 @@ def request_solve(session: Session, viewer: Viewer, round_id: int, lease: dt.tim
         status=RoundStatus.RUNNING,
         solve_attempt=attempt,
         lease_expires_at=now + lease,
-        progress={"stage": "starting", "index": 0, "total": 0, "best": None, "bound": None},
+        progress={
+            "stage": "starting",
+            "index": 0,
+            "total": 0,
+            "best": None,
+            "bound": None,
+            "started_at": now.isoformat(),
+        },
         error="",
     )
     if not won:
@@ -334,3 +394,49 @@ def _replace(session: Session, previous: Round, round_id: int) -> None:
             row.response = Response.CONFIRMED
             row.responded_at = before.responded_at
             session.add(row)
+
+
+def rerun(
+    session: Session,
+    viewer: Viewer,
+    round_id: int,
+    *,
+    name: str | None = None,
+    default_time_limit: float = 60.0,
+) -> Round:
+    """A new draft round on current data, re-running the published round `round_id`.
+
+    It keeps the round's policy, time limit and seed; confirmed placements and
+    declines are carried as locks (create_round), and its solve changes as few
+    placements of the published round as it can.
+    """
+    previous = get_round(session, viewer, round_id)
+    return create_round(
+        session,
+        viewer,
+        name=name or f"{previous.name} (re-run)",
+        policy=previous.policy,
+        time_limit=previous.time_limit,
+        seed=previous.seed,
+        previous_round_id=round_id,
+        default_time_limit=default_time_limit,
+    )
+
+
+def answers_count(session: Session, viewer: Viewer, round_id: int) -> dict[Response, int]:
+    """How many placed students of the round have confirmed, declined, been withdrawn by
+    their host, or not answered yet (every answer present, zero when none), in the
+    viewer's scope."""
+    get_round(session, viewer, round_id)
+    placed = (
+        access.assignments(viewer)
+        .where(Assignment.round_id == round_id, col(Assignment.offer_id).is_not(None))
+        .subquery()
+    )
+    counts = dict.fromkeys(Response, 0)
+    for answer, count in session.execute(
+        select(placed.c.response, func.count()).group_by(placed.c.response)
+    ):
+        if answer is not None:
+            counts[Response(answer)] = int(count)
+    return counts

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, delete, update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from mobility_match.access import Viewer
 from mobility_match.config import Settings
@@ -35,6 +35,7 @@ from mobility_match.security import new_token, token_hash, verify_password
 from mobility_match.services import audit
 from mobility_match.services.accounts import get_account
 from mobility_match.services.errors import NotFound, TooManyAttempts, Unauthenticated
+from mobility_match.services.rows import require
 
 SIGNED_IN_KINDS = (CredentialKind.SESSION, CredentialKind.API_TOKEN)
 
@@ -246,3 +247,58 @@ def revoke_api_token(session: Session, viewer: Viewer, token_id: int) -> None:
         raise NotFound(f"You have no API token {token_id}.")
     audit.record(session, viewer, "revoke_api_token", "credential", token_id)
     session.commit()
+
+
+# Sign-in blocks, seen and lifted by coordinators.
+
+
+@dataclass(frozen=True)
+class Blocked:
+    """A username whose failed sign-ins in the window reach the limit: signing in is refused."""
+
+    username: str
+    failures: int
+    retry_after: int
+    """Seconds until the block ends by itself."""
+
+
+def blocked_usernames(session: Session, viewer: Viewer, settings: Settings) -> list[Blocked]:
+    """Usernames blocked now by failed sign-ins, counted as sign_in counts them (coordinators)."""
+    require(viewer, Role.COORDINATOR)
+    now = utcnow()
+    window = dt.timedelta(minutes=settings.login_window_minutes)
+    counts = session.exec(
+        select(LoginAttempt.username, func.count())
+        .where(col(LoginAttempt.at) > now - window)
+        .group_by(col(LoginAttempt.username))
+        .having(func.count() >= settings.login_attempts)
+        .order_by(col(LoginAttempt.username))
+    ).all()
+    blocked = []
+    for username, failures in counts:
+        wait = _retry_after(session, col(LoginAttempt.username) == username, settings, now)
+        if wait is not None:
+            blocked.append(Blocked(username, failures, wait))
+    session.commit()
+    return blocked
+
+
+def lift_block(session: Session, viewer: Viewer, username: str) -> int:
+    """Forget the failed sign-ins of `username`, so that it may sign in again at once; how
+    many were forgotten (coordinators; audited, also when there were none)."""
+    require(viewer, Role.COORDINATOR)
+    forgotten = session.exec(
+        delete(LoginAttempt).where(col(LoginAttempt.username) == username)
+    ).rowcount
+    account_id = session.exec(select(Account.id).where(Account.username == username)).first()
+    audit.record(
+        session,
+        viewer,
+        "account.lift_block",
+        "account",
+        account_id if account_id is not None else "",
+        username=username,
+        failed_sign_ins=forgotten,
+    )
+    session.commit()
+    return forgotten

@@ -49,6 +49,7 @@ class _Attempt:
         self.stop = threading.Event()
         self.finished = threading.Event()
         self.progress: dict[str, Any] | None = None
+        self.started_at = utcnow()
         self.heartbeat: threading.Thread | None = None
 
 
@@ -158,6 +159,7 @@ class Solver:
             "total": progress.total,
             "best": progress.best,
             "bound": progress.bound,
+            "started_at": job.started_at.isoformat(),
         }
 
     def _heartbeat(self, job: _Attempt) -> None:
@@ -232,6 +234,7 @@ class Solver:
 def assignment_rows(round_id: int, data: RoundInput, result: RoundResult) -> list[Assignment]:
     """The assignment rows of a solved round, one per student of its snapshot."""
     offers = {offer.offer_id: offer for offer in data.offers}
+    trades = load_vocabulary().trades
     rows = []
     for student, placement, eligible in zip(
         data.students, result.placements, result.eligible, strict=True
@@ -245,6 +248,9 @@ def assignment_rows(round_id: int, data: RoundInput, result: RoundResult) -> lis
                 first_name=student.first_name,
                 last_name=student.last_name,
                 school_id=student.school_id,
+                gender=student.gender.value,
+                trade=student.trade,
+                sector=trades[student.trade].sector.value if student.trade in trades else "",
                 eligible=eligible,
                 offer_id=placement.offer_id,
                 partner=offer.partner if offer else None,

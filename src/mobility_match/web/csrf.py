@@ -64,13 +64,24 @@ def keep_secret(request: Request, response: Response, settings: Settings) -> Non
 
 
 async def check(request: Request) -> None:
-    """Refuse a POST whose form lacks this session's token (a dependency of every page)."""
+    """Refuse a POST whose form lacks a token of this browser's secrets (a dependency of
+    every page).
+
+    Either secret will do: a page opened from a link in a mail reader is a cross-site
+    navigation, which the browser sends without the SameSite=Strict session cookie, so
+    that page's form carries the anonymous secret's token even though the person is
+    signed in; its POST, from our own page, then sends both cookies.
+    """
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
-    secret = _secret(request)
     form = await request.form()
     sent = form.get(FIELD)
-    if secret is None or not isinstance(sent, str) or not sent:
+    if not isinstance(sent, str) or not sent:
         raise CsrfRefused
-    if not hmac.compare_digest(sent, _token_of(secret)):
+    secrets_sent = [
+        secret
+        for secret in (request.cookies.get(SESSION_COOKIE), request.cookies.get(ANONYMOUS_COOKIE))
+        if secret
+    ]
+    if not any(hmac.compare_digest(sent, _token_of(secret)) for secret in secrets_sent):
         raise CsrfRefused

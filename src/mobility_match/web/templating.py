@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlencode
 
+from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal, format_percent
 from fastapi import Request
@@ -50,10 +51,16 @@ def _filters(language: str) -> dict[str, Any]:
     def number(value: float | int | None) -> str:
         return "" if value is None else format_decimal(value, locale=locale)
 
+    # The language's own percent pattern (French: "12,5 %" with a narrow no-break space),
+    # with `digits` decimals.
+    percent_pattern = Locale.parse(locale).percent_formats[None].pattern
+
     def percent(value: float | None, digits: int = 1) -> str:
         if value is None:
             return ""
-        return format_percent(value, f"#,##0.{'0' * digits}%", locale=locale)
+        decimals = "." + "0" * digits if digits else ""
+        pattern = percent_pattern.replace("#,##0", "#,##0" + decimals, 1)
+        return format_percent(value, pattern, locale=locale)
 
     return {"date": date, "datetime": datetime, "number": number, "percent": percent}
 
