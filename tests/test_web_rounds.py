@@ -125,7 +125,8 @@ def test_a_coordinator_creates_solves_publishes_reruns_and_compares_rounds(
         assert "Le tour a été créé" in text
         assert "brouillon" in text
         assert (
-            "Placements Équilibre entre filles et garçons (tolérance 2,0 %) Choix des élèves" in text
+            "Placements Équilibre entre filles et garçons (tolérance 2,0 %) Choix des élèves"
+            in text
         )
         with Session(engine) as session:
             stored = session.get_one(Round, first)
