@@ -96,6 +96,13 @@ def test_a_round_is_solved_in_the_background_on_pilot_students(
     assert statistics["placed"] == report["placed"]
     assert set(statistics["by_gender"]) == {"F", "M", "X"}
     assert sum(g["placed"] for g in statistics["by_school"].values()) == report["placed"]
+    by_country = statistics["by_country_and_gender"]
+    assert sum(g["placed"] for c in by_country.values() for g in c.values()) == report["placed"]
+    by_sector = statistics["by_sector_and_gender"]
+    for sector, genders in by_sector.items():
+        assert (
+            sum(g["placed"] for g in genders.values()) == statistics["by_sector"][sector]["placed"]
+        )
 
 
 def test_progress_can_be_polled_and_a_solve_cancelled(

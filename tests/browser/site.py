@@ -57,6 +57,8 @@ class Visitor:
         self.page.wait_for_load_state("load")
         violations = accessibility_violations(self.page)
         assert not violations, f"{self.page.url}: {violations}"
+        unreachable = keyboard_unreachable(self.page)
+        assert not unreachable, f"{self.page.url}: not reachable by keyboard: {unreachable}"
         self.checked.append(self.page.url)
         self.shot(name)
 
@@ -78,6 +80,34 @@ class Visitor:
         self.page.get_by_label("Mot de passe").fill(account.secret)
         self.page.get_by_role("button", name="Se connecter").click()
         self.page.wait_for_load_state("load")
+
+
+_UNREACHABLE = """() => Array.from(document.querySelectorAll(
+    'a[href], button, input:not([type=hidden]), select, textarea, summary'))
+  .filter(e => e.offsetParent !== null && !e.disabled)
+  .filter(e => e.tabIndex < 0 || e.closest('[inert]'))
+  .map(e => e.outerHTML.slice(0, 120))"""
+_POSITIVE_TABINDEX = (
+    "() => Array.from(document.querySelectorAll('[tabindex]')).filter(e => e.tabIndex > 0).length"
+)
+
+
+def keyboard_unreachable(page: Any) -> list[str]:
+    """Visible controls that Tab never reaches, and any positive tabindex (which breaks the
+    reading order of the keyboard)."""
+    found: list[str] = page.evaluate(_UNREACHABLE)
+    if page.evaluate(_POSITIVE_TABINDEX):
+        found.append("an element with a positive tabindex")
+    return found
+
+
+def tab_to(page: Any, locator: Any, presses: int = 80) -> None:
+    """Press Tab until `locator` has the focus (as a keyboard user moves through a page)."""
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if locator.evaluate("element => element === document.activeElement"):
+            return
+    raise AssertionError(f"{locator} was not reached with {presses} presses of Tab")
 
 
 def accessibility_violations(page: Any) -> list[str]:

@@ -213,6 +213,16 @@ def _statistics(stats: RoundStatistics) -> dict[str, Any]:
             for c, f in stats.by_country.items()
         },
         "unplaced_by_reason": stats.reasons,
+        "lowest_school": stats.lowest_school,
+        "by_country_and_gender": {
+            key: _figures(groups) for key, groups in stats.country_by_gender.items()
+        },
+        "by_sector_and_gender": {
+            key: _figures(groups) for key, groups in stats.sector_by_gender.items()
+        },
+        "by_school_and_gender": {
+            key: _figures(groups) for key, groups in stats.school_by_gender.items()
+        },
     }
 
 
