@@ -8,6 +8,8 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from html import unescape
+from urllib.parse import unquote
 
 import pytest
 from alembic import command
@@ -22,6 +24,7 @@ from mobility_match.db import alembic_config
 from mobility_match.domain import Country, Gender, Sector
 from mobility_match.models import Assignment, Role, School, SchoolKind
 from mobility_match.services import review as review_service
+from mobility_match.web.charts import LABEL_ROOM, Series, bar_chart, shorten, text_width
 from tests.accounts import add_school, session_headers
 from tests.factories import make_offer, make_student
 from tests.pages import browser, follow, new_signed_in, submit, text_of
@@ -174,6 +177,46 @@ def test_the_statistics_page_draws_every_chart_with_its_numbers(review: Review) 
     assert "Allemagne" in words
 
 
+def test_a_long_category_name_is_shortened_to_fit_left_of_the_bars() -> None:
+    """A school name too wide for the room left of the axis is cut with an ellipsis at its
+    end, so that no letter is drawn outside the chart; a short name is kept whole."""
+    long_name = "CFA des métiers de Chambéry"  # 27 characters, yet wider than the room
+    assert text_width(long_name) > LABEL_ROOM
+    short = shorten(long_name)
+    assert short.endswith("…")
+    assert long_name.startswith(short[:-1])
+    assert text_width(short) <= LABEL_ROOM
+    assert shorten("Lycée Arago") == "Lycée Arago"
+    assert shorten("Łódź " * 20).endswith("…")  # letters outside the table count wide
+    chart = bar_chart([long_name, "Lycée Arago"], [Series("all", "All")], [[1.0], [2.0]])
+    assert [(row.label, row.full_label, row.shortened) for row in chart.rows] == [
+        (short, long_name, True),
+        ("Lycée Arago", "Lycée Arago", False),
+    ]
+    assert all(row.x == chart.plot_left - 8 for row in chart.rows)
+
+
+def test_a_shortened_school_name_is_whole_in_its_tooltip_and_the_table(
+    review: Review, engine: Engine
+) -> None:
+    """On the statistics page, a school name too long for the charts is drawn shortened,
+    with the whole name in the label's <title> and in the table of the figures."""
+    long_name = "Centre de formation d'apprentis des métiers de Chambéry"
+    with Session(engine) as session:
+        school = session.get_one(School, "LP-A")
+        school.name = long_name
+        session.add(school)
+        session.commit()
+    html = review.client.get(f"/coordinator/rounds/{review.round_id}/statistics").text
+    labels = [
+        unescape(label)
+        for label in re.findall(r'<text class="category"[^>]*>(.*?)</text>', html, flags=re.S)
+    ]
+    shown = f"<title>{long_name}</title>{shorten(long_name)}"
+    assert labels.count(shown) == 2  # the chart of placements and the chart of rates
+    assert f'<th scope="row">{long_name}</th>' in unescape(html)
+
+
 def test_the_student_page_explains_the_rule_an_offer_breaks(review: Review) -> None:
     """An offer of another trade is listed as excluded, with the trade rule said in French
     from the offer's and the student's facts."""
@@ -234,6 +277,10 @@ def test_a_move_to_a_free_acceptable_offer_succeeds(review: Review, engine: Engi
     form = review.client.get(page).text
     assert f'<option value="{free}">' in form
     moved = submit(review.client, f"{page}/move", {"offer_id": free}, page=page)
+    flash = unquote(moved.headers.get("set-cookie", ""))  # a cookie: no personal data in it
+    assert free in flash
+    assert "Prénom" not in flash
+    assert "Nom" not in flash
     shown = follow(review.client, moved)
     words = text_of(shown.text)
     assert f"est désormais affecté(e) à l'offre {free}" in words

@@ -9,8 +9,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import TypeVar
 
 from mobility_match.domain import Gender, RoundInput, RoundResult, Sector, Vocabulary
+
+K = TypeVar("K", str, tuple[str, str])
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,7 @@ class RoundStatistics:
     school has an eligible student)."""
 
 
-def _groups(keys: list[str], eligible: list[bool], placed: list[bool]) -> dict[str, GroupFigures]:
+def _groups(keys: list[K], eligible: list[bool], placed: list[bool]) -> dict[K, GroupFigures]:
     total = Counter(keys)
     eligible_count = Counter(key for key, e in zip(keys, eligible, strict=True) if e)
     placed_count = Counter(key for key, p in zip(keys, placed, strict=True) if p)
@@ -79,18 +82,10 @@ def _groups_by_gender(
     keys: list[str], genders: list[str], eligible: list[bool], placed: list[bool]
 ) -> dict[str, dict[str, GroupFigures]]:
     """Key → gender → figures, every gender listed for every key (zeros included)."""
-    pairs = list(zip(keys, genders, strict=True))
-    total = Counter(pairs)
-    eligible_count = Counter(pair for pair, e in zip(pairs, eligible, strict=True) if e)
-    placed_count = Counter(pair for pair, p in zip(pairs, placed, strict=True) if p)
+    pairs = _groups(list(zip(keys, genders, strict=True)), eligible, placed)
+    none = GroupFigures(0, 0, 0)
     return {
-        key: {
-            g.value: GroupFigures(
-                total[(key, g.value)], eligible_count[(key, g.value)], placed_count[(key, g.value)]
-            )
-            for g in Gender
-        }
-        for key in sorted(set(keys))
+        key: {g.value: pairs.get((key, g.value), none) for g in Gender} for key in sorted(set(keys))
     }
 
 
@@ -119,7 +114,9 @@ def compute_statistics(
     students, offers = round_input.students, round_input.offers
     placed = [p.offer_id is not None for p in result.placements]
     eligible = list(result.eligible)
-    by_gender = _groups([s.gender.value for s in students], eligible, placed)
+    genders = [s.gender.value for s in students]
+    schools = [s.school_id for s in students]
+    by_gender = _groups(genders, eligible, placed)
     for gender in Gender:
         by_gender.setdefault(gender.value, GroupFigures(0, 0, 0))
     sectors = [
@@ -129,7 +126,7 @@ def compute_statistics(
     by_sector = _groups(sectors, eligible, placed)
     for sector in Sector:
         by_sector.setdefault(sector.value, GroupFigures(0, 0, 0))
-    by_school = _groups([s.school_id for s in students], eligible, placed)
+    by_school = _groups(schools, eligible, placed)
     offer_country = {o.offer_id: o.country.value for o in offers}
     filled = Counter(offer_country[p.offer_id] for p in result.placements if p.offer_id)
     by_country = {
@@ -142,13 +139,11 @@ def compute_statistics(
     }
     f, m = by_gender[Gender.F.value], by_gender[Gender.M.value]
     gap = abs(f.rate - m.rate) if f.eligible and m.eligible else Fraction(0)
-    rates = [g.rate for g in by_school.values() if g.eligible]
     lowest = min(
         (key for key, g in by_school.items() if g.eligible),
         key=lambda key: by_school[key].rate,
         default=None,
     )
-    genders = [s.gender.value for s in students]
     placed_in = [offer_country[p.offer_id] if p.offer_id else None for p in result.placements]
     cost = sum((p.preference_rank or 1) - 1 for p in result.placements if p.offer_id)
     reasons = Counter(p.reason.code.value for p in result.placements if p.reason is not None)
@@ -163,12 +158,10 @@ def compute_statistics(
         by_country=by_country,
         gender_gap=gap,
         preference_cost=cost,
-        min_school_rate=min(rates, default=Fraction(1)),
+        min_school_rate=by_school[lowest].rate if lowest is not None else Fraction(1),
         reasons=dict(sorted(reasons.items())),
         sector_by_gender=_groups_by_gender(sectors, genders, eligible, placed),
-        school_by_gender=_groups_by_gender(
-            [s.school_id for s in students], genders, eligible, placed
-        ),
+        school_by_gender=_groups_by_gender(schools, genders, eligible, placed),
         country_by_gender=_countries_by_gender(list(by_country), genders, eligible, placed_in),
         lowest_school=lowest,
     )

@@ -51,3 +51,14 @@ def test_a_staff_member_signs_in_chooses_english_and_signs_out(
     assert other.page.get_by_role("button", name="Se déconnecter").is_visible()
     assert not browser.dialogs
     assert not other.dialogs
+
+
+def test_the_api_documentation_renders_with_no_internet(chromium: Any, site: Site) -> None:
+    """/docs draws the API's operations in Chromium from the application's own files (this
+    machine reaches no CDN, and the page runs under the same CSP as every page)."""
+    page = chromium.new_page()
+    page.goto(site.url + "/docs")
+    page.wait_for_selector(".opblock", timeout=15_000)
+    assert page.locator(".opblock").count() > 50
+    assert page.get_by_text("/api/rounds/{round_id}/solve").first.is_visible()
+    page.close()

@@ -108,7 +108,7 @@ class InvitationPublic(BaseModel):
     expires_at: dt.datetime
 
 
-def _client(request: Request) -> str:
+def client_address(request: Request) -> str:
     """The address failed sign-ins are counted against (run behind a proxy with --proxy-headers)."""
     return request.client.host if request.client is not None else "unknown"
 
@@ -158,7 +158,7 @@ def login(
         session,
         username=body.username,
         password=body.password,
-        client=_client(request),
+        client=client_address(request),
         settings=settings,
     )
     return _session_answer(response, signed_in, settings)

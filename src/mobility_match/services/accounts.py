@@ -209,6 +209,14 @@ def revoke_credentials(
     return session.exec(query.values(revoked_at=utcnow())).rowcount
 
 
+def forget_failed_sign_ins(session: Session, username: str) -> int:
+    """Delete the failed sign-ins of `username`, which lifts its block; how many.
+
+    Neither committed nor audited: the caller does both, as part of its change.
+    """
+    return session.exec(delete(LoginAttempt).where(col(LoginAttempt.username) == username)).rowcount
+
+
 def deactivate_account(session: Session, viewer: Viewer, account_id: int) -> Account:
     """Disable an account and end its sessions, tokens and invitations at once."""
     account = session.exec(
@@ -320,9 +328,7 @@ def reset_password(session: Session, viewer: Viewer, account_id: int) -> str:
     account.password_hash = hash_password(password)
     session.add(account)
     ended = revoke_credentials(session, account_id, CredentialKind.SESSION)
-    lifted = session.exec(
-        delete(LoginAttempt).where(col(LoginAttempt.username) == account.username)
-    ).rowcount
+    lifted = forget_failed_sign_ins(session, account.username)
     audit.record(
         session,
         viewer,

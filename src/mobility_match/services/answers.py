@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,12 +146,12 @@ def page_assignments(
             query.order_by(*order, col(Assignment.student_id)).offset((page - 1) * size).limit(size)
         )
     )
-    return AssignmentPage(rows, total, page, pages, size, school_names(session, rows))
+    names = school_names(session, {row.school_id for row in rows})
+    return AssignmentPage(rows, total, page, pages, size, names)
 
 
-def school_names(session: Session, rows: list[Assignment]) -> dict[str, str]:
-    """The name of each school of `rows` (its id when it has no name or no row)."""
-    ids = {row.school_id for row in rows}
+def school_names(session: Session, ids: Collection[str]) -> dict[str, str]:
+    """The name of each school of `ids` (its id when it has no name or no row)."""
     found = session.exec(
         select(School.school_id, School.name).where(col(School.school_id).in_(ids))
     ).all()
@@ -164,11 +165,7 @@ def round_schools(session: Session, viewer: Viewer, round_id: int) -> list[tuple
     get_round(session, viewer, round_id)
     scoped = access.assignments(viewer).where(Assignment.round_id == round_id).subquery()
     ids = session.exec(select(scoped.c.school_id).distinct()).all()
-    found = session.exec(
-        select(School.school_id, School.name).where(col(School.school_id).in_(ids))
-    ).all()
-    names = {school_id: name or school_id for school_id, name in found}
-    shown = [(school_id, names.get(school_id, school_id)) for school_id in ids]
+    shown = list(school_names(session, ids).items())
     twice = {name for name, n in Counter(name for _id, name in shown).items() if n > 1}
     shown = [(i, f"{name} ({i})" if name in twice else name) for i, name in shown]
     return sorted(shown, key=lambda pair: (pair[1].casefold(), pair[0]))

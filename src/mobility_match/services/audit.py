@@ -102,7 +102,7 @@ def list_events(
     if filters.since is not None:
         start = dt.datetime.combine(filters.since, dt.time(), dt.UTC)
         conditions.append(col(AuditEvent.at) >= start)
-    if filters.until is not None:
+    if filters.until is not None and filters.until < dt.date.max:  # the last day: no bound
         end = dt.datetime.combine(filters.until + dt.timedelta(days=1), dt.time(), dt.UTC)
         conditions.append(col(AuditEvent.at) < end)
     total = session.exec(select(func.count()).select_from(AuditEvent).where(*conditions)).one()

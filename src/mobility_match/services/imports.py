@@ -42,6 +42,7 @@ from mobility_match.services.offers import (
     foreign_company,
     parsed_cell,
     store_companies,
+    stored_companies,
 )
 from mobility_match.services.rows import UNVERSIONED, changed_fields, chunks, require, saving
 
@@ -356,10 +357,7 @@ def compare_offers(session: Session, viewer: Viewer, offers: Sequence[domain.Off
     them with the same changed_fields)."""
     require(viewer, Role.COORDINATOR, Role.PARTNER)
     rows, companies = _offer_rows(offers)
-    stored: dict[str, Company] = {}
-    for batch in chunks(sorted(companies)):
-        query = select(Company).where(col(Company.company_id).in_(batch))
-        stored.update((company.company_id, company) for company in session.exec(query))
+    stored = stored_companies(session, companies)
     company_changes = [
         RowChange(
             company,

@@ -10,18 +10,17 @@ snapshots. No HTTP here.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from functools import cache
-from importlib import resources
 
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from mobility_match import access, domain, records
 from mobility_match.access import Viewer
+from mobility_match.documents import formatting
 from mobility_match.importing import Problem, cells, offer_from_row
 from mobility_match.importing.offers import OFFER_COLUMNS, OFFER_OPTIONAL_COLUMNS
 from mobility_match.importing.sheet import Row, sorted_problems
@@ -98,7 +97,7 @@ def list_companies(session: Session, viewer: Viewer) -> list[Company]:
     return list(session.exec(query).all())
 
 
-def _companies(
+def stored_companies(
     session: Session, company_ids: Iterable[str], *, lock: bool = False
 ) -> dict[str, Company]:
     """The stored companies of these ids (any partner's: ids are global), by id."""
@@ -118,7 +117,7 @@ def store_companies(session: Session, companies: Iterable[Company]) -> tuple[lis
     it was stored meanwhile, a Conflict.
     """
     wanted = {company.company_id: company for company in companies}
-    stored = _companies(session, wanted, lock=True)
+    stored = stored_companies(session, wanted, lock=True)
     created: list[str] = []
     updated: list[str] = []
     for company_id, company in wanted.items():
@@ -177,7 +176,7 @@ def list_offers(
             for row in rows
             if trade_code in row.trades or (not row.trades and row.sector == trade_sector)
         ]
-    companies = _companies(session, (row.company_id for row in rows))
+    companies = stored_companies(session, (row.company_id for row in rows))
     return [(row, companies[row.company_id]) for row in rows]
 
 
@@ -364,16 +363,14 @@ def withdraw_offer(session: Session, viewer: Viewer, offer_id: str) -> OfferView
 
 # ---- what a form shows -----------------------------------------------------------------
 
-_TRADE_TITLE_COLUMNS = {"fr": "title_fr", "en": "title_en", "de": "title_de", "pl": "title_pl"}
-
 
 @cache
 def trade_titles(language: str) -> dict[str, str]:
-    """Each trade's title in `language` (fr, en, de or pl; French otherwise), by code."""
-    column = _TRADE_TITLE_COLUMNS.get(language, "title_fr")
-    source = resources.files("mobility_match.vocabularies").joinpath("trades.csv")
-    rows = csv.DictReader(source.read_text("utf-8").splitlines())
-    return {row["code"]: row.get(column) or row["title_fr"] for row in rows}
+    """Each trade's title in `language` (fr, en, de or pl; French otherwise), by code: the
+    titles the documents print."""
+    language = language if language in formatting.LOCALES else "fr"
+    trades = domain.load_vocabulary().trades
+    return {code: formatting.trade_title(code, language) for code in trades}
 
 
 def suggest_offer_id(session: Session, viewer: Viewer) -> str:

@@ -32,6 +32,7 @@ from mobility_match.models import (
     Offer,
     OfferStatus,
     Response,
+    Role,
     Round,
     RoundLock,
     RoundSnapshot,
@@ -42,8 +43,9 @@ from mobility_match.models import (
     utcnow,
 )
 from mobility_match.services import audit
-from mobility_match.services.errors import Conflict, Forbidden, NotFound, Refused
+from mobility_match.services.errors import Conflict, NotFound, Refused
 from mobility_match.services.preparation import instantiate as instantiate_checklists
+from mobility_match.services.rows import require
 from mobility_match.services.snapshots import carried_locks, lockable
 
 
@@ -102,8 +104,7 @@ class RoundScope:
 def new_round_scope(session: Session, viewer: Viewer) -> RoundScope:
     """How many students (and their pilot schools) and open offers (and places) a new round
     would take, counted by the same queries as create_round (coordinators)."""
-    if not viewer.is_coordinator:
-        raise Forbidden("Only coordinators create rounds.")
+    require(viewer, Role.COORDINATOR)
     students = _pilot_students().subquery()
     offers = select(Offer).where(OPEN_OFFER).subquery()
     student_count, school_count = session.execute(

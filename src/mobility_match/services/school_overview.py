@@ -1,8 +1,7 @@
-"""Schools at a glance for coordinators: each school with its number of students, and the
-round whose placements are current (the latest published one not replaced by a re-run).
+"""Schools at a glance for coordinators: each school with its number of students.
 
 Only reads. A school's records are services/people.py's, its checklist steps
-services/checklists.py's.
+services/checklists.py's, the round whose placements are current follow_up.current_round.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, func, select
 
 from mobility_match.access import Viewer
-from mobility_match.models import Role, Round, RoundStatus, School, Student
+from mobility_match.models import Role, School, Student
 from mobility_match.services.rows import require
 
 
@@ -31,15 +30,3 @@ def school_summaries(session: Session, viewer: Viewer) -> list[SchoolSummary]:
     schools = session.exec(select(School).order_by(col(School.school_id))).all()
     session.commit()
     return [SchoolSummary(school, counts.get(school.school_id, 0)) for school in schools]
-
-
-def current_round(session: Session, viewer: Viewer) -> Round | None:
-    """The latest published round not replaced by a re-run, if any (coordinators)."""
-    require(viewer, Role.COORDINATOR)
-    found = session.exec(
-        select(Round)
-        .where(col(Round.status) == RoundStatus.PUBLISHED, col(Round.superseded_by).is_(None))
-        .order_by(col(Round.published_at).desc(), col(Round.id).desc())
-    ).first()
-    session.commit()
-    return found

@@ -33,7 +33,7 @@ from mobility_match.models import (
 )
 from mobility_match.security import new_token, token_hash, verify_password
 from mobility_match.services import audit
-from mobility_match.services.accounts import get_account
+from mobility_match.services.accounts import forget_failed_sign_ins, get_account
 from mobility_match.services.errors import NotFound, TooManyAttempts, Unauthenticated
 from mobility_match.services.rows import require
 
@@ -133,9 +133,15 @@ def _retry_after(
         .where(counted, col(LoginAttempt.at) > now - window)
         .order_by(col(LoginAttempt.at))
     ).all()
+    return _wait(failures, settings, now)
+
+
+def _wait(failures: Sequence[dt.datetime], settings: Settings, now: dt.datetime) -> int | None:
+    """Seconds until these failures of the window (oldest first) fall below the limit."""
     if len(failures) < settings.login_attempts:
         return None
     # Sign-in opens again when the count in the window drops below the limit.
+    window = dt.timedelta(minutes=settings.login_window_minutes)
     freed_at = failures[len(failures) - settings.login_attempts] + window
     return max(1, math.ceil((freed_at - now).total_seconds()))
 
@@ -173,7 +179,7 @@ def sign_in(
         raise Unauthenticated(WRONG_CREDENTIALS)
     if not account.active:
         raise Unauthenticated("This account is disabled; ask a coordinator.")
-    session.exec(delete(LoginAttempt).where(col(LoginAttempt.username) == username))
+    forget_failed_sign_ins(session, username)
     return open_session(session, account, settings, "sign_in", client=client)
 
 
@@ -266,20 +272,28 @@ def blocked_usernames(session: Session, viewer: Viewer, settings: Settings) -> l
     """Usernames blocked now by failed sign-ins, counted as sign_in counts them (coordinators)."""
     require(viewer, Role.COORDINATOR)
     now = utcnow()
-    window = dt.timedelta(minutes=settings.login_window_minutes)
-    counts = session.exec(
-        select(LoginAttempt.username, func.count())
-        .where(col(LoginAttempt.at) > now - window)
+    recent = col(LoginAttempt.at) > now - dt.timedelta(minutes=settings.login_window_minutes)
+    over = (
+        select(LoginAttempt.username)
+        .where(recent)
         .group_by(col(LoginAttempt.username))
         .having(func.count() >= settings.login_attempts)
-        .order_by(col(LoginAttempt.username))
+    )
+    # One query: the failures in the window of the usernames at the limit, oldest first.
+    found = session.exec(
+        select(LoginAttempt.username, LoginAttempt.at)
+        .where(recent, col(LoginAttempt.username).in_(over))
+        .order_by(col(LoginAttempt.username), col(LoginAttempt.at))
     ).all()
-    blocked = []
-    for username, failures in counts:
-        wait = _retry_after(session, col(LoginAttempt.username) == username, settings, now)
-        if wait is not None:
-            blocked.append(Blocked(username, failures, wait))
     session.commit()
+    failures: dict[str, list[dt.datetime]] = {}
+    for username, at in found:
+        failures.setdefault(username, []).append(at)
+    blocked = []
+    for username, times in failures.items():
+        wait = _wait(times, settings, now)
+        if wait is not None:
+            blocked.append(Blocked(username, len(times), wait))
     return blocked
 
 
@@ -287,9 +301,7 @@ def lift_block(session: Session, viewer: Viewer, username: str) -> int:
     """Forget the failed sign-ins of `username`, so that it may sign in again at once; how
     many were forgotten (coordinators; audited, also when there were none)."""
     require(viewer, Role.COORDINATOR)
-    forgotten = session.exec(
-        delete(LoginAttempt).where(col(LoginAttempt.username) == username)
-    ).rowcount
+    forgotten = forget_failed_sign_ins(session, username)
     account_id = session.exec(select(Account.id).where(Account.username == username)).first()
     audit.record(
         session,

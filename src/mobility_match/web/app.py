@@ -43,7 +43,7 @@ def _csrf_refused(request: Request, _error: Exception) -> Response:
 def setup(app: FastAPI, settings: Settings) -> None:
     """Serve the pages, their files and the offline API documentation from `app`."""
     app.state.web_templates = WebTemplates(settings.templates_dir)
-    app.mount("/static/swagger", StaticFiles(directory=swagger_ui_path), name="swagger")
+    app.mount("/static/swagger", StaticFiles(directory=str(swagger_ui_path)), name="swagger")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(docs.router)
     for router in ROUTERS:

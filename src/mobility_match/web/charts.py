@@ -1,7 +1,7 @@
 """Bar charts drawn on the server: the geometry of horizontal grouped bars, as numbers.
 
 A page computes a `BarChart` here and the `bar_chart` macro of
-`templates/web/results/charts.html` draws it as SVG with presentation
+`templates/web/results/parts.html` draws it as SVG with presentation
 attributes and classes only (the Content-Security-Policy forbids inline
 styles), so a chart needs no script and no library in the browser. Nothing
 here formats numbers or translates words: the caller gives labels, the template
@@ -11,6 +11,7 @@ formats values in the page's language.
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -24,8 +25,54 @@ BAR_GAP = 3
 GROUP_GAP = 12
 TOP = 6
 AXIS_ROOM = 24
-LABEL_CHARS = 28
-"""Longer category names are shortened in the chart (the table under it gives them whole)."""
+LABEL_GAP = 8
+"""Between a category name's end and the axis."""
+LABEL_ROOM = LABEL_WIDTH - LABEL_GAP - 4
+"""The width a category name may take: a longer one is shortened in the chart, with an
+ellipsis (the chart's tooltip and the table under it give it whole)."""
+LABEL_FONT_SIZE = 12.5
+"""The size style.css gives a category name (`.chart text.category`), in px."""
+
+_EM_WIDTHS = {
+    0.28: "'ijl",
+    0.3: "IJ",
+    0.32: " ,.",
+    0.34: "/:;\\|",
+    0.36: "f",
+    0.37: "-",
+    0.4: "()[]t",
+    0.41: "!",
+    0.42: "r",
+    0.46: '"',
+    0.5: "*_`",
+    0.53: "sz",
+    0.54: "?",
+    0.55: "c",
+    0.56: "L",
+    0.58: "Fk",
+    0.6: "vxy",
+    0.61: "P",
+    0.62: "TYaeo",
+    0.64: "$0123456789ESbdghnpqu{}",
+    0.66: "K",
+    0.69: "ABVXZ",
+    0.7: "CR",
+    0.74: "U",
+    0.75: "N",
+    0.76: "H",
+    0.78: "&DG",
+    0.79: "OQ",
+    0.82: "w",
+    0.84: "#+<=>^~",
+    0.87: "M",
+    0.96: "%",
+    0.98: "m",
+    0.99: "W",
+}
+EM_WIDTH = {char: width for width, chars in _EM_WIDTHS.items() for char in chars}
+"""The advance width of each printable ASCII character in DejaVu Sans, in em, rounded up:
+the widest of the fonts style.css names, so that a name measured with it fits in any."""
+ELLIPSIS = "…"
 
 
 @dataclass(frozen=True)
@@ -59,7 +106,13 @@ class Row:
 
     label: str
     full_label: str
+    x: float
+    """Where the name ends: it is drawn right-aligned, left of the axis."""
     y: float
+
+    @property
+    def shortened(self) -> bool:
+        return self.label != self.full_label
 
 
 @dataclass(frozen=True)
@@ -105,9 +158,31 @@ def _round_step(step: float) -> bool:
     return step / power in (1, 2, 5)
 
 
-def shorten(label: str, limit: int = LABEL_CHARS) -> str:
-    """`label`, cut with an ellipsis if longer than `limit` characters."""
-    return label if len(label) <= limit else label[: limit - 1].rstrip() + "…"
+def _em(char: str) -> float:
+    """A character's width in em: an accented letter as its letter, an accent alone as
+    nothing, a character not in EM_WIDTH as a whole em (more than any of them)."""
+    if unicodedata.combining(char):
+        return 0.0
+    base = unicodedata.normalize("NFD", char)[0]
+    return EM_WIDTH.get(base, 1.0)
+
+
+def text_width(text: str, font_size: float = LABEL_FONT_SIZE) -> float:
+    """How wide `text` is drawn at `font_size` px, at most (see EM_WIDTH)."""
+    return sum(_em(char) for char in text) * font_size
+
+
+def shorten(label: str, room: float = LABEL_ROOM, font_size: float = LABEL_FONT_SIZE) -> str:
+    """`label` if it fits in `room` px, else its start cut with an ellipsis to fit."""
+    if text_width(label, font_size) <= room:
+        return label
+    budget = room - text_width(ELLIPSIS, font_size)
+    width = 0.0
+    for index, char in enumerate(label):
+        width += _em(char) * font_size
+        if width > budget:
+            return label[:index].rstrip() + ELLIPSIS
+    return label  # pragma: no cover - a label wider than `room` overflows `budget` first
 
 
 def bar_chart(
@@ -139,7 +214,9 @@ def bar_chart(
     bars: list[Bar] = []
     y = float(TOP)
     for category, row_values in zip(categories, values, strict=True):
-        rows.append(Row(shorten(category), category, y + group_height / 2 + 4))
+        rows.append(
+            Row(shorten(category), category, plot_left - LABEL_GAP, y + group_height / 2 + 4)
+        )
         for index, (kind, value) in enumerate(zip(series, row_values, strict=True)):
             top = y + index * (BAR_HEIGHT + BAR_GAP)
             length = 0.0 if value is None else span * min(max(value, 0.0), maximum) / maximum

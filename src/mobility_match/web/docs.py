@@ -1,7 +1,7 @@
 """The API's documentation, served with no internet access.
 
 FastAPI's own /docs page loads Swagger UI from a CDN and initialises it with an
-inline script; here Swagger UI's files come from the `swagger-ui-bundle` package
+inline script; here Swagger UI's files come from the `swagger-ui-bundle-v2` package
 (pinned, from PyPI) and the start-up script is a file of ours, so that the page
 works offline and under the same Content-Security-Policy as every other page.
 """

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlencode
@@ -93,10 +92,6 @@ class WebTemplates:
             environment.globals["urlencode"] = urlencode
             self._environments[language] = environment
         return environment
-
-    @cached_property
-    def names(self) -> list[str]:
-        return [name for name in self.loader.list_templates() if name.startswith("web/")]
 
 
 def page_language(request: Request, viewer: Viewer | None) -> str:

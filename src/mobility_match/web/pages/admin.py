@@ -12,18 +12,19 @@ import math
 from collections import defaultdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from mobility_match.access import Viewer
-from mobility_match.api.deps import SessionDep, SettingsDep
+from mobility_match.api.deps import MAX_ID, SessionDep, SettingsDep
 from mobility_match.api.people import SchoolUpdate
 from mobility_match.models import Account, Role, SchoolKind, utcnow
 from mobility_match.services import (
     accounts,
     audit,
     checklists,
+    follow_up,
     offers,
     people,
     school_overview,
@@ -44,6 +45,7 @@ STAFF_ROLES = (Role.TEACHER, Role.PARTNER, Role.COORDINATOR)
 """The roles a coordinator creates accounts of (students get theirs by invitation)."""
 
 Text = Annotated[str, Form(max_length=1000)]
+AccountId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 ACCOUNT_FIELDS = ("username", "display_name", "role", "school_id", "partner")
 
@@ -200,7 +202,7 @@ def _password_page(
 
 @router.post("/coordinator/accounts/{account_id}/password")
 def reset_password(
-    account_id: int, request: Request, session: SessionDep, viewer: CoordinatorPage
+    account_id: AccountId, request: Request, session: SessionDep, viewer: CoordinatorPage
 ) -> Response:
     """Give the account a new random password, shown once; its sessions end."""
     password = accounts.reset_password(session, viewer, account_id)
@@ -211,7 +213,7 @@ def reset_password(
 
 @router.post("/coordinator/accounts/{account_id}/deactivate")
 def deactivate_account(
-    account_id: int, request: Request, session: SessionDep, viewer: CoordinatorPage
+    account_id: AccountId, request: Request, session: SessionDep, viewer: CoordinatorPage
 ) -> Response:
     """Disable an account and end all its sessions, tokens and invitations."""
     _ = gettext_for(request, viewer)
@@ -340,7 +342,7 @@ def _school_page(
         offset=(number - 1) * STEPS_PER_PAGE,
     )
     overdue_total = sum(group.overdue_steps for group in groups)
-    current = school_overview.current_round(session, viewer)
+    current = follow_up.current_round(session, viewer)
     session.commit()
     context = {
         "school": school,
@@ -412,6 +414,13 @@ def update_school(
             request, session, viewer, school_id, form=form, errors=errors, status_code=422
         )
     contact = {key: getattr(body, key) for key in people.SCHOOL_CONTACT}
+    # The contact's rules are the teacher's form's (an e-mail address that letters print).
+    problems = people.contact_problems(contact)
+    if problems:
+        found = {name: sentence for name, _sep, sentence in (p.partition(": ") for p in problems)}
+        return _school_page(
+            request, session, viewer, school_id, form=form, errors=found, status_code=422
+        )
     people.update_school(session, viewer, school_id, name=body.name, kind=body.kind, **contact)
     response = RedirectResponse(f"/coordinator/schools/{school_id}", status_code=303)
     set_flash(response, _("The school's details are saved."))

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
-from mobility_match.api.auth import clear_session_cookie, set_session_cookie
+from mobility_match.api.auth import clear_session_cookie, client_address, set_session_cookie
 from mobility_match.api.deps import SessionDep, SettingsDep
 from mobility_match.models import Role
 from mobility_match.services import accounts, sessions
@@ -28,10 +28,6 @@ HOME_OF = {
     Role.STUDENT: "/student",
 }
 """Each role's home page."""
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client is not None else "unknown"
 
 
 @router.get("/")
@@ -66,7 +62,7 @@ def login(
             session,
             username=username,
             password=password,
-            client=_client(request),
+            client=client_address(request),
             settings=settings,
         )
     except TooManyAttempts as error:

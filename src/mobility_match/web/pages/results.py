@@ -32,6 +32,7 @@ from mobility_match.statistics import GroupFigures, RoundStatistics
 from mobility_match.web import csrf
 from mobility_match.web.charts import BarChart, Series, bar_chart
 from mobility_match.web.deps import CoordinatorPage
+from mobility_match.web.pages.rounds import country_names
 from mobility_match.web.templating import gettext_for, page_language, render, set_flash
 
 router = APIRouter(dependencies=[Depends(csrf.check)], include_in_schema=False)
@@ -49,7 +50,7 @@ Gettext = Callable[[str], str]
 def _labels(_: Gettext) -> dict[str, dict[str, str]]:
     """The words for the codes the pages show, in the page's language."""
     return {
-        "country": {"DE": _("Germany"), "PL": _("Poland"), "UK": _("United Kingdom")},
+        "country": country_names(_),
         "sector": {"services": _("Services"), "production": _("Production"), "unknown": "?"},
         "gender": {"F": _("Girls"), "M": _("Boys"), "X": _("Other or not stated")},
         "gender_of_one": {"F": _("Girl"), "M": _("Boy"), "X": _("Other or not stated")},
@@ -184,11 +185,13 @@ def _breakdown(
 
 
 def _breakdowns(
-    stats: RoundStatistics, school_names: Mapping[str, str], _: Gettext
+    stats: RoundStatistics,
+    school_names: Mapping[str, str],
+    labels: Mapping[str, Mapping[str, str]],
+    _: Gettext,
 ) -> tuple[list[str], list[Series], list[Breakdown]]:
     """The genders shown (X only when the round has such students), their series, and the
     breakdowns by country, sector and school."""
-    labels = _labels(_)
     genders = [g.value for g in domain.Gender if g is not domain.Gender.X]
     if stats.by_gender[domain.Gender.X.value].total:
         genders.append(domain.Gender.X.value)
@@ -214,8 +217,8 @@ def statistics_page(
     round_ = get_round(session, viewer, round_id)
     stats = review.statistics(session, viewer, round_id)
     school_names = dict(answers.round_schools(session, viewer, round_id))
-    genders, series, parts = _breakdowns(stats, school_names, _)
     labels = _labels(_)
+    genders, series, parts = _breakdowns(stats, school_names, labels, _)
     reasons = list(stats.reasons.items())
     reason_chart = bar_chart(
         [labels["reason"].get(code, code) for code, _n in reasons],
@@ -338,11 +341,19 @@ class OfferLine:
 
     verdict: explanations.OfferVerdict
     taken: int
-    reasons: list[str]
+    student: domain.Student
+    phrasing: Phrasing
 
     @property
     def free(self) -> int:
         return max(0, self.verdict.offer.places - self.taken)
+
+    @property
+    def reasons(self) -> list[str]:
+        """Every hard rule the offer breaks for the student, in words: said only for the
+        lines a page shows (a round may have thousands of offers)."""
+        offer = self.verdict.offer
+        return [self.phrasing.rule(rule, self.student, offer) for rule in self.verdict.broken]
 
 
 def _student_context(
@@ -359,11 +370,7 @@ def _student_context(
     taken = answers.places_taken(session, viewer, round_id)
     student, assignment = found.student, found.assignment
     lines = [
-        OfferLine(
-            verdict,
-            taken.get(verdict.offer.offer_id, 0),
-            [phrasing.rule(rule, student, verdict.offer) for rule in verdict.broken],
-        )
+        OfferLine(verdict, taken.get(verdict.offer.offer_id, 0), student, phrasing)
         for verdict in found.verdicts
     ]
     acceptable = [line for line in lines if line.verdict.acceptable]
@@ -372,7 +379,7 @@ def _student_context(
     rejected_page = min(max(1, rejected_page), pages)
     start = (rejected_page - 1) * REJECTED_SHOWN
     placed = found.placed_offer
-    school = answers.school_names(session, [assignment]).get(assignment.school_id, "")
+    school = answers.school_names(session, {assignment.school_id})[assignment.school_id]
     return {
         "round": found.round,
         "assignment": assignment,
@@ -487,17 +494,12 @@ def move(
         return _refused(
             request, session, viewer, round_id, student_id, problems, offer_id, typed_offer_id
         )
-    message = _("%(name)s is now placed on %(offer)s (%(company)s, %(city)s) and locked there.")
+    # The flash is a cookie: it names the offer, never the student (the page does).
+    message = _("The student is now placed on %(offer)s (%(company)s, %(city)s) and locked there.")
     return _back(
         round_id,
         student_id,
-        message
-        % {
-            "name": f"{row.first_name} {row.last_name}",
-            "offer": row.offer_id,
-            "company": row.company_name,
-            "city": row.city,
-        },
+        message % {"offer": row.offer_id, "company": row.company_name, "city": row.city},
     )
 
 

@@ -20,12 +20,12 @@ from sqlmodel import Session
 
 from mobility_match.access import Viewer
 from mobility_match.api.deps import MAX_ID, ChecklistsDep, SessionDep, SettingsDep
+from mobility_match.api.rounds import SolverDep
 from mobility_match.matching.policy import STAGES
 from mobility_match.models import Response as Answer
 from mobility_match.models import Round, RoundStatus, utcnow
 from mobility_match.services import review, rounds
 from mobility_match.services.errors import Conflict, Refused
-from mobility_match.services.solving import Solver
 from mobility_match.web import csrf
 from mobility_match.web.deps import CoordinatorPage
 from mobility_match.web.templating import gettext_for, render, set_flash
@@ -40,14 +40,6 @@ POSITIONS = len(STAGES)
 
 DEADLINE_DAYS = 14
 """The response deadline the publish form proposes: two weeks from today."""
-
-
-def _solver(request: Request) -> Solver:
-    solver: Solver = request.app.state.solver
-    return solver
-
-
-SolverDep = Annotated[Solver, Depends(_solver)]
 
 
 def stage_texts(_: Any) -> dict[str, tuple[str, str]]:
@@ -292,6 +284,7 @@ def _round_page(
     problems: list[str] | None = None,
     deadline_error: str = "",
     deadline: str = "",
+    rerun_name: str = "",
     status_code: int = 200,
 ) -> Response:
     _ = gettext_for(request, viewer)
@@ -318,7 +311,7 @@ def _round_page(
         "problems": problems or [],
         "deadline_error": deadline_error,
         "deadline": deadline or (utcnow().date() + dt.timedelta(days=DEADLINE_DAYS)).isoformat(),
-        "rerun_name": _("%(name)s (re-run)") % {"name": round_.name},
+        "rerun_name": rerun_name or _("%(name)s (re-run)") % {"name": round_.name},
     }
     return render(request, "rounds/round.html", context, viewer=viewer, status_code=status_code)
 
@@ -468,7 +461,7 @@ def rerun(
             default_time_limit=settings.solve_time_limit,
         )
     except (Conflict, Refused) as error:
-        return _refused_here(request, session, viewer, round_id, error)
+        return _refused_here(request, session, viewer, round_id, error, rerun_name=name)
     return _back_to(
         round_.id or 0,
         _("A new round was made from round %(n)d. Start its solve when you are ready.")
