@@ -259,3 +259,29 @@ def test_the_api_gives_a_new_password_and_lifts_a_block(
     again = client.post("/api/accounts/blocked/lift", json=lift, headers=coordinator)
     assert again.json()["failures_forgotten"] == 0
     assert client.get("/api/accounts/blocked", headers=coordinator).json() == []
+
+
+def test_out_of_range_ids_and_dates_are_refused_not_errors(coordinator: TestClient) -> None:
+    """An account id no integer column holds is a 422 page; the last day of the calendar
+    as `until` filters nothing out (neither answers 500)."""
+    for action in ("password", "deactivate"):
+        answer = submit(
+            coordinator,
+            f"/coordinator/accounts/99999999999999999999/{action}",
+            page="/coordinator/accounts",
+        )
+        assert answer.status_code == 422
+    assert coordinator.get("/coordinator/audit?until=9999-12-31").status_code == 200
+
+
+def test_a_school_contact_email_is_checked_as_on_the_teachers_form(
+    coordinator: TestClient,
+) -> None:
+    refused = submit(
+        coordinator,
+        "/coordinator/schools/S1",
+        {"name": "Lycée Un", "kind": "pilot", "contact_email": "not an address"},
+        page="/coordinator/schools/S1",
+    )
+    assert refused.status_code == 422
+    assert re.search(r'id="error-contact_email">[^<]*not an e-mail address', refused.text)

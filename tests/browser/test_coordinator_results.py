@@ -68,6 +68,14 @@ def test_the_coordinator_reviews_a_round(chromium: Any, site: Site, screenshots:
     assert page.locator("svg.chart[role=img][aria-label]").count() == 7
     assert page.locator("table.figures").count() == 4
     assert "écart filles-garçons" in page.inner_text("main")
+    # Every category name is drawn inside its chart, long school names shortened to fit.
+    outside = page.evaluate(
+        """() => [...document.querySelectorAll("svg.chart text.category")]
+            .filter((label) => label.getBBox().x < 0)
+            .map((label) => label.textContent)"""
+    )
+    assert outside == []
+    assert page.locator("svg.chart text.category title").count() > 0
     phone = visitor(chromium, site, screenshots, PHONE)
     phone.sign_in(Role.COORDINATOR)
     phone.goto(f"/coordinator/rounds/{round_id}/statistics")

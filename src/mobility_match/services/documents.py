@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 
 from mobility_match import access
 from mobility_match.access import Viewer
+from mobility_match.documents.facts import DueStep, PlacementFacts
 from mobility_match.documents.rendering import (
     DocumentKind,
     DocumentRenderer,
@@ -152,7 +153,11 @@ def versions(
     today: dt.date,
 ) -> list[tuple[DocumentKind, str, bool, list[PlacementDocument]]]:
     """Per document and language: whether the text changed since the latest version, and
-    every stored version, newest first."""
+    every stored version, newest first.
+
+    A list page calls this for each placement, so it renders as little as it can: a
+    document never generated has nothing to compare (it counts as changed, unrendered),
+    and a generated one is rendered once, dated as its latest version, and compared."""
     assignment, round_ = current_placement(session, viewer, round_id, student_id)
     stored = session.exec(
         select(PlacementDocument)
@@ -162,16 +167,17 @@ def versions(
         )
         .order_by(col(PlacementDocument.version).desc())
     ).all()
-    wanted = every_document(Country(assignment.country))
-    return [
-        (
-            draft.kind,
-            draft.lang,
-            not draft.unchanged,
-            [d for d in stored if d.kind == draft.kind.value and d.lang == draft.lang],
+    country = Country(assignment.country)
+    facts, steps = _placement_facts(session, assignment, round_, today)
+    listing = []
+    for kind, asked in every_document(country):
+        lang = choose_language(kind, country, asked)
+        kept = [d for d in stored if d.kind == kind.value and d.lang == lang]
+        changed = not kept or kept[0].fingerprint != _fingerprint(
+            _html(renderer, kind, lang, facts, steps, kept[0].issued_on)
         )
-        for draft in draft_documents(session, renderer, assignment, round_, wanted, today)
-    ]
+        listing.append((kind, lang, changed, kept))
+    return listing
 
 
 def get_document(session: Session, viewer: Viewer, document_id: int) -> PlacementDocument:
@@ -225,11 +231,7 @@ def draft_documents(
     a changed text is dated today.
     """
     country = Country(assignment.country)
-    steps = [
-        due_step(step)
-        for step in placement_steps(session, assignment.round_id, assignment.student_id)
-    ]
-    facts = facts_of(session, assignment, round_, steps, issued_on=today)
+    facts, steps = _placement_facts(session, assignment, round_, today)
     drafts = []
     for kind, asked in wanted:
         lang = choose_language(kind, country, asked)
@@ -243,16 +245,37 @@ def draft_documents(
             )
             .order_by(col(PlacementDocument.version).desc())
         ).first()
-        shown = steps if kind is DocumentKind.CHECKLIST else []
-        dated = replace(facts, issued_on=latest.issued_on if latest else today)
-        html = renderer.html(kind, lang, dated, shown)
+        issued_on = latest.issued_on if latest else today
+        html = _html(renderer, kind, lang, facts, steps, issued_on)
         if latest is not None and _fingerprint(html) != latest.fingerprint:
-            dated = replace(facts, issued_on=today)
-            html = renderer.html(kind, lang, dated, shown)
-        drafts.append(
-            Draft(assignment, kind, lang, html, _fingerprint(html), dated.issued_on, latest)
-        )
+            issued_on = today
+            html = _html(renderer, kind, lang, facts, steps, issued_on)
+        drafts.append(Draft(assignment, kind, lang, html, _fingerprint(html), issued_on, latest))
     return drafts
+
+
+def _placement_facts(
+    session: Session, assignment: Assignment, round_: Round, today: dt.date
+) -> tuple[PlacementFacts, list[DueStep]]:
+    """A placement's facts (dated today) and checklist steps, gathered once for its documents."""
+    steps = [
+        due_step(step)
+        for step in placement_steps(session, assignment.round_id, assignment.student_id)
+    ]
+    return facts_of(session, assignment, round_, steps, issued_on=today), steps
+
+
+def _html(
+    renderer: DocumentRenderer,
+    kind: DocumentKind,
+    lang: str,
+    facts: PlacementFacts,
+    steps: list[DueStep],
+    issued_on: dt.date,
+) -> str:
+    """One document's HTML, dated `issued_on` (only the checklist lists the steps)."""
+    shown = steps if kind is DocumentKind.CHECKLIST else []
+    return renderer.html(kind, lang, replace(facts, issued_on=issued_on), shown)
 
 
 def store_versions(

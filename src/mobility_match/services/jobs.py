@@ -144,17 +144,21 @@ def get_job(session: Session, viewer: Viewer, job_id: str, *, with_result: bool 
     return job
 
 
-def recent_jobs(session: Session, viewer: Viewer, limit: int = RECENT) -> list[Job]:
-    """The viewer's own latest jobs, newest first (without their files)."""
+def recent_jobs(
+    session: Session, viewer: Viewer, limit: int = RECENT, *, school_id: str | None = None
+) -> list[Job]:
+    """The viewer's own latest jobs, newest first (without their files); only those for
+    `school_id` when given."""
     own = session.exec(
         select(Job.id).where(Job.account_id == viewer.account_id, _stale(utcnow()))
     ).all()
     if own:
         _fail_stale(session, *own)
+    query = select(Job).where(Job.account_id == viewer.account_id)
+    if school_id is not None:
+        query = query.where(Job.school_id == school_id)
     jobs = session.exec(
-        select(Job)
-        .where(Job.account_id == viewer.account_id)
-        .options(defer(Job.result))  # type: ignore[arg-type]
+        query.options(defer(Job.result))  # type: ignore[arg-type]
         .order_by(col(Job.created_at).desc())
         .limit(limit)
     ).all()
@@ -171,6 +175,12 @@ def download(session: Session, viewer: Viewer, job_id: str) -> Job:
 
 
 # ---- running jobs -------------------------------------------------------------------------
+
+
+FAILED_UNEXPECTEDLY = (
+    "The job stopped on an unexpected error (recorded in the service's log); start it again, "
+    "and tell the coordinator if it fails again."
+)
 
 
 class JobRunner:
@@ -248,9 +258,10 @@ class JobRunner:
                 self._build_zip(job_id, viewer, plan)
         except ServiceError as refusal:
             self._finish(job_id, JobStatus.FAILED, message=refusal.message)
-        except Exception as error:
+        except Exception:
+            # The error's text may hold database details: it goes to the log, not the page.
             log.exception("job %s failed", job_id)
-            self._finish(job_id, JobStatus.FAILED, message=f"The job failed: {error}")
+            self._finish(job_id, JobStatus.FAILED, message=FAILED_UNEXPECTEDLY)
         finally:
             with self._lock:
                 self._held.discard(job_id)

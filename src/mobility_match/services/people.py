@@ -7,6 +7,7 @@ services/imports.py's job. No HTTP here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlmodel import Session, col, func, or_, select
@@ -71,19 +72,8 @@ def update_school(
 ) -> School:
     """Change a school's name and kind, and the SCHOOL_CONTACT fields given (coordinators)."""
     require(viewer, Role.COORDINATOR)
-    query = access.schools(viewer).where(School.school_id == school_id)
-    query = query.with_for_update().execution_options(populate_existing=True)
-    school = session.exec(query).first()
-    if school is None:
-        raise NotFound(f"There is no school {school_id}.")
     wanted = {"name": name, "kind": kind, **_contact(contact)}
-    changes = {key: value for key, value in wanted.items() if getattr(school, key) != value}
-    if changes:
-        school.sqlmodel_update(changes)
-        session.add(school)
-        audit.record(session, viewer, "school.update", "school", school_id, changed=sorted(changes))
-    session.commit()
-    return school
+    return _change_school(session, viewer, school_id, wanted)
 
 
 CONTACT_LIMITS = {
@@ -119,6 +109,14 @@ def update_school_contact(
     problems = contact_problems(wanted)
     if problems:
         raise Refused("The school's contact details were not changed.", problems=problems)
+    return _change_school(session, viewer, school_id, wanted)
+
+
+def _change_school(
+    session: Session, viewer: Viewer, school_id: str, wanted: Mapping[str, object]
+) -> School:
+    """Write the fields of `wanted` that differ (the row locked), audited; NotFound outside
+    the viewer's scope."""
     query = access.schools(viewer).where(School.school_id == school_id)
     query = query.with_for_update().execution_options(populate_existing=True)
     school = session.exec(query).first()

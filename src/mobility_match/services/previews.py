@@ -181,8 +181,11 @@ def _field_changes(change: imports.RowChange[Any]) -> list[FieldChange]:
     ]
 
 
-def published_rounds_of(session: Session, student_ids: Iterable[str]) -> dict[str, list[str]]:
-    """The published rounds each of these students is in (placed or not), by student id."""
+def _published_rounds_of(session: Session, student_ids: Iterable[str]) -> dict[str, list[str]]:
+    """The published rounds each of these students is in (placed or not), by student id.
+
+    Unscoped: only a coordinator's students preview comes here (compare_students checks).
+    """
     found: dict[str, list[str]] = {}
     for batch in chunks(sorted(set(student_ids))):
         rows = session.exec(
@@ -202,7 +205,7 @@ def published_rounds_of(session: Session, student_ids: Iterable[str]) -> dict[st
 def _student_rows(
     session: Session, changes: Sequence[imports.RowChange[Student]]
 ) -> list[RowPreview]:
-    published = published_rounds_of(session, (change.row.student_id for change in changes))
+    published = _published_rounds_of(session, (change.row.student_id for change in changes))
     rows = []
     for change in changes:
         new, stored = change.row, change.stored

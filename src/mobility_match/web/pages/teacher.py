@@ -48,6 +48,8 @@ router = APIRouter(dependencies=[Depends(csrf.check)], include_in_schema=False)
 STUDENTS_PER_PAGE = 50
 PLACEMENTS_PER_PAGE = 10
 """Placements per page of the documents page (each lists five to six documents)."""
+RECENT_JOBS = 5
+"""The school's ZIP jobs the documents page lists."""
 
 
 def _school_of(viewer: Viewer) -> str:
@@ -290,7 +292,7 @@ def documents_page(
     pages = max(1, math.ceil(len(placements) / PLACEMENTS_PER_PAGE))
     shown = placements[(page - 1) * PLACEMENTS_PER_PAGE : page * PLACEMENTS_PER_PAGE]
     listing = [(a, _documents_of(session, viewer, renderer, a)) for a in shown]
-    recent = [job for job in jobs.recent_jobs(session, viewer) if job.school_id == school_id]
+    recent = jobs.recent_jobs(session, viewer, RECENT_JOBS, school_id=school_id)
     session.commit()
 
     def page_url(number: int) -> str:
@@ -302,7 +304,7 @@ def documents_page(
         "count": len(placements),
         "listing": listing,
         "kinds": [kind.value for kind in DocumentKind],
-        "jobs": recent[:5],
+        "jobs": recent,
         "page": page,
         "pages": pages,
         "page_url": page_url,
