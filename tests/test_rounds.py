@@ -255,13 +255,14 @@ def test_locks_survive_a_new_solve(
     unplaced = next(r for r in rows if r["offer_id"])
     path = f"/api/rounds/{round_id}/assignments/{unplaced['student_id']}"
     assert client.post(f"{path}/move", json={"offer_id": None}, headers=coordinator).is_success
-    assert client.post(f"/api/rounds/{round_id}/solve", headers=coordinator).status_code == 202
+    solve_again = {"json": {"again": True}, "headers": coordinator}
+    assert client.post(f"/api/rounds/{round_id}/solve", **solve_again).status_code == 202
     wait_for_round(client, round_id, coordinator)
     again = client.get(path, headers=coordinator).json()
     assert again["offer_id"] is None
     assert again["reason_code"] == "locked_unplaced"
     assert client.delete(f"{path}/lock", headers=coordinator).json()["locked"] is False
-    assert client.post(f"/api/rounds/{round_id}/solve", headers=coordinator).status_code == 202
+    assert client.post(f"/api/rounds/{round_id}/solve", **solve_again).status_code == 202
     wait_for_round(client, round_id, coordinator)
     assert client.get(path, headers=coordinator).json()["offer_id"] is not None
 

@@ -273,6 +273,45 @@ def test_cancelling_a_round_that_is_not_being_solved_is_refused_on_its_page(
     assert f'action="{path}/solve"' in refused.text
 
 
+def test_a_solved_round_is_solved_again_only_by_its_own_button(
+    app: FastAPI, engine: Engine
+) -> None:
+    """A solved round's "Relancer la résolution" form carries again=1 and solves it again;
+    a solve posted without it (a stale draft page) is refused on the page, result kept."""
+    _programme(engine)
+    with browser(app) as client:
+        new_signed_in(client, engine, "coordinator@example.org", Role.COORDINATOR)
+        created = submit(
+            client, "/coordinator/rounds", _new_round_form(), page="/coordinator/rounds/new"
+        )
+        path = created.headers["location"]
+        round_id = _round_id(path)
+        submit(client, f"{path}/solve", page=path)
+        _wait_until_solved(client, round_id)
+        with Session(engine) as session:
+            first_solve = session.get_one(Round, round_id).solved_at
+        page = client.get(path).text
+        form = page[page.index(f'action="{path}/solve"') :]
+        form = form[: form.index("</form>")]
+        assert '<input type="hidden" name="again" value="1">' in form
+        assert "Relancer la résolution" in form
+
+        stale = submit(client, f"{path}/solve", page=path)
+        assert stale.status_code == 409
+        assert 'role="alert"' in stale.text
+        assert "is already solved" in text_of(stale.text)
+        assert "3 / 3 élèves placés" in text_of(stale.text)
+
+        again = submit(client, f"{path}/solve", {"again": "1"}, page=path)
+        assert again.status_code == 303
+        assert "résolu" in _wait_until_solved(client, round_id)
+    with Session(engine) as session:
+        solved_again = session.get_one(Round, round_id).solved_at
+    assert first_solve is not None
+    assert solved_again is not None
+    assert solved_again > first_solve
+
+
 def test_the_default_order_without_tolerance_is_the_default_policy() -> None:
     """The form's default choices give the default policy (an empty TOML); leaving goals
     out and setting tolerances gives a policy naming exactly those."""

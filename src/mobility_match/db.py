@@ -8,6 +8,9 @@ the second request waits instead. PostgreSQL needs none of this: services lock
 the rows they change (`SELECT … FOR UPDATE`) and round states change by
 compare-and-set, which is correct on both.
 
+Statement parameters are never logged nor shown in a database error's message
+(`hide_parameters`): they hold token hashes and personal data.
+
 This module knows nothing of HTTP or of the matching engine.
 """
 
@@ -31,11 +34,12 @@ BUSY_TIMEOUT_MS = 30_000
 def make_engine(url: str) -> Engine:
     """An engine for `url`, with SQLite set up for safe concurrent writes."""
     if make_url(url).get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, hide_parameters=True)
     engine = create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
         poolclass=NullPool,
+        hide_parameters=True,
     )
 
     @event.listens_for(engine, "connect")

@@ -1,4 +1,5 @@
-"""The FastAPI application: routers, error responses, the body limit, the solver's lifetime.
+"""The FastAPI application: routers, error responses, the body limit and control
+characters, the solver's lifetime.
 
 `create_app` takes settings and, optionally, an engine (tests pass their own);
 it never migrates the database: `mobility-match serve` does that first.
@@ -46,6 +47,7 @@ from mobility_match.services.errors import (
 from mobility_match.services.jobs import JobRunner
 from mobility_match.services.solving import Solver
 from mobility_match.web import app as web
+from mobility_match.web.controls import ControlCharacters
 from mobility_match.web.deps import SignInRequired, sign_in_redirect
 from mobility_match.web.errors import error_page, is_page
 
@@ -127,6 +129,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.checklists = load_checklists(settings.checklists_dir)
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    # Inside BodyLimit (added last, so outer), which bounds the bodies read here.
+    app.add_middleware(ControlCharacters)
     app.add_middleware(BodyLimit, upload_max_bytes=settings.upload_max_bytes)
     for module in (
         auth,

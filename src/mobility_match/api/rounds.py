@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Path, Request, Response, status
 from pydantic import BaseModel, Field
 
 from mobility_match import exports
@@ -96,6 +96,14 @@ class Move(BaseModel):
     offer_id: str | None = Field(description="The offer to place the student on; null: unplace.")
 
 
+class Solve(BaseModel):
+    again: bool = Field(
+        default=False,
+        description="Solve a solved round again, replacing its result once the new one is "
+        "complete (without it, a solved round answers 409).",
+    )
+
+
 class Publish(BaseModel):
     response_deadline: dt.date = Field(description="Last day placed students may answer.")
 
@@ -166,10 +174,16 @@ def get_round(
 
 @router.post("/{round_id}/solve", status_code=status.HTTP_202_ACCEPTED)
 def solve(
-    round_id: RoundId, session: SessionDep, viewer: Coordinator, solver: SolverDep
+    round_id: RoundId,
+    session: SessionDep,
+    viewer: Coordinator,
+    solver: SolverDep,
+    body: Annotated[Solve | None, Body()] = None,
 ) -> RoundPublic:
-    """Start solving the round in the background; 409 if it is already running or published."""
-    attempt = rounds.request_solve(session, viewer, round_id, solver.lease)
+    """Start solving the round in the background; 409 if it is running, published, or
+    solved without {"again": true}."""
+    again = body is not None and body.again
+    attempt = rounds.request_solve(session, viewer, round_id, solver.lease, again=again)
     solver.start(round_id, attempt)
     return RoundPublic.of(rounds.get_round(session, viewer, round_id), viewer)
 

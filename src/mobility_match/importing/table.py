@@ -2,8 +2,9 @@
 
 It turns a file as a coordinator saved it (CSV with ',' or ';', UTF-8 with or
 without BOM, or an Excel workbook) into rows numbered as a spreadsheet shows
-them, and reports an unreadable file, duplicate or unnamed columns as `Problem`s.
-It knows nothing of students, offers or locks and never checks a cell's value.
+them, and reports an unreadable file, duplicate or unnamed columns, and cells
+holding control characters (which no database text column takes) as `Problem`s.
+It knows nothing of students, offers or locks and never checks a cell's meaning.
 """
 
 from __future__ import annotations
@@ -11,10 +12,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+"""C0 control characters other than tab, LF and CR: refused in every cell."""
 
 
 @dataclass(frozen=True)
@@ -55,10 +60,10 @@ def read_frame(path: Path) -> tuple[pd.DataFrame | None, list[Problem]]:
         return None, [Problem(file, 1, "", str(unreadable))]
     if not rows or not any(cell for row in rows for cell in row):
         return None, [Problem(file, 1, "", "the file is empty; row 1 must hold the column names")]
-    header = rows[0]
+    problems: list[Problem] = []
+    header = [_without_controls(file, 1, name, name, problems) for name in rows[0]]
     if not any(header):
         return None, [Problem(file, 1, "", "row 1 is empty; it must hold the column names")]
-    problems: list[Problem] = []
     keep: list[int] = []
     first_position: dict[str, int] = {}
     for position, name in enumerate(header):
@@ -92,7 +97,10 @@ def read_frame(path: Path) -> tuple[pd.DataFrame | None, list[Problem]]:
                     "column, or put a value that contains the separator in quotes",
                 )
             )
-        data[number] = [row[position] for position in keep]
+        data[number] = [
+            _without_controls(file, number, header[position], row[position], problems)
+            for position in keep
+        ]
     frame = pd.DataFrame(
         list(data.values()),
         index=list(data.keys()),
@@ -100,6 +108,25 @@ def read_frame(path: Path) -> tuple[pd.DataFrame | None, list[Problem]]:
         dtype=str,
     )
     return frame, problems
+
+
+def _without_controls(file: str, row: int, column: str, cell: str, problems: list[Problem]) -> str:
+    """The cell without its control characters, each cell holding one reported as a problem.
+
+    The row stays, so that every problem of the file is reported at once; the
+    file is refused all the same (a problem stops an import), and no reader
+    ever hands a control character on to the database.
+    """
+    match = CONTROL.search(cell)
+    if match is None:
+        return cell
+    code = f"U+{ord(match.group()):04X}"
+    message = (
+        f"the cell holds a control character ({code}), which is not text; remove it "
+        "(a cell holds printable text, tabs and line breaks only)"
+    )
+    problems.append(Problem(file, row, CONTROL.sub("", column), message))
+    return CONTROL.sub("", cell)
 
 
 def _read_rows(path: Path) -> list[list[str]]:

@@ -3,11 +3,12 @@
 States: draft → running → solved → published (DESIGN.md). Every state change is
 a compare-and-set on (status, version): `UPDATE round … WHERE id=… AND version=…`
 with the row count checked, so two requests racing for the same change cannot
-both win, on SQLite and PostgreSQL alike. What a round is made of (its
-snapshot, the locks a re-run carries) is in services/snapshots.py; the solve
-runs in services/solving.py; reviewing (statistics, locks, moves, diffs) is in
-services/review.py; reading assignments and students' answers in
-services/answers.py.
+both win, on SQLite and PostgreSQL alike. One published round is current at a
+time: another is published only as a re-run that replaces it (`publish`). What a
+round is made of (its snapshot, the locks a re-run carries) is in
+services/snapshots.py; the solve runs in services/solving.py; reviewing
+(statistics, locks, moves, diffs) is in services/review.py; reading assignments
+and students' answers in services/answers.py.
 """
 
 from __future__ import annotations
@@ -234,10 +235,20 @@ def lease_expired(round_: Round, now: dt.datetime) -> bool:
     )
 
 
-def request_solve(session: Session, viewer: Viewer, round_id: int, lease: dt.timedelta) -> str:
+def request_solve(
+    session: Session,
+    viewer: Viewer,
+    round_id: int,
+    lease: dt.timedelta,
+    *,
+    again: bool = False,
+) -> str:
     """Mark the round running for a new solve attempt; return the attempt id.
 
-    Conflict when it is already running (with a live lease) or published.
+    Conflict when it is already running (with a live lease) or published, and
+    when it already has a result unless `again` asks to solve it again: a
+    solve replaces the result, so it is never started by a repeated click or
+    request. The result stays until the new one is saved (services/solving.py).
     """
     round_ = get_round(session, viewer, round_id)
     now = utcnow()
@@ -245,8 +256,18 @@ def request_solve(session: Session, viewer: Viewer, round_id: int, lease: dt.tim
         round_, now
     ):
         raise Conflict(_why_not_solvable(round_))
+    has_result = round_.status is RoundStatus.SOLVED or (
+        round_.status is RoundStatus.RUNNING and round_.solved_at is not None
+    )
+    if has_result and not again:
+        raise Conflict(
+            f"Round {round_id} is already solved; solving it again replaces its result. "
+            'To do so, ask for it explicitly (API: the body {"again": true}).'
+        )
     attempt = uuid.uuid4().hex
-    expected = {RoundStatus.DRAFT, RoundStatus.SOLVED, RoundStatus.RUNNING}
+    expected = {RoundStatus.DRAFT, RoundStatus.RUNNING}
+    if again:
+        expected.add(RoundStatus.SOLVED)
     won = change_state(
         session,
         round_,
@@ -267,7 +288,7 @@ def request_solve(session: Session, viewer: Viewer, round_id: int, lease: dt.tim
     if not won:
         session.rollback()
         raise Conflict("The round changed meanwhile (another solve started); reload it.")
-    audit.record(session, viewer, "round.solve", "round", round_id, attempt=attempt)
+    audit.record(session, viewer, "round.solve", "round", round_id, attempt=attempt, again=again)
     session.commit()
     return attempt
 
@@ -334,6 +355,13 @@ def publish(
             "The round cannot be published.",
             problems=[f"response_deadline: {response_deadline} is in the past"],
         )
+    current = current_published_round(session, locking=True)
+    if current is not None and current.id not in (round_.id, round_.previous_round_id):
+        session.rollback()
+        raise Conflict(
+            f"Round {current.id} « {current.name} » is the published round; "
+            "publish a re-run of it to replace it."
+        )
     if not change_state(
         session,
         round_,
@@ -364,6 +392,34 @@ def publish(
     )
     session.commit()
     return round_
+
+
+def current_published_round(session: Session, *, locking: bool = False) -> Round | None:
+    """The published round students answer in (published, not replaced), if any.
+
+    With `locking`, first lock every round that is or may become it (solved, or
+    published and not replaced), so that two publishes never both see none: a
+    publish holds its own round's lock until it commits, and the other waits for
+    it, then reads again. PostgreSQL reads committed rows at each statement, and
+    SQLite's transactions are serialized from their start (db.py), so the read
+    after the lock sees any publish that went first.
+    """
+    if locking:
+        session.execute(
+            select(Round.id)
+            .where(
+                col(Round.status).in_((RoundStatus.SOLVED, RoundStatus.PUBLISHED)),
+                col(Round.superseded_by).is_(None),
+            )
+            .order_by(col(Round.id))
+            .with_for_update()
+        ).all()
+    return session.exec(
+        select(Round)
+        .where(Round.status == RoundStatus.PUBLISHED, col(Round.superseded_by).is_(None))
+        .order_by(col(Round.id).desc())
+        .execution_options(populate_existing=True)
+    ).first()
 
 
 def _replace(session: Session, previous: Round, round_id: int) -> None:

@@ -9,7 +9,10 @@ tells the engine to stop, and the result is thrown away. A process that dies
 leaves a round running with a lease that soon expires: `recover` (at start-up
 and whenever a round is read) gives such rounds back.
 
-Results are written in one transaction, compare-and-set on the attempt id.
+Results are written in one transaction, compare-and-set on the attempt id. A
+round solved again keeps its previous result (assignments, report) while the new
+solve runs: that transaction is the only place it is replaced, so a cancelled,
+failed or interrupted re-solve leaves the round solved with its previous result.
 """
 
 from __future__ import annotations
@@ -195,7 +198,8 @@ class Solver:
     def _save(
         self, job: _Attempt, data: RoundInput, result: RoundResult, policy: Policy, seed: int
     ) -> None:
-        """Store the assignments and the report, if the round is still ours."""
+        """Store the assignments and the report, if the round is still ours, replacing the
+        previous result (of a round solved again) in the same transaction."""
         vocabulary = load_vocabulary()
         report = report_data(result, compute_statistics(data, result, vocabulary), policy, seed)
         with Session(self.engine, expire_on_commit=False) as session:

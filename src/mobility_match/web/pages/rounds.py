@@ -367,11 +367,13 @@ def solve(
     session: SessionDep,
     viewer: CoordinatorPage,
     solver: SolverDep,
+    again: Annotated[str, Form(max_length=1)] = "",
 ) -> Response:
-    """Start solving the round in the background, then follow it on the round's page."""
+    """Start solving the round in the background, then follow it on the round's page; a
+    solved round's button says `again=1`: its result is replaced when the new one is done."""
     _ = gettext_for(request, viewer)
     try:
-        attempt = rounds.request_solve(session, viewer, round_id, solver.lease)
+        attempt = rounds.request_solve(session, viewer, round_id, solver.lease, again=again == "1")
     except (Conflict, Refused) as error:
         return _refused_here(request, session, viewer, round_id, error)
     solver.start(round_id, attempt)
