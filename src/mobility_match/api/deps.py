@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
@@ -66,15 +67,54 @@ RendererDep = Annotated[DocumentRenderer, Depends(get_renderer)]
 ChecklistsDep = Annotated[Checklists, Depends(get_checklists)]
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def check_same_origin(request: Request, settings: Settings) -> None:
+    """Refuse a change made with the session cookie from another site's page.
+
+    A cookie goes with every request the browser makes, whoever asks for it, so
+    a change it authorises must come from our own pages: the browser's `Origin`
+    (sent with every POST, PUT, PATCH and DELETE) must be this service's address
+    (as configured, or as the request reached it), and `Sec-Fetch-Site` (sent by
+    current browsers) must not say another site. A client that sends neither is
+    not a browser, hence no forged request. Bearer tokens are never sent by a
+    browser on its own, so requests carrying one need no such proof.
+    """
+    if request.method in SAFE_METHODS:
+        return
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        raise Forbidden(f"A change from another site ({fetch_site}) is refused.")
+    origin = request.headers.get("origin")
+    if origin is None:
+        return
+    ours = {_origin(settings.public_url), _origin(str(request.base_url))}
+    if origin.lower() not in ours:
+        raise Forbidden("A change sent from another site's page is refused.")
+
+
 def get_viewer(
+    request: Request,
     session: SessionDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     cookie: Annotated[str | None, Depends(_cookie)],
 ) -> Viewer:
-    """The signed-in person, from the bearer token or else the session cookie; 401 otherwise."""
+    """The signed-in person, from the bearer token or else the session cookie; 401 otherwise.
+
+    A change authorised by the cookie alone must come from our own pages
+    (`check_same_origin`).
+    """
     token = bearer.credentials if bearer is not None else cookie
     if not token:
         raise Unauthenticated("Sign in first: no session cookie or bearer token was sent.")
+    if bearer is None:
+        check_same_origin(request, get_settings(request))
     viewer = viewer_for_token(session, token)
     # End the read transaction now: on SQLite it holds the write lock until it ends.
     session.commit()
