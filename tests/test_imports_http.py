@@ -341,3 +341,22 @@ def test_only_coordinators_import_students(
     assert upload(client, "students", importers.teacher, students).status_code == 403
     offers = ("de.csv", sample("de.csv"))
     assert upload(client, "offers", importers.teacher, offers).status_code == 403
+
+
+def test_a_huge_cell_in_a_column_of_one_s_own_is_refused(
+    client: TestClient, engine: Engine, importers: Importers, cohort: pd.DataFrame
+) -> None:
+    """Columns of one's own are kept with each row and sent back with every list: a cell of
+    50,000 characters is refused as a problem at its row and column, and nothing is stored."""
+    import_samples(client, importers.coordinator)
+    before = counts(engine)
+    padded = cohort.copy()
+    padded["notes"] = ""
+    padded.loc[2, "notes"] = "x" * 50_000
+    response = upload(client, "students", importers.coordinator, ("cohort.csv", csv_bytes(padded)))
+    assert response.status_code == 422
+    assert [problem.split(": ", 1)[0] for problem in response.json()["problems"]] == [
+        "cohort.csv:4:notes"
+    ]
+    assert "at most 2000 fit" in response.json()["problems"][0]
+    assert counts(engine) == before

@@ -369,3 +369,20 @@ def test_concurrent_updates_lose_no_change(engine: Engine, hosts: Hosts) -> None
         assert (offer.places, offer.version, offer.status) == (11, 11, OfferStatus.OPEN)
         updates = session.exec(select(AuditEvent).where(AuditEvent.action == "offer.update")).all()
         assert len(updates) == 10
+
+
+def test_an_offer_s_columns_of_its_own_are_bounded(client: TestClient, hosts: Hosts) -> None:
+    """An offer's `extra` is sent back with every list: a value of megabytes, a name of a
+    hundred characters or a hundred columns are refused with 422, and nothing is stored."""
+    for extra in (
+        {"notes": "x" * 1_000_000},
+        {"n" * 100: "x"},
+        {f"column {n}": "x" for n in range(100)},
+    ):
+        refused = client.post("/api/offers", json=offer_body(extra=extra), headers=hosts.ofaj)
+        assert refused.status_code == 422, extra.keys()
+    assert "DE-100" not in offer_ids(client, hosts.ofaj)
+    kept = client.post(
+        "/api/offers", json=offer_body(extra={"notes": "parking on site"}), headers=hosts.ofaj
+    )
+    assert kept.status_code == 201

@@ -95,19 +95,26 @@ def _text_limits(*tables: str) -> dict[str, int]:
     return limits
 
 
+OTHER_TEXT_LIMIT = 2000
+"""The longest cell of a column with no length of its own in the database (a column of
+one's own, kept in the row's `extra`; preferences; trades): an upload of 9 MB in one cell
+would otherwise be stored and sent back with every list."""
+
+
 def _too_long(
     file: str, frame: pd.DataFrame, limits: Mapping[str, int], reported: Iterable[Problem]
 ) -> list[Problem]:
-    """Report cells longer than their database column holds, but cells already reported.
+    """Report cells longer than their database column holds (OTHER_TEXT_LIMIT for columns
+    without a length), but cells already reported.
 
     The command line keeps no limits; PostgreSQL refuses a longer text, so an
     upload checks it here, located like every other problem.
     """
     seen = {(problem.row, problem.column) for problem in reported if problem.file == file}
     problems = []
-    for column, limit in limits.items():
-        if column not in frame.columns:
-            continue
+    for column in frame.columns:
+        # Columns stored as JSON (preferences, trades, columns of one's own) get one bound.
+        limit = limits.get(column, OTHER_TEXT_LIMIT)
         lengths = frame[column].str.len()
         over = lengths[lengths > limit]
         for number, length in zip(over.index.tolist(), over.tolist(), strict=True):

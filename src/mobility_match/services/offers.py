@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from functools import cache
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from sqlmodel import Session, col, select
 
 from mobility_match import access, domain, records
@@ -43,6 +43,13 @@ OFFER_STATE = frozenset({"status", "version", "updated_at"})
 _FIELDS = (*OFFER_COLUMNS, *OFFER_OPTIONAL_COLUMNS)
 
 
+MAX_EXTRA_FIELDS = 50
+MAX_EXTRA_NAME = 64
+MAX_EXTRA_VALUE = 2000
+"""Bounds of an offer's columns of one's own (`extra`), kept with the offer and sent back with
+every list of offers."""
+
+
 class OfferFields(BaseModel):
     """An offer's columns as a form or the API sends them (CONTRACT.md names), but its id."""
 
@@ -68,7 +75,24 @@ class OfferFields(BaseModel):
         default="", max_length=200, description="Alternatives lang:LEVEL separated by |."
     )
     accepts_minors: bool = False
-    extra: dict[str, str] = Field(default_factory=dict, description="Columns of your own.")
+    extra: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=MAX_EXTRA_FIELDS,
+        description=f"Columns of your own: at most {MAX_EXTRA_FIELDS}, names of at most "
+        f"{MAX_EXTRA_NAME} characters, values of at most {MAX_EXTRA_VALUE}.",
+    )
+
+    @field_validator("extra")
+    @classmethod
+    def _bounded_extra(cls, extra: dict[str, str]) -> dict[str, str]:
+        for name, value in extra.items():
+            if len(name) > MAX_EXTRA_NAME:
+                raise ValueError(f"the name {name[:20]!r}… is over {MAX_EXTRA_NAME} characters")
+            if len(value) > MAX_EXTRA_VALUE:
+                raise ValueError(
+                    f"the value of {name!r} is {len(value)} characters; at most {MAX_EXTRA_VALUE}"
+                )
+        return extra
 
 
 def _refused(what: str, problems: Sequence[Problem]) -> Refused:
