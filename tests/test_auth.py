@@ -721,3 +721,66 @@ def test_create_coordinator_refusals_exit_2(cli_database: str) -> None:
     code, output = run_create_coordinator("chef", NEW_PASSWORD + "\n", "--password-stdin")
     assert code == 2
     assert "username: 'chef' is already taken" in output
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [
+        ("prof", "azertyuiop"),  # a common password
+        ("prof", "password1234"),
+        ("prof", "Prof-of-the-year"),  # holds the username
+        ("marie.curie@lycee.example", "marie.curie2027!"),  # holds the mailbox name
+    ],
+)
+def test_a_common_password_or_one_holding_the_username_is_refused(
+    client: TestClient, coordinator: int, school: str, username: str, password: str
+) -> None:
+    """A new account's password may not be among the first an attacker tries, nor contain
+    its username; the refusal names the password field."""
+    headers = bearer(client, "coord")
+    refused = create(
+        client, headers, username=username, role="teacher", password=password, school_id="LP-A"
+    )
+    assert refused["status"] == 422
+    assert any(str(problem).startswith("password: ") for problem in refused["problems"])
+
+
+def test_usernames_compare_without_case(
+    client: TestClient, client_at: Callable[[str], TestClient], coordinator: int, school: str
+) -> None:
+    """ "Prof@…" and "prof@…" are one account: it signs in typed either way, a second
+    account differing only in case is refused, and failures in any case share one limit."""
+    headers = bearer(client, "coord")
+    made = create(
+        client,
+        headers,
+        username="Prof@Lycee.example",
+        role="teacher",
+        password=NEW_PASSWORD,
+        school_id="LP-A",
+    )
+    assert made["status"] == 201
+    login(client, "prof@lycee.example", NEW_PASSWORD)
+    again = create(
+        client,
+        headers,
+        username="PROF@lycee.example",
+        role="teacher",
+        password=NEW_PASSWORD,
+        school_id="LP-A",
+    )
+    assert again["status"] == 422
+    for number, typed in enumerate(
+        (
+            "PROF@LYCEE.EXAMPLE",
+            "prof@lycee.example",
+            "Prof@Lycee.Example",
+            "pRoF@lycee.example",
+            "prof@LYCEE.example",
+        )
+    ):
+        fail(client_at(f"10.0.2.{number}"), typed, 1)
+    blocked = client_at("10.0.3.1").post(
+        "/api/auth/login", json={"username": "Prof@Lycee.example", "password": NEW_PASSWORD}
+    )
+    assert blocked.status_code == 429

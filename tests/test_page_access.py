@@ -31,7 +31,7 @@ from mobility_match.access import Viewer
 from mobility_match.api.deps import SESSION_COOKIE
 from mobility_match.models import Account, ChecklistStep, Role
 from mobility_match.services import drafts, jobs
-from mobility_match.web.pages import ROUTERS
+from mobility_match.web.app import ROUTERS
 from tests.accounts import add_account
 from tests.pages import browser, text_of, token_of
 from tests.published import publish_small_round

@@ -8,8 +8,8 @@ from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 
 from mobility_match.models import Role
+from mobility_match.web.app import ROUTERS
 from mobility_match.web.headers import CONTENT_SECURITY_POLICY
-from mobility_match.web.pages import ROUTERS
 from tests.accounts import PASSWORD, add_account, add_school
 from tests.pages import (
     browser,

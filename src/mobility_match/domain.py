@@ -211,6 +211,9 @@ class Lock:
 
     student_id: str
     offer_id: str | None
+    declined_in: int | None = None
+    """For a lock to nowhere carried by a re-run: the round whose placement the student
+    declined (the lock is then the student's answer, not a coordinator's decision)."""
 
 
 @dataclass(frozen=True)
@@ -233,17 +236,33 @@ class ReasonCode(StrEnum):
     LOCKED_UNPLACED = "locked_unplaced"
     POLICY_TRADEOFF = "policy_tradeoff"
     """An acceptable offer kept a free place: the policy's tolerance traded this placement."""
+    DECLINED = "declined"
+    """Declined the placement of the published round that this re-run replaces (an
+    extension of CONTRACT.md: only a re-run in the service gives it)."""
+
+
+def bare_sentence(code: str, sentence: str) -> str:
+    """The sentence of a reason without a leading "code: ", which rows stored before
+    issue 11 may hold (it is removed once, so an export never prints the code twice)."""
+    prefix = f"{code}: "
+    return sentence[len(prefix) :] if code and sentence.startswith(prefix) else sentence
+
+
+def reason_line(code: str, sentence: str) -> str:
+    """A reason as assignments.csv and the exports print it: the code, ": ", the sentence
+    (CONTRACT.md), built here only; empty without a code."""
+    return f"{code}: {bare_sentence(code, sentence)}" if code else ""
 
 
 @dataclass(frozen=True)
 class Reason:
-    """A reason code and the sentence a coordinator reads."""
+    """A reason code and the sentence a coordinator reads (the sentence never holds the code)."""
 
     code: ReasonCode
     sentence: str
 
     def __str__(self) -> str:
-        return f"{self.code.value}: {self.sentence}"
+        return reason_line(self.code.value, self.sentence)
 
 
 @dataclass(frozen=True)

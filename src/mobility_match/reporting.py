@@ -62,6 +62,7 @@ def assignment_rows(round_input: RoundInput, result: RoundResult) -> list[list[A
                 offer.end_date.isoformat() if offer else "",
                 placement.preference_rank or None,
                 "true" if placement.locked else "false",
+                # "code: sentence" (CONTRACT.md), joined in one place: domain.reason_line.
                 str(placement.reason) if placement.reason else "",
             ]
         )

@@ -14,6 +14,7 @@ import secrets
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
+from zxcvbn import zxcvbn
 
 _passwords = PasswordHash((Argon2Hasher(),))
 
@@ -37,12 +38,30 @@ def verify_password(password: str, stored_hash: str | None) -> bool:
     return _passwords.verify(password, stored_hash)
 
 
-def password_problem(password: str) -> str | None:
-    """Why a new password is refused, as a sentence; None when it is acceptable."""
+MIN_PASSWORD_SCORE = 2
+"""zxcvbn's score (0-4) a new password needs: 0 and 1 are the common passwords, keyboard
+runs and dictionary words with a digit that an attacker tries first."""
+
+
+def password_problem(password: str, username: str = "", *others: str) -> str | None:
+    """Why a new password is refused, as a sentence; None when it is acceptable.
+
+    Besides its length, a password may not contain the username (in any case) and must
+    not be among those guessed first: zxcvbn (offline, its lists of common passwords,
+    words, names and keyboard patterns, with the username and `others` — a name, say —
+    as words of its own) rates it at least MIN_PASSWORD_SCORE.
+    """
     if len(password) < MIN_PASSWORD_LENGTH:
         return f"a password needs at least {MIN_PASSWORD_LENGTH} characters"
     if password.strip() != password:
         return "a password cannot begin or end with a space"
+    name = username.strip().lower()
+    if name and (name in password.lower() or name.split("@")[0] in password.lower()):
+        return "a password cannot contain the username"
+    # zxcvbn's time grows with the length; past 100 characters nothing is common any more.
+    rating = zxcvbn(password[:100], user_inputs=[word for word in (username, *others) if word])
+    if rating["score"] < MIN_PASSWORD_SCORE:
+        return "this password is among the first an attacker would try; choose a longer one"
     return None
 
 

@@ -2,7 +2,9 @@
 
 A placed student gets the rank of the preference the offer met; an unplaced one
 gets a reason code (CONTRACT.md) and a sentence: which hard rules excluded how
-many offers, or which acceptable offers were filled by others.
+many offers, which acceptable offers were filled by others, or who decided that
+the student stays unplaced (a coordinator, or the student by declining). The
+sentence never repeats the code: `Reason.__str__` joins them where a file wants both.
 """
 
 from __future__ import annotations
@@ -17,10 +19,34 @@ NAMED_OFFERS = 3
 """How many filled offers a places_taken sentence names."""
 
 
+def locked_out() -> Reason:
+    """A coordinator's lock keeps the student out of the round."""
+    return Reason(ReasonCode.LOCKED_UNPLACED, "A coordinator locked this student out of the round.")
+
+
+def unplaced_by_hand() -> Reason:
+    """A coordinator's move took the student out of his or her placement."""
+    return Reason(ReasonCode.LOCKED_UNPLACED, "A coordinator unplaced this student by hand.")
+
+
+def declined(round_id: int) -> Reason:
+    """The student declined the placement of the published round a re-run replaces."""
+    return Reason(
+        ReasonCode.DECLINED,
+        f"The student declined the placement in round {round_id}, so the re-run keeps "
+        "him or her unplaced.",
+    )
+
+
 def explain(problem: Problem, assignment: Assignment, vocabulary: Vocabulary) -> list[Placement]:
     """Return one Placement per student, in input order, with a reason for each unplaced one."""
     students, offers = problem.round_input.students, problem.round_input.offers
     load = np.bincount(assignment[assignment >= 0], minlength=problem.n_offers)
+    declines = {
+        lock.student_id: lock.declined_in
+        for lock in problem.round_input.locks
+        if lock.offer_id is None and lock.declined_in is not None
+    }
     placements: list[Placement] = []
     for i, student in enumerate(students):
         j = int(assignment[i])
@@ -35,9 +61,8 @@ def explain(problem: Problem, assignment: Assignment, vocabulary: Vocabulary) ->
             )
             continue
         if problem.locked[i] == STAY_UNPLACED:
-            reason = Reason(
-                ReasonCode.LOCKED_UNPLACED, "A coordinator locked this student out of the round."
-            )
+            round_id = declines.get(student.student_id)
+            reason = locked_out() if round_id is None else declined(round_id)
         elif not problem.eligible[i]:
             reason = _no_acceptable_offer(problem, i)
         else:

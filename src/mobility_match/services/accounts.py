@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, update
+from sqlalchemy import ColumnElement, delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
@@ -67,7 +67,7 @@ def _account_problems(
             problems.append("password: a student has no password; students sign in by invitation")
     elif password is None:
         problems.append(f"password: a {role.value} account needs a password")
-    elif problem := password_problem(password):
+    elif problem := password_problem(password, username):
         problems.append(f"password: {problem}")
     if role is Role.TEACHER:
         if school_id is None:
@@ -177,9 +177,15 @@ def create_coordinator(
     )
 
 
+def same_username(username: str) -> ColumnElement[bool]:
+    """Accounts whose username is `username` in any case: usernames are e-mail addresses,
+    which people type as they like (Marie.Dupont@… and marie.dupont@… are one person)."""
+    return func.lower(Account.username) == username.strip().lower()
+
+
 def has_username(session: Session, username: str) -> bool:
-    """Whether an account has exactly `username`, without ending the transaction."""
-    return session.exec(select(Account.id).where(Account.username == username)).first() is not None
+    """Whether an account has `username` (in any case), without ending the transaction."""
+    return session.exec(select(Account.id).where(same_username(username))).first() is not None
 
 
 def username_taken(session: Session, username: str) -> bool:
@@ -214,7 +220,8 @@ def forget_failed_sign_ins(session: Session, username: str) -> int:
 
     Neither committed nor audited: the caller does both, as part of its change.
     """
-    return session.exec(delete(LoginAttempt).where(col(LoginAttempt.username) == username)).rowcount
+    same = func.lower(LoginAttempt.username) == username.strip().lower()
+    return session.exec(delete(LoginAttempt).where(same)).rowcount
 
 
 def deactivate_account(session: Session, viewer: Viewer, account_id: int) -> Account:

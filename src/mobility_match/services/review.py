@@ -19,8 +19,10 @@ from mobility_match.domain import (
     ReasonCode,
     RoundInput,
     RoundResult,
+    bare_sentence,
     load_vocabulary,
 )
+from mobility_match.matching.explain import unplaced_by_hand
 from mobility_match.matching.rules import preference_rank, why_not
 from mobility_match.models import (
     Assignment,
@@ -55,7 +57,11 @@ def current_result(
     eligible = []
     for student in data.students:
         row = rows[student.student_id]
-        reason = Reason(ReasonCode(row.reason_code), row.reason) if row.reason_code else None
+        reason = (
+            Reason(ReasonCode(row.reason_code), bare_sentence(row.reason_code, row.reason))
+            if row.reason_code
+            else None
+        )
         placements.append(
             Placement(row.student_id, row.offer_id, row.preference_rank, row.locked, reason)
         )
@@ -210,8 +216,9 @@ def move(
     row.end_date = offer.end_date if offer else None
     row.preference_rank = preference_rank(student, offer) if offer else None
     row.locked = True
-    row.reason_code = "" if offer else ReasonCode.LOCKED_UNPLACED.value
-    row.reason = "" if offer else f"{ReasonCode.LOCKED_UNPLACED.value}: unplaced by a coordinator"
+    unplaced = None if offer else unplaced_by_hand()
+    row.reason_code = unplaced.code.value if unplaced else ""
+    row.reason = unplaced.sentence if unplaced else ""
     row.version += 1
     session.add(row)
     _set_lock(session, round_id, student_id, offer_id)

@@ -33,7 +33,7 @@ from mobility_match.models import (
 )
 from mobility_match.security import new_token, token_hash, verify_password
 from mobility_match.services import audit
-from mobility_match.services.accounts import forget_failed_sign_ins, get_account
+from mobility_match.services.accounts import forget_failed_sign_ins, get_account, same_username
 from mobility_match.services.errors import NotFound, TooManyAttempts, Unauthenticated
 from mobility_match.services.rows import require
 
@@ -149,8 +149,12 @@ def _wait(failures: Sequence[dt.datetime], settings: Settings, now: dt.datetime)
 def sign_in(
     session: Session, *, username: str, password: str, client: str, settings: Settings
 ) -> SignedIn:
-    """Check a staff member's password and open a session; failures are counted and limited."""
-    username = username.strip()
+    """Check a staff member's password and open a session; failures are counted and limited.
+
+    The username is compared in any case, and its failures are counted under its lower
+    case, so that "Marie@…" and "marie@…" share one limit.
+    """
+    username = username.strip().lower()
     client = client[:64]
     now = utcnow()
     waits = [
@@ -168,7 +172,7 @@ def sign_in(
     window = dt.timedelta(minutes=settings.login_window_minutes)
     session.exec(delete(LoginAttempt).where(col(LoginAttempt.at) <= now - window))
     session.add(LoginAttempt(username=username, client=client, at=now))
-    account = session.exec(select(Account).where(Account.username == username)).first()
+    account = session.exec(select(Account).where(same_username(username))).first()
     stored_hash = None
     if account is not None and account.role is not Role.STUDENT:
         stored_hash = account.password_hash
@@ -302,7 +306,7 @@ def lift_block(session: Session, viewer: Viewer, username: str) -> int:
     many were forgotten (coordinators; audited, also when there were none)."""
     require(viewer, Role.COORDINATOR)
     forgotten = forget_failed_sign_ins(session, username)
-    account_id = session.exec(select(Account.id).where(Account.username == username)).first()
+    account_id = session.exec(select(Account.id).where(same_username(username))).first()
     audit.record(
         session,
         viewer,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from sqlmodel import Session, col, select
 
@@ -130,15 +130,48 @@ def placed_students(
     }
 
 
-def round_input(session: Session, round_: Round) -> RoundInput:
-    """The round's students and offers as its snapshot holds them, with its current locks."""
+def round_input(session: Session, round_: Round, *, declines: bool = False) -> RoundInput:
+    """The round's students and offers as its snapshot holds them, with its current locks.
+
+    With `declines` (for a solve, whose explanations need it), a lock to nowhere of a
+    student who declined in the round this one re-runs names that round.
+    """
     students, offers = snapshot_objects(session, round_)
     locks = session.exec(
         select(RoundLock).where(RoundLock.round_id == round_.id).order_by(col(RoundLock.student_id))
     ).all()
+    unplaced = {lock.student_id for lock in locks if lock.offer_id is None}
+    declined = declined_rounds(session, round_, unplaced) if declines and unplaced else {}
     return RoundInput(
-        students, offers, tuple(Lock(lock.student_id, lock.offer_id) for lock in locks)
+        students,
+        offers,
+        tuple(
+            Lock(lock.student_id, lock.offer_id, declined.get(lock.student_id)) for lock in locks
+        ),
     )
+
+
+def declined_rounds(session: Session, round_: Round, students: Iterable[str]) -> dict[str, int]:
+    """Student → the round whose placement he or she declined, for those of `students`
+    that the re-runs leading to `round_` keep unplaced for that (a re-run of a re-run
+    still names the round where the student declined)."""
+    found: dict[str, int] = {}
+    pending = set(students)
+    round_id = round_.previous_round_id
+    while round_id is not None and pending:
+        rows = session.exec(
+            select(Assignment.student_id, Assignment.response, Assignment.reason_code).where(
+                Assignment.round_id == round_id, col(Assignment.student_id).in_(pending)
+            )
+        ).all()
+        pending = set()
+        for student_id, response, reason_code in rows:
+            if response is Response.DECLINED:
+                found[student_id] = round_id
+            elif reason_code == domain.ReasonCode.DECLINED.value:
+                pending.add(student_id)  # declined further back: look there
+        round_id = session.exec(select(Round.previous_round_id).where(Round.id == round_id)).one()
+    return found
 
 
 def previous_assignment(session: Session, round_: Round) -> Mapping[str, str | None] | None:

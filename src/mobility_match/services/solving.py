@@ -124,7 +124,7 @@ class Solver:
                 raise SolveCancelled
             with Session(self.engine, expire_on_commit=False) as session:
                 round_ = session.get_one(Round, job.round_id)
-                data = round_input(session, round_)
+                data = round_input(session, round_, declines=True)
                 policy = round_policy(round_)
                 previous = previous_assignment(session, round_)
                 time_limit, seed = round_.time_limit, round_.seed

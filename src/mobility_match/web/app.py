@@ -9,7 +9,7 @@ from __future__ import annotations
 from importlib.resources import files
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -20,10 +20,35 @@ from mobility_match.web import csrf, docs
 from mobility_match.web.deps import SignInRequired, sign_in_redirect
 from mobility_match.web.errors import error_page, page_http_error
 from mobility_match.web.headers import SecurityHeaders
-from mobility_match.web.pages import ROUTERS
+from mobility_match.web.pages import (
+    admin,
+    common,
+    jobs,
+    partner,
+    results,
+    rounds,
+    student,
+    teacher,
+    uploads,
+)
 from mobility_match.web.templating import WebTemplates, gettext_for
 
 STATIC = Path(str(files("mobility_match") / "web" / "static"))
+
+ROUTERS: list[APIRouter] = [
+    common.router,
+    rounds.router,
+    results.router,
+    admin.router,
+    uploads.router,
+    partner.router,
+    teacher.router,
+    jobs.router,
+    student.router,
+]
+"""Every page router. Each is created with `dependencies=[Depends(csrf.check)]`, so that no
+form of any page can be posted without its token (tests/test_web.py walks every POST route
+of ROUTERS)."""
 
 
 def _sign_in_required(_request: Request, error: Exception) -> Response:

@@ -31,6 +31,7 @@ from mobility_match.web.i18n import (
     languages_for,
     translations,
 )
+from mobility_match.web.pages.reasons import reason_labels
 
 LANGUAGE_COOKIE = "mobility_match_language"
 FLASH_COOKIE = "mobility_match_flash"
@@ -89,6 +90,8 @@ class WebTemplates:
                 translations(language), newstyle=True
             )
             environment.filters.update(_filters(language))
+            labels = reason_labels(translations(language).gettext)
+            environment.globals["reason_label"] = lambda code: labels.get(code, "")
             environment.globals["urlencode"] = urlencode
             self._environments[language] = environment
         return environment

@@ -32,6 +32,7 @@ from mobility_match.statistics import GroupFigures, RoundStatistics
 from mobility_match.web import csrf
 from mobility_match.web.charts import BarChart, Series, bar_chart
 from mobility_match.web.deps import CoordinatorPage
+from mobility_match.web.pages.reasons import reason_labels
 from mobility_match.web.pages.rounds import country_names
 from mobility_match.web.templating import gettext_for, page_language, render, set_flash
 
@@ -54,12 +55,7 @@ def _labels(_: Gettext) -> dict[str, dict[str, str]]:
         "sector": {"services": _("Services"), "production": _("Production"), "unknown": "?"},
         "gender": {"F": _("Girls"), "M": _("Boys"), "X": _("Other or not stated")},
         "gender_of_one": {"F": _("Girl"), "M": _("Boy"), "X": _("Other or not stated")},
-        "reason": {
-            "no_acceptable_offer": _("No acceptable offer"),
-            "places_taken": _("Places taken by others"),
-            "locked_unplaced": _("Left unplaced by a coordinator"),
-            "policy_tradeoff": _("Traded for the goals of the matching"),
-        },
+        "reason": reason_labels(_),
         "response": {
             "pending": _("Pending answer"),
             "confirmed": _("Confirmed"),

@@ -31,6 +31,7 @@ from mobility_match.services.placements import facts_of
 from mobility_match.services.rounds import round_policy
 from mobility_match.web import csrf
 from mobility_match.web.deps import StudentPage
+from mobility_match.web.pages.reasons import reason_words
 from mobility_match.web.templating import gettext_for, render, set_flash
 
 router = APIRouter(dependencies=[Depends(csrf.check)], include_in_schema=False)
@@ -547,19 +548,5 @@ class _Words:
         return str(names.get(name, name))
 
     def reason(self, code: str) -> str:
-        _ = self._
-        reasons = {
-            "no_acceptable_offer": _(
-                "No offer of this round matched your trade, your languages, your dates, "
-                "your age and your choices all at once."
-            ),
-            "places_taken": _(
-                "Some offers suited you, but all their places went to other students."
-            ),
-            "locked_unplaced": _("A coordinator decided not to place you in this round."),
-            "policy_tradeoff": _(
-                "An offer suited you, but placing you there would have upset the balance "
-                "between girls and boys or between schools."
-            ),
-        }
-        return str(reasons.get(code, "")) if code else ""
+        words = reason_words(code, self._)
+        return words.to_student if words else ""
