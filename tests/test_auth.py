@@ -30,6 +30,7 @@ from mobility_match.models import (
     AuditEvent,
     Credential,
     CredentialKind,
+    KnownSignIn,
     LoginAttempt,
     Role,
     Student,
@@ -37,7 +38,7 @@ from mobility_match.models import (
 )
 from mobility_match.security import token_hash
 from mobility_match.services import invitations, sessions
-from mobility_match.services.errors import Gone
+from mobility_match.services.errors import Gone, TooManyAttempts, Unauthenticated
 from tests.accounts import PASSWORD, add_account, add_school, bearer
 
 NEW_PASSWORD = "a much longer secret phrase"
@@ -246,60 +247,141 @@ def fail(client: TestClient, username: str, times: int) -> None:
         assert response.status_code == 401, response.text
 
 
-def test_too_many_failures_for_a_username(
+def add_failures(engine: Engine, username: str, clients: list[str]) -> None:
+    """Failed sign-ins of `username`, one from each of `clients`, as sign_in records them."""
+    with Session(engine) as session:
+        for client in clients:
+            session.add(LoginAttempt(username=username, client=client, at=utcnow()))
+        session.commit()
+
+
+def date_failures(engine: Engine, seconds_ago: float) -> None:
+    """Move every failed sign-in to `seconds_ago` seconds before now."""
+    with Session(engine) as session:
+        at = utcnow() - dt.timedelta(seconds=seconds_ago)
+        session.exec(update(LoginAttempt).values(at=at))
+        session.commit()
+
+
+def test_failures_from_other_addresses_do_not_lock_the_username(
     client: TestClient, client_at: Callable[[str], TestClient], coordinator: int
 ) -> None:
-    """After N failures on a username, even the right password from elsewhere gets 429."""
+    """Five failures of one username from other addresses, or five from one address, do not
+    stop the right password from a new address; only the guessing address waits (429)."""
     for number in range(5):
         fail(client_at(f"10.0.0.{number}"), "coord", 1)
-    response = client_at("10.0.1.1").post(
-        "/api/auth/login", json={"username": "coord", "password": PASSWORD}
-    )
-    assert response.status_code == 429
-    assert 0 < int(response.headers["retry-after"]) <= 15 * 60
-    assert "token" not in response.json()
-
-
-def test_too_many_failures_from_a_client(
-    client: TestClient, client_at: Callable[[str], TestClient], coordinator: int
-) -> None:
-    """After N failures from one address, whatever the usernames, that address gets 429."""
-    attacker = client_at("192.0.2.7")
-    for number in range(5):
-        fail(attacker, f"guess{number}", 1)
-    refused = attacker.post("/api/auth/login", json={"username": "coord", "password": PASSWORD})
+    guesser = client_at("10.0.0.9")
+    fail(guesser, "coord", 5)
+    refused = guesser.post("/api/auth/login", json={"username": "coord", "password": PASSWORD})
     assert refused.status_code == 429
-    assert "retry-after" in refused.headers
+    assert 0 < int(refused.headers["retry-after"]) <= 15 * 60
+    assert "token" not in refused.json()
+    assert sign_in_status(client_at("10.0.1.1"), "coord") == 200
+
+
+def test_one_address_failures_slow_only_that_address_at_its_higher_limit(
+    client: TestClient, client_at: Callable[[str], TestClient], engine: Engine, coordinator: int
+) -> None:
+    """Failures from one address on several usernames do not stop another user behind that
+    address; at the per-address limit (50) the address gets 429, except for an account that
+    signed in from it before; other addresses are not concerned."""
+    school = client_at("192.0.2.7")
+    for number in range(5):
+        fail(school, f"guess{number}", 2)
+    assert sign_in_status(school, "coord") == 200
+    add_failures(engine, "guess", ["192.0.2.7"] * 40)
+    refused = school.post("/api/auth/login", json={"username": "other", "password": PASSWORD})
+    assert refused.status_code == 429
+    assert 0 < int(refused.headers["retry-after"]) <= 15 * 60
+    assert sign_in_status(school, "coord") == 200
     assert sign_in_status(client, "coord") == 200
 
 
-def test_retry_after_counts_down_to_the_oldest_failure(
+def test_the_delay_of_a_pair_grows_and_ends(
     client: TestClient, engine: Engine, coordinator: int
 ) -> None:
-    """Retry-After is the time until the oldest counted failure leaves the window."""
+    """From the fifth failure of a (username, address) pair, each attempt waits 2, 4, 8 …
+    seconds after the last failure (Retry-After says how long); then it may try again."""
     fail(client, "coord", 5)
-    with Session(engine) as session:
-        session.exec(update(LoginAttempt).values(at=utcnow() - dt.timedelta(minutes=14)))
-        session.commit()
+    date_failures(engine, 0)
     response = client.post("/api/auth/login", json={"username": "coord", "password": PASSWORD})
     assert response.status_code == 429
-    assert 55 <= int(response.headers["retry-after"]) <= 60
-    with Session(engine) as session:
-        session.exec(update(LoginAttempt).values(at=utcnow() - dt.timedelta(minutes=16)))
-        session.commit()
+    assert 1 <= int(response.headers["retry-after"]) <= 2
+    date_failures(engine, 3)
+    fail(client, "coord", 1)
+    response = client.post("/api/auth/login", json={"username": "coord", "password": PASSWORD})
+    assert response.status_code == 429
+    assert 3 <= int(response.headers["retry-after"]) <= 4
+    date_failures(engine, 5)
+    fail(client, "coord", 1)
+    response = client.post("/api/auth/login", json={"username": "coord", "password": PASSWORD})
+    assert response.status_code == 429
+    assert 7 <= int(response.headers["retry-after"]) <= 8
+    date_failures(engine, 9)
     assert sign_in_status(client, "coord") == 200
 
 
-def test_success_clears_the_failures_of_the_username(
+def test_a_known_address_is_not_slowed_by_a_distributed_guess(
+    client: TestClient, client_at: Callable[[str], TestClient], engine: Engine, coordinator: int
+) -> None:
+    """After 20 failures of a username from many addresses, addresses that never signed in
+    to it wait; one it signed in from in the last 90 days does not."""
+    login(client, "coord")
+    add_failures(engine, "coord", [f"10.0.{n}.1" for n in range(20)])
+    refused = client_at("10.9.9.9").post(
+        "/api/auth/login", json={"username": "coord", "password": PASSWORD}
+    )
+    assert refused.status_code == 429
+    assert sign_in_status(client, "coord") == 200
+    with Session(engine) as session:
+        session.exec(update(KnownSignIn).values(last_at=utcnow() - dt.timedelta(days=91)))
+        session.commit()
+    assert sign_in_status(client, "coord") == 429
+
+
+def test_success_clears_the_failures_of_the_pair(
     client: TestClient, client_at: Callable[[str], TestClient], coordinator: int
 ) -> None:
-    """A successful sign-in forgets that username's failures: N-1 more are allowed again."""
-    for number in range(4):
-        fail(client_at(f"10.0.0.{number}"), "coord", 1)
+    """A successful sign-in forgets its (username, address) pair's failures: N-1 more are
+    allowed again from there."""
+    fail(client, "coord", 4)
     login(client, "coord")
-    for number in range(4, 8):
-        fail(client_at(f"10.0.0.{number}"), "coord", 1)
+    fail(client, "coord", 4)
     login(client, "coord")
+
+
+def test_parallel_guesses_of_one_pair_cannot_all_pass(
+    engine: Engine, settings: Settings, coordinator: int
+) -> None:
+    """Eight simultaneous wrong passwords of a pair one failure below its limit: one is
+    checked, the seven others wait (each attempt counts before its password is hashed)."""
+    add_failures(engine, "coord", ["192.0.2.9"] * 4)
+    barrier = threading.Barrier(8)
+    outcomes: list[str] = []
+
+    def guess() -> None:
+        with Session(engine, expire_on_commit=False) as session:
+            barrier.wait()
+            try:
+                sessions.sign_in(
+                    session,
+                    username="coord",
+                    password="wrong",
+                    client="192.0.2.9",
+                    settings=settings,
+                )
+                outcomes.append("signed in")
+            except Unauthenticated:
+                outcomes.append("checked")
+            except TooManyAttempts:
+                outcomes.append("waits")
+
+    threads = [threading.Thread(target=guess) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["checked"] + ["waits"] * 7
 
 
 # API tokens.
@@ -770,17 +852,16 @@ def test_usernames_compare_without_case(
         school_id="LP-A",
     )
     assert again["status"] == 422
-    for number, typed in enumerate(
-        (
-            "PROF@LYCEE.EXAMPLE",
-            "prof@lycee.example",
-            "Prof@Lycee.Example",
-            "pRoF@lycee.example",
-            "prof@LYCEE.example",
-        )
+    guesser = client_at("10.0.2.1")
+    for typed in (
+        "PROF@LYCEE.EXAMPLE",
+        "prof@lycee.example",
+        "Prof@Lycee.Example",
+        "pRoF@lycee.example",
+        "prof@LYCEE.example",
     ):
-        fail(client_at(f"10.0.2.{number}"), typed, 1)
-    blocked = client_at("10.0.3.1").post(
+        fail(guesser, typed, 1)
+    blocked = guesser.post(
         "/api/auth/login", json={"username": "Prof@Lycee.example", "password": NEW_PASSWORD}
     )
     assert blocked.status_code == 429

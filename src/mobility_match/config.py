@@ -39,7 +39,24 @@ class Settings(BaseSettings):
     )
     session_hours: float = Field(default=12.0, gt=0)
     invitation_days: float = Field(default=14.0, gt=0)
-    login_attempts: int = Field(default=5, ge=1, description="Failed sign-ins allowed per window.")
+    login_attempts: int = Field(
+        default=5,
+        ge=1,
+        description="Failed sign-ins of one username from one address in the window before "
+        "each further attempt of that pair waits a growing delay (2, 4, 8 … seconds).",
+    )
+    login_client_attempts: int = Field(
+        default=50,
+        ge=1,
+        description="Failed sign-ins from one address (all usernames) in the window before "
+        "that address is refused until they fall below it.",
+    )
+    login_username_attempts: int = Field(
+        default=20,
+        ge=1,
+        description="Failed sign-ins of one username (all addresses) in the window before "
+        "addresses that never signed in to that account wait a growing delay.",
+    )
     login_window_minutes: float = Field(default=15.0, gt=0)
     upload_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     solve_time_limit: float = Field(default=60.0, gt=0)

@@ -184,6 +184,18 @@ class LoginAttempt(SQLModel, table=True):
     at: dt.datetime = Field(default_factory=utcnow, index=True)
 
 
+class KnownSignIn(SQLModel, table=True):
+    """An address an account signed in from successfully, kept 90 days after its last use:
+    others' failed sign-ins do not slow this account down from there."""
+
+    __tablename__ = "known_sign_in"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    client: str = Field(max_length=64)
+    last_at: dt.datetime = Field(default_factory=utcnow, index=True)
+
+
 class Round(SQLModel, table=True):
     """A matching round: a snapshot, its solve, its review and its publication."""
 

@@ -215,12 +215,15 @@ def revoke_credentials(
     return session.exec(query.values(revoked_at=utcnow())).rowcount
 
 
-def forget_failed_sign_ins(session: Session, username: str) -> int:
-    """Delete the failed sign-ins of `username`, which lifts its block; how many.
+def forget_failed_sign_ins(session: Session, username: str, client: str | None = None) -> int:
+    """Delete the failed sign-ins of `username` (from every address, or only from `client`),
+    which lifts its blocks; how many.
 
     Neither committed nor audited: the caller does both, as part of its change.
     """
     same = func.lower(LoginAttempt.username) == username.strip().lower()
+    if client is not None:
+        same = same & (col(LoginAttempt.client) == client)
     return session.exec(delete(LoginAttempt).where(same)).rowcount
 
 

@@ -5,8 +5,10 @@ token is shown once and stored hashed, so signing out really ends it. API
 tokens are the same kind of credential, named and long-lived; invitations
 (services/invitations.py) are a third kind, issued here too.
 
-Failed sign-ins are rows of `login_attempt`, so the limit on password guessing
-holds across worker processes. Nothing here creates or changes an account
+Failed sign-ins are rows of `login_attempt`, so the limits on password guessing
+hold across worker processes; they slow guesses down per (username, address) pair
+and per address, and never lock a username outright (see sign_in). Addresses an
+account signed in from are rows of `known_sign_in`. Nothing here creates or changes an account
 (services/accounts.py does), and nothing puts a password or a token in an
 audit event, a log or an error message.
 """
@@ -27,6 +29,7 @@ from mobility_match.models import (
     Account,
     Credential,
     CredentialKind,
+    KnownSignIn,
     LoginAttempt,
     Role,
     utcnow,
@@ -120,30 +123,87 @@ def open_session(
     return SignedIn(token, credential, account)
 
 
-# Sign-in with a password, and its limit on failures.
+# Sign-in with a password, and its limits on failures.
+
+KNOWN_ADDRESS_DAYS = 90
+"""How long an address an account signed in from keeps it clear of others' failures."""
 
 
-def _retry_after(
+def _failures(
     session: Session, counted: ColumnElement[bool], settings: Settings, now: dt.datetime
-) -> int | None:
-    """Seconds until the `counted` failures fall below the limit; None if they are below."""
+) -> Sequence[dt.datetime]:
+    """When the `counted` failures of the window happened, oldest first."""
     window = dt.timedelta(minutes=settings.login_window_minutes)
-    failures = session.exec(
+    return session.exec(
         select(LoginAttempt.at)
         .where(counted, col(LoginAttempt.at) > now - window)
         .order_by(col(LoginAttempt.at))
     ).all()
-    return _wait(failures, settings, now)
 
 
-def _wait(failures: Sequence[dt.datetime], settings: Settings, now: dt.datetime) -> int | None:
-    """Seconds until these failures of the window (oldest first) fall below the limit."""
-    if len(failures) < settings.login_attempts:
+def _wait(
+    failures: Sequence[dt.datetime], limit: int, settings: Settings, now: dt.datetime
+) -> int | None:
+    """Seconds until these failures of the window (oldest first) fall below `limit`."""
+    if len(failures) < limit:
         return None
     # Sign-in opens again when the count in the window drops below the limit.
     window = dt.timedelta(minutes=settings.login_window_minutes)
-    freed_at = failures[len(failures) - settings.login_attempts] + window
+    freed_at = failures[len(failures) - limit] + window
     return max(1, math.ceil((freed_at - now).total_seconds()))
+
+
+def _delay(
+    failures: Sequence[dt.datetime], limit: int, settings: Settings, now: dt.datetime
+) -> int | None:
+    """Seconds still to wait after the last of these failures (oldest first): none below
+    `limit`, then 2, 4, 8 … seconds per further failure, at most the window."""
+    if len(failures) < limit:
+        return None
+    window = settings.login_window_minutes * 60
+    delay = min(2.0 ** min(len(failures) - limit + 1, 30), window)
+    left = (failures[-1] + dt.timedelta(seconds=delay) - now).total_seconds()
+    return math.ceil(left) if left > 0 else None
+
+
+def _known(session: Session, account: Account | None, client: str, now: dt.datetime) -> bool:
+    """Whether `account` signed in from `client` in the last KNOWN_ADDRESS_DAYS."""
+    if account is None:
+        return False
+    since = now - dt.timedelta(days=KNOWN_ADDRESS_DAYS)
+    found = session.exec(
+        select(KnownSignIn.id).where(
+            KnownSignIn.account_id == account.id,
+            KnownSignIn.client == client,
+            col(KnownSignIn.last_at) > since,
+        )
+    ).first()
+    return found is not None
+
+
+def _remember(session: Session, account: Account, client: str, now: dt.datetime) -> None:
+    """Record that `account` signed in from `client`; forget addresses unused for too long."""
+    session.exec(
+        delete(KnownSignIn).where(
+            col(KnownSignIn.last_at) <= now - dt.timedelta(days=KNOWN_ADDRESS_DAYS)
+        )
+    )
+    renewed = session.exec(
+        update(KnownSignIn)
+        .where(col(KnownSignIn.account_id) == account.id, col(KnownSignIn.client) == client)
+        .values(last_at=now)
+    ).rowcount
+    if not renewed:
+        assert account.id is not None
+        session.add(KnownSignIn(account_id=account.id, client=client, last_at=now))
+
+
+def _serialise(session: Session, username: str) -> None:
+    """On PostgreSQL, make sign-ins of one username wait for each other until commit (SQLite
+    transactions begin with the write lock), so that parallel guesses are counted."""
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        session.exec(select(func.pg_advisory_xact_lock(func.hashtext(f"sign_in:{username}"))))
 
 
 def sign_in(
@@ -151,16 +211,37 @@ def sign_in(
 ) -> SignedIn:
     """Check a staff member's password and open a session; failures are counted and limited.
 
+    Three limits, over the failures of the window (`login_window_minutes`):
+    - one username from one address: from `login_attempts` failures on, each further
+      attempt waits 2, 4, 8 … seconds after the last one (at most the window);
+    - one address, all usernames: at `login_client_attempts` it is refused until the count
+      falls below;
+    - one username, all addresses: from `login_username_attempts` failures on, addresses
+      that never signed in to that account wait growing delays too.
+    An address the account signed in from in the last 90 days is held only to the first.
+    Nothing locks a username outright. A success forgets the failures of its pair.
+
     The username is compared in any case, and its failures are counted under its lower
     case, so that "Marie@…" and "marie@…" share one limit.
     """
     username = username.strip().lower()
     client = client[:64]
-    now = utcnow()
+    _serialise(session, username)
+    account = session.exec(select(Account).where(same_username(username))).first()
+    now = utcnow()  # once the transaction (on SQLite, the write lock) has begun
+    known = _known(session, account, client, now)
+    pair = col(LoginAttempt.username) == username
+    pair = pair & (col(LoginAttempt.client) == client)
     waits = [
-        _retry_after(session, col(LoginAttempt.username) == username, settings, now),
-        _retry_after(session, col(LoginAttempt.client) == client, settings, now),
+        _delay(_failures(session, pair, settings, now), settings.login_attempts, settings, now)
     ]
+    if not known:
+        by_client = _failures(session, col(LoginAttempt.client) == client, settings, now)
+        by_username = _failures(session, col(LoginAttempt.username) == username, settings, now)
+        waits += [
+            _wait(by_client, settings.login_client_attempts, settings, now),
+            _delay(by_username, settings.login_username_attempts, settings, now),
+        ]
     if any(wait is not None for wait in waits):
         seconds = max(wait for wait in waits if wait is not None)
         session.rollback()
@@ -172,7 +253,6 @@ def sign_in(
     window = dt.timedelta(minutes=settings.login_window_minutes)
     session.exec(delete(LoginAttempt).where(col(LoginAttempt.at) <= now - window))
     session.add(LoginAttempt(username=username, client=client, at=now))
-    account = session.exec(select(Account).where(same_username(username))).first()
     stored_hash = None
     if account is not None and account.role is not Role.STUDENT:
         stored_hash = account.password_hash
@@ -183,7 +263,8 @@ def sign_in(
         raise Unauthenticated(WRONG_CREDENTIALS)
     if not account.active:
         raise Unauthenticated("This account is disabled; ask a coordinator.")
-    forget_failed_sign_ins(session, username)
+    forget_failed_sign_ins(session, username, client)
+    _remember(session, account, client, utcnow())
     return open_session(session, account, settings, "sign_in", client=client)
 
 
@@ -264,46 +345,52 @@ def revoke_api_token(session: Session, viewer: Viewer, token_id: int) -> None:
 
 @dataclass(frozen=True)
 class Blocked:
-    """A username whose failed sign-ins in the window reach the limit: signing in is refused."""
+    """A username whose failed sign-ins in the window make it wait now: from one address
+    (`client`), or, when `client` is "", from every address it never signed in from."""
 
     username: str
+    client: str
     failures: int
     retry_after: int
     """Seconds until the block ends by itself."""
 
 
 def blocked_usernames(session: Session, viewer: Viewer, settings: Settings) -> list[Blocked]:
-    """Usernames blocked now by failed sign-ins, counted as sign_in counts them (coordinators)."""
+    """Usernames waiting now after failed sign-ins, counted as sign_in counts them, by
+    username and address (coordinators)."""
     require(viewer, Role.COORDINATOR)
     now = utcnow()
     recent = col(LoginAttempt.at) > now - dt.timedelta(minutes=settings.login_window_minutes)
+    limit = min(settings.login_attempts, settings.login_username_attempts)
     over = (
         select(LoginAttempt.username)
         .where(recent)
         .group_by(col(LoginAttempt.username))
-        .having(func.count() >= settings.login_attempts)
+        .having(func.count() >= limit)
     )
-    # One query: the failures in the window of the usernames at the limit, oldest first.
+    # One query: the failures in the window of the usernames that may wait, oldest first.
     found = session.exec(
-        select(LoginAttempt.username, LoginAttempt.at)
+        select(LoginAttempt.username, LoginAttempt.client, LoginAttempt.at)
         .where(recent, col(LoginAttempt.username).in_(over))
         .order_by(col(LoginAttempt.username), col(LoginAttempt.at))
     ).all()
     session.commit()
-    failures: dict[str, list[dt.datetime]] = {}
-    for username, at in found:
-        failures.setdefault(username, []).append(at)
+    failures: dict[tuple[str, str], list[dt.datetime]] = {}
+    for username, client, at in found:
+        failures.setdefault((username, client), []).append(at)
+        failures.setdefault((username, ""), []).append(at)
     blocked = []
-    for username, times in failures.items():
-        wait = _wait(times, settings, now)
+    for (username, client), times in failures.items():
+        threshold = settings.login_attempts if client else settings.login_username_attempts
+        wait = _delay(times, threshold, settings, now)
         if wait is not None:
-            blocked.append(Blocked(username, len(times), wait))
-    return blocked
+            blocked.append(Blocked(username, client, len(times), wait))
+    return sorted(blocked, key=lambda item: (item.username, item.client))
 
 
 def lift_block(session: Session, viewer: Viewer, username: str) -> int:
-    """Forget the failed sign-ins of `username`, so that it may sign in again at once; how
-    many were forgotten (coordinators; audited, also when there were none)."""
+    """Forget the failed sign-ins of `username` from every address, so that it may sign in
+    again at once; how many were forgotten (coordinators; audited, also when there were none)."""
     require(viewer, Role.COORDINATOR)
     forgotten = forget_failed_sign_ins(session, username)
     account_id = session.exec(select(Account.id).where(same_username(username))).first()
