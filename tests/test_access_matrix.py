@@ -211,6 +211,11 @@ ROUTES: dict[tuple[str, str], Route] = {
         ("offer_id",),
         body=lambda w, n: {k: v for k, v in _offer_body(w, n).items() if k != "offer_id"},
     ),
+    ("PATCH", "/api/offers/{offer_id}"): Route(
+        frozenset({COORDINATOR, PARTNER}),
+        ("offer_id",),
+        body=lambda w, n: {"contact_name": f"Anna Schmidt {n}"},
+    ),
     ("POST", "/api/offers/{offer_id}/withdraw"): Route(
         frozenset({COORDINATOR, PARTNER}), ("offer_id",)
     ),

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from mobility_match import records
 from mobility_match.access import Viewer
+from mobility_match.api.offers import OfferPatch
 from mobility_match.domain import Sector
 from mobility_match.models import (
     Account,
@@ -386,3 +387,127 @@ def test_an_offer_s_columns_of_its_own_are_bounded(client: TestClient, hosts: Ho
         "/api/offers", json=offer_body(extra={"notes": "parking on site"}), headers=hosts.ofaj
     )
     assert kept.status_code == 201
+
+
+# A partial update (PATCH).
+
+
+def test_a_patch_changes_only_the_columns_sent(
+    client: TestClient, engine: Engine, hosts: Hosts
+) -> None:
+    """A PATCH changes the columns sent (offer and company), keeps every other one, raises the
+    version once and is audited; a PATCH that changes nothing keeps the version."""
+    before = client.get("/api/offers/DE-001", headers=hosts.ofaj).json()
+    patched = client.patch(
+        "/api/offers/DE-001",
+        json={"places": 4, "city": "Dresden", "version": 1},
+        headers=hosts.ofaj,
+    )
+    assert patched.status_code == 200, patched.text
+    after = patched.json()
+    assert (after["places"], after["city"], after["version"]) == (4, "Dresden", 2)
+    kept = {"places", "city", "version", "updated_at"}
+    assert {k: v for k, v in after.items() if k not in kept} == {
+        k: v for k, v in before.items() if k not in kept
+    }
+    assert client.get("/api/offers/DE-001", headers=hosts.ofaj).json() == after
+    again = client.patch("/api/offers/DE-001", json={"places": 4}, headers=hosts.ofaj)
+    assert again.json()["version"] == 2
+    every_trade = client.patch("/api/offers/DE-002", json={"places": 2}, headers=hosts.ofaj)
+    assert every_trade.status_code == 200, every_trade.text
+    assert every_trade.json()["trades"] == ["*"], "an offer open to its whole sector stays so"
+    with Session(engine) as session:
+        assert session.get_one(Company, before["company_id"]).city == "Dresden"
+    assert audit_actions(engine, "DE-001") == ["offer.update"]
+
+
+def test_a_patch_with_a_stale_version_is_a_conflict(client: TestClient, hosts: Hosts) -> None:
+    """A PATCH sent with the version read before someone else's change is refused (409) and
+    changes nothing."""
+    fresh = client.patch("/api/offers/DE-001", json={"places": 3, "version": 1}, headers=hosts.ofaj)
+    assert fresh.status_code == 200, fresh.text
+    stale = client.patch(
+        "/api/offers/DE-001", json={"city": "Bonn", "version": 1}, headers=hosts.ofaj
+    )
+    assert stale.status_code == 409
+    assert "now at version 2, not 1" in stale.json()["detail"]
+    current = client.get("/api/offers/DE-001", headers=hosts.ofaj).json()
+    assert (current["places"], current["city"], current["version"]) == (3, "Leipzig", 2)
+
+
+def test_a_patch_names_each_wrong_field(client: TestClient, hosts: Hosts) -> None:
+    """A PATCH is checked by PUT's rules on the merged offer: each broken rule names its field
+    (a sent one or one it contradicts), a column unknown or too long too; nothing is saved."""
+    rules = client.patch(
+        "/api/offers/DE-001",
+        json={"places": 0, "end_date": "2020-01-01", "version": 1},
+        headers=hosts.ofaj,
+    )
+    assert rules.status_code == 422
+    assert [p.split(": ", 1)[0] for p in rules.json()["problems"]] == ["places", "end_date"]
+    too_long = client.patch("/api/offers/DE-001", json={"city": "x" * 121}, headers=hosts.ofaj)
+    assert too_long.status_code == 422
+    assert [p.split(": ", 1)[0] for p in too_long.json()["problems"]] == ["city"]
+    unknown = client.patch("/api/offers/DE-001", json={"citty": "Bonn"}, headers=hosts.ofaj)
+    assert unknown.status_code == 422
+    assert [p["field"] for p in unknown.json()["detail"]] == ["body.citty"]
+    emptied = client.patch("/api/offers/DE-001", json={"city": None}, headers=hosts.ofaj)
+    assert emptied.status_code == 422
+    assert client.get("/api/offers/DE-001", headers=hosts.ofaj).json()["version"] == 1
+
+
+def test_a_patch_may_not_take_another_partner_s_company(client: TestClient, hosts: Hosts) -> None:
+    """Moving an offer to another partner's company is refused without saying whose it is nor
+    anything about it (the offer keeps its own company's name and country)."""
+    body = offer_body(offer_id="PL-100", company_id="PL-C100", country="PL")
+    assert client.post("/api/offers", json=body, headers=hosts.abc).status_code == 201
+    refused = client.patch("/api/offers/DE-001", json={"company_id": "PL-C100"}, headers=hosts.ofaj)
+    assert refused.status_code == 422
+    assert refused.json()["problems"] == [
+        "company_id: company PL-C100 belongs to another partner; use another company id"
+    ]
+
+
+# Another partner's offer id answers as a missing one, or as a taken one.
+
+
+def _alike(answer: Any, offer_id: str) -> tuple[int, Any]:
+    """An answer's status and body with the offer id asked for blanked out."""
+    return answer.status_code, answer.text.replace(offer_id, "<id>")
+
+
+def test_another_partner_s_id_answers_as_a_missing_one_on_every_route(
+    client: TestClient, hosts: Hosts
+) -> None:
+    """GET, PUT, PATCH and withdraw of another partner's offer answer exactly as a missing id
+    (404, same body); creating with another partner's id answers exactly as creating with one's
+    own taken id (409, same body); no answer names the partner holding the id."""
+    own = offer_body(offer_id="PL-100", company_id="PL-C100", country="PL")
+    assert client.post("/api/offers", json=own, headers=hosts.abc).status_code == 201
+    change = {k: v for k, v in own.items() if k != "offer_id"}
+    requests: list[tuple[str, str, dict[str, Any] | None]] = [
+        ("GET", "/api/offers/{}", None),
+        ("PUT", "/api/offers/{}", {**change, "version": 1}),
+        ("PATCH", "/api/offers/{}", {"places": 3, "version": 1}),
+        ("POST", "/api/offers/{}/withdraw", None),
+    ]
+    for method, path, body in requests:
+        others = client.request(method, path.format("DE-001"), json=body, headers=hosts.abc)
+        missing = client.request(method, path.format("DE-999"), json=body, headers=hosts.abc)
+        assert _alike(others, "DE-001") == _alike(missing, "DE-999"), method
+        assert others.status_code == 404, method
+        assert others.json() == {"detail": "There is no offer DE-001."}
+    unchanged = client.get("/api/offers/DE-001", headers=hosts.ofaj).json()
+    assert (unchanged["version"], unchanged["places"], unchanged["status"]) == (1, 1, "open")
+    others = client.post("/api/offers", json={**own, "offer_id": "DE-001"}, headers=hosts.abc)
+    taken = client.post("/api/offers", json=own, headers=hosts.abc)
+    assert _alike(others, "DE-001") == _alike(taken, "PL-100")
+    assert others.status_code == 409
+    for answer in (others, taken):
+        assert "ofaj" not in answer.text.lower()
+
+
+def test_a_patch_takes_exactly_the_columns_of_an_offer() -> None:
+    """The PATCH body lists every column a PUT takes, and the version, nothing else: its rules
+    are OfferFields', applied to the merged offer."""
+    assert set(OfferPatch.model_fields) == {*OfferFields.model_fields, "version"}

@@ -1,8 +1,11 @@
 """Routes of the host side: partner organisations, companies and their offers.
 
-Partners manage their own organisation's offers (another partner's answer 404),
-coordinators every offer; teachers and students get 403. Routes call
-services/offers.py, which checks an offer as a row of an offers file is checked.
+Partners manage their own organisation's offers, coordinators every offer;
+teachers and students get 403. Another partner's offer id answers as a missing
+one on every route (GET, PUT, PATCH, withdraw: 404 "There is no offer X.") and
+as a taken one when creating (409, one's own taken id alike): nothing says whose
+it is. Routes call services/offers.py, which checks an offer as a row of an
+offers file is checked.
 """
 
 from __future__ import annotations
@@ -51,6 +54,33 @@ class OfferCreate(OfferFields):
 
 
 class OfferUpdate(OfferFields):
+    version: int | None = Field(
+        default=None, description="The version you read; 409 if the offer changed since."
+    )
+
+
+class OfferPatch(BaseModel):
+    """Any of an offer's columns (OfferFields, checked as in a PUT), and the version you read;
+    the columns not sent keep their values."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    partner: str | None = None
+    company_id: str | None = None
+    company_name: str | None = None
+    country: str | None = None
+    city: str | None = None
+    address: str | None = None
+    contact_name: str | None = None
+    contact_email: str | None = None
+    sector: str | None = None
+    trades: list[str] | str | None = None
+    places: int | None = None
+    start_date: dt.date | None = None
+    end_date: dt.date | None = None
+    language_requirement: str | None = None
+    accepts_minors: bool | None = None
+    extra: dict[str, str] | None = None
     version: int | None = Field(
         default=None, description="The version you read; 409 if the offer changed since."
     )
@@ -165,6 +195,16 @@ def update_offer(
     """Replace an offer's columns; 409 when `version` is not the current one."""
     fields = OfferFields.model_validate(body.model_dump(exclude={"version"}))
     view = offers.update_offer(session, viewer, offer_id, fields, version=body.version)
+    return OfferPublic.of(view)
+
+
+@router.patch("/api/offers/{offer_id}")
+def patch_offer(
+    offer_id: OfferId, body: OfferPatch, session: SessionDep, viewer: Host
+) -> OfferPublic:
+    """Change the columns sent, keep the others; 422 names each wrong field, 409 a stale version."""
+    changes = body.model_dump(exclude_unset=True, exclude={"version"})
+    view = offers.patch_offer(session, viewer, offer_id, changes, version=body.version)
     return OfferPublic.of(view)
 
 

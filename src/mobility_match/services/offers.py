@@ -6,6 +6,12 @@ parsers and rules as an offers file, and every problem is named by its field.
 Importing offers files is services/imports.py's job, which stores companies
 through `store_companies` here. A change never touches a round: rounds keep
 snapshots. No HTTP here.
+
+Offer ids are global, so another partner's offer id must tell a partner nothing
+beyond what a taken id tells: reading, replacing, patching or withdrawing an
+offer outside one's scope raises the very NotFound of a missing id ("There is no
+offer X."), and creating an offer with any taken id, one's own or another
+partner's, raises the very Conflict of `taken_id` (no partner named in either).
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from functools import cache
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 from sqlmodel import Session, col, select
 
 from mobility_match import access, domain, records
@@ -204,13 +210,34 @@ def list_offers(
     return [(row, companies[row.company_id]) for row in rows]
 
 
+def not_found(offer_id: str) -> NotFound:
+    """The one answer for an offer that is missing or outside the viewer's scope."""
+    return NotFound(f"There is no offer {offer_id}.")
+
+
+def taken_id(offer_id: str) -> Conflict:
+    """The one answer for creating an offer with a taken id, whoever's offer holds it."""
+    return Conflict(f"Offer id {offer_id} is already used; choose another id.")
+
+
 def get_offer(session: Session, viewer: Viewer, offer_id: str) -> OfferView:
     """One offer in the viewer's scope, with its company; NotFound otherwise."""
     require(viewer, Role.COORDINATOR, Role.PARTNER)
     row = session.exec(access.offers(viewer).where(Offer.offer_id == offer_id)).first()
     if row is None:
-        raise NotFound(f"There is no offer {offer_id}.")
+        raise not_found(offer_id)
     return _view(session, row)
+
+
+def offer_fields(view: OfferView) -> OfferFields:
+    """A stored offer's columns as a form or the API would send them to keep it as it is."""
+    offer, company = view
+    stored = {
+        **company.model_dump(),
+        **offer.model_dump(),
+        "trades": offer.trades or [domain.ANY_OTHER],
+    }
+    return OfferFields.model_validate(stored)
 
 
 def _view(session: Session, row: Offer) -> OfferView:
@@ -225,7 +252,22 @@ def _locked_offer(session: Session, viewer: Viewer, offer_id: str) -> Offer:
     query = query.with_for_update().execution_options(populate_existing=True)
     row = session.exec(query).first()
     if row is None:
-        raise NotFound(f"There is no offer {offer_id}.")
+        raise not_found(offer_id)
+    return row
+
+
+def _changeable_offer(
+    session: Session, viewer: Viewer, offer_id: str, version: int | None
+) -> Offer:
+    """The offer, locked, open and at `version` when one is given; Conflict otherwise."""
+    row = _locked_offer(session, viewer, offer_id)
+    if version is not None and version != row.version:
+        raise Conflict(
+            f"Offer {offer_id} was changed by someone else (it is now at version "
+            f"{row.version}, not {version}); reload it and make your change again."
+        )
+    if row.status is OfferStatus.WITHDRAWN:
+        raise Conflict(f"Offer {offer_id} is withdrawn; submit a new offer instead.")
     return row
 
 
@@ -310,7 +352,7 @@ def create_offer(session: Session, viewer: Viewer, offer_id: str, fields: OfferF
     # Unscoped on purpose: offer ids are global, so one taken by another partner is taken.
     taken = select(Offer.offer_id).where(Offer.offer_id == offer.offer_id)
     if session.exec(taken).first() is not None:
-        raise Conflict(f"Offer id {offer.offer_id} is already used; choose another id.")
+        raise taken_id(offer.offer_id)
     row, company = records.offer_rows(offer)
     with saving(session, f"Offer {row.offer_id} or company {row.company_id} was just created."):
         created, updated = store_companies(session, [company])
@@ -338,14 +380,7 @@ def update_offer(
 ) -> OfferView:
     """Replace an open offer's columns; Conflict when `version` is not the stored one."""
     require(viewer, Role.COORDINATOR, Role.PARTNER)
-    row = _locked_offer(session, viewer, offer_id)
-    if version is not None and version != row.version:
-        raise Conflict(
-            f"Offer {offer_id} was changed by someone else (it is now at version "
-            f"{row.version}, not {version}); reload it and make your change again."
-        )
-    if row.status is OfferStatus.WITHDRAWN:
-        raise Conflict(f"Offer {offer_id} is withdrawn; submit a new offer instead.")
+    row = _changeable_offer(session, viewer, offer_id, version)
     new_row, company = records.offer_rows(_checked_offer(session, viewer, offer_id, fields))
     with saving(session, f"Company {company.company_id} was just created; try again."):
         created, updated = store_companies(session, [company])
@@ -365,6 +400,41 @@ def update_offer(
                 version=row.version,
             )
     return _view(session, row)
+
+
+def patch_offer(
+    session: Session,
+    viewer: Viewer,
+    offer_id: str,
+    changes: Mapping[str, object],
+    *,
+    version: int | None = None,
+) -> OfferView:
+    """Change only the columns in `changes` (OfferFields' names): the others keep their stored
+    values, and the merged offer is checked and saved by update_offer, rule for rule.
+
+    The stored values are read under the update's lock, so a change made meanwhile by someone
+    else is kept. A new company id of the offer's own partner brings that company's name and
+    address unless they are sent too; another partner's company lends nothing (update_offer
+    refuses it without saying whose it is). Refused names every wrong field.
+    """
+    require(viewer, Role.COORDINATOR, Role.PARTNER)
+    row = _changeable_offer(session, viewer, offer_id, version)
+    company = session.get(Company, row.company_id)
+    new_company = session.get(Company, str(changes.get("company_id", row.company_id)))
+    if new_company is not None and new_company.partner == row.partner:
+        company = new_company
+    assert company is not None, "an offer's company is a foreign key"
+    stored = offer_fields((row, company)).model_dump()
+    try:
+        fields = OfferFields.model_validate({**stored, **changes})
+    except ValidationError as invalid:
+        problems = [
+            Problem("", 0, ".".join(str(part) for part in error["loc"]), error["msg"])
+            for error in invalid.errors()
+        ]
+        raise _refused(f"Offer {offer_id}", problems) from None
+    return update_offer(session, viewer, offer_id, fields, version=version)
 
 
 def withdraw_offer(session: Session, viewer: Viewer, offer_id: str) -> OfferView:
