@@ -157,6 +157,33 @@ def test_a_round_left_running_by_a_dead_process_recovers(
     assert wait_for_round(client, round_id, coordinator)["status"] == "solved"
 
 
+def test_a_live_solve_whose_lease_ran_out_is_not_given_back(
+    engine: Engine, client: TestClient, coordinator: dict[str, str]
+) -> None:
+    """A heartbeat starved under load lets the lease run out; the solve is still alive in
+    this process, so reading the round does not give it back, and its result is kept."""
+    load_programme(engine, students=400)
+    created = client.post(
+        "/api/rounds",
+        json={"name": "Loaded", "policy": SLOW_POLICY, "time_limit": 4},
+        headers=coordinator,
+    ).json()
+    round_id = created["id"]
+    assert client.post(f"/api/rounds/{round_id}/solve", headers=coordinator).status_code == 202
+    deadline = time.monotonic() + 20
+    while not client.get(f"/api/rounds/{round_id}", headers=coordinator).json()["progress"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    with Session(engine) as session:  # what a starved heartbeat leaves behind
+        round_ = session.get_one(Round, round_id)
+        round_.lease_expires_at = utcnow() - dt.timedelta(seconds=5)
+        session.add(round_)
+        session.commit()
+    body = client.get(f"/api/rounds/{round_id}", headers=coordinator).json()
+    assert body["status"] == "running", body["error"]
+    assert wait_for_round(client, round_id, coordinator)["status"] == "solved"
+
+
 def test_later_offer_edits_do_not_change_a_round(
     engine: Engine, client: TestClient, coordinator: dict[str, str]
 ) -> None:

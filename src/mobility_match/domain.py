@@ -306,3 +306,6 @@ class RoundResult:
     solve_seconds: float
     eligible: tuple[bool, ...]
     """Per student, in input order: whether at least one offer passes the hard rules."""
+    reproducible: bool = True
+    """False when the wall-clock safety net (twice the time limit), not CP-SAT's
+    deterministic time, stopped a search: the same seed may then give another result."""

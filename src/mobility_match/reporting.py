@@ -131,6 +131,7 @@ def report_data(
             "tolerance": {k: float(v) for k, v in policy.tolerance.items()},
         },
         "seed": seed,
+        "reproducible": result.reproducible,
     }
 
 
@@ -200,6 +201,12 @@ def print_summary(console: Console, statistics: RoundStatistics, result: RoundRe
             stage.method,
         )
     console.print(stages)
+    if not result.reproducible:
+        console.print(
+            "Not reproducible: the machine was too busy, and the wall clock (twice the time "
+            "limit) stopped a search before CP-SAT's deterministic time did; the same seed "
+            "may give another result on a less loaded machine."
+        )
     if statistics.reasons:
         reasons = ", ".join(f"{code}: {n}" for code, n in statistics.reasons.items())
         console.print(f"Unplaced by reason: {reasons}")

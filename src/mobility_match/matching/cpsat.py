@@ -67,6 +67,20 @@ class StageOutcome:
     bound: Fraction
     status: StageStatus
     deterministic_time: float = 0.0
+    wall_clock_stop: bool = False
+    """The wall-clock safety net stopped the search before its deterministic time."""
+
+
+def wall_clock_stopped(solver: cp_model.CpSolver, status: cp_model.CpSolverStatus) -> bool:
+    """Whether the search ended on the wall-clock limit rather than on its deterministic
+    time or a proof: only then may the same seed give another result (see Effort)."""
+    if status in (cp_model.OPTIMAL, cp_model.INFEASIBLE, cp_model.MODEL_INVALID):
+        return False
+    parameters = solver.parameters
+    return bool(
+        solver.wall_time >= parameters.max_time_in_seconds * 0.99
+        and solver.deterministic_time < parameters.max_deterministic_time * 0.99
+    )
 
 
 class _Callback(cp_model.CpSolverSolutionCallback):
@@ -263,13 +277,14 @@ class CpRound:
         spent = solver.deterministic_time
         if status == cp_model.OPTIMAL:
             return StageOutcome(assignment, value, value, StageStatus.OPTIMAL, spent)
+        wall = wall_clock_stopped(solver, status)
         bound = to_value(solver.best_objective_bound)
         if stage in ("placements", "school_fairness"):
             bound = max(bound, value)
         else:
             bound = min(bound, value)
         status_out = StageStatus.OPTIMAL if bound == value else StageStatus.FEASIBLE
-        return StageOutcome(assignment, value, bound, status_out, spent)
+        return StageOutcome(assignment, value, bound, status_out, spent, wall)
 
     def _set_objective(self, stage: str) -> Callable[[float], Fraction]:
         """Make `stage` the model's objective; return how to read its objective values.

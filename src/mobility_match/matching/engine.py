@@ -31,7 +31,7 @@ from mobility_match.matching.flow_path import FLOW_STAGES, solve_by_flows
 from mobility_match.matching.flows import FlowNetwork
 from mobility_match.matching.policy import CHANGES, DEFAULT_POLICY, Policy
 from mobility_match.matching.problem import Assignment, prepare
-from mobility_match.matching.run import Progress, ProgressCallback, RoundRun
+from mobility_match.matching.run import WALL_SAFETY, Progress, ProgressCallback, RoundRun
 
 __all__ = [
     "CancelCheck",
@@ -88,6 +88,7 @@ def solve_round(
     cp_sat_only: bool = False,
     previous: Mapping[str, str | None] | None = None,
     cancelled: CancelCheck | None = None,
+    wall_safety: float = WALL_SAFETY,
 ) -> RoundResult:
     """Solve a round under a policy; every student gets an offer or a reason.
 
@@ -98,6 +99,10 @@ def solve_round(
     published before: the stage `changes` then keeps as many of its students'
     outcomes as the stages before it allow. `cancelled` is polled between stages
     and during searches; once it returns True, SolveCancelled is raised.
+
+    `time_limit` is counted in CP-SAT's deterministic time; the wall clock stops the
+    searches only at `wall_safety` times it, and the result then says it may not be
+    reproducible (`RoundResult.reproducible`).
     """
     started = time.perf_counter()
     problem = prepare(round_input, vocabulary)
@@ -107,7 +112,7 @@ def solve_round(
     if previous is not None:
         policy = with_changes_stage(policy)
     settings = SolverSettings(seed=seed, workers=workers)
-    run = RoundRun(problem, policy, time_limit, settings, progress, before, cancelled)
+    run = RoundRun(problem, policy, time_limit, settings, progress, before, cancelled, wall_safety)
     flows = uses_flow_path(policy) and not cp_sat_only
     assignment = solve_by_flows(run) if flows else _solve_by_cp_sat(run)
     placements = explain(problem, assignment, vocabulary)
@@ -117,4 +122,5 @@ def solve_round(
         acceptable_pairs=len(problem.pairs),
         solve_seconds=time.perf_counter() - started,
         eligible=tuple(bool(e) for e in problem.eligible),
+        reproducible=run.wall_clock_stops == 0,
     )

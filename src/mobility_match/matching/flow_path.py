@@ -280,6 +280,7 @@ def _reach(
             Effort(effort, wall),
             run.cancelled,
         )
+        run.wall_clock_stops += repaired.wall_clock_stop
         if repaired.assignment is not None and _keeps(run, repaired.assignment, limits):
             return Outcome(Verdict.FOUND, repaired.assignment, "flow+cp-sat")
         if repaired.verdict is Verdict.IMPOSSIBLE and free.all():

@@ -26,7 +26,12 @@ import numpy.typing as npt
 from ortools.sat.python import cp_model
 
 from mobility_match.matching.cancel import CancelCheck, Watch
-from mobility_match.matching.cpsat import Effort, add_assignment_rules, groups_by
+from mobility_match.matching.cpsat import (
+    Effort,
+    add_assignment_rules,
+    groups_by,
+    wall_clock_stopped,
+)
 from mobility_match.matching.fairness import FairnessLimits
 from mobility_match.matching.flows import Admissible
 from mobility_match.matching.pairs import IntArray
@@ -56,6 +61,8 @@ class Repair:
 
     verdict: Verdict
     assignment: Assignment | None = None
+    wall_clock_stop: bool = False
+    """The wall-clock safety net, not the deterministic time, ended the search."""
 
 
 def repair(
@@ -115,14 +122,15 @@ def repair(
     solver.parameters.linearization_level = 2
     with Watch(cancelled, solver):
         status = solver.solve(model)
+    wall = wall_clock_stopped(solver, status)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         values = np.array([solver.boolean_value(v) for v in x], dtype=bool)
         assignment = fixed.copy()
         assignment[student[values]] = offer[values]
-        return Repair(Verdict.FOUND, assignment)
+        return Repair(Verdict.FOUND, assignment, wall)
     if status == cp_model.INFEASIBLE:
         return Repair(Verdict.IMPOSSIBLE)
-    return Repair(Verdict.UNKNOWN)
+    return Repair(Verdict.UNKNOWN, wall_clock_stop=wall)
 
 
 def _keep_earlier_stages(

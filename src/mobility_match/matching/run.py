@@ -49,6 +49,7 @@ class RoundRun:
         progress: ProgressCallback | None,
         previous: IntArray | None = None,
         cancelled: CancelCheck | None = None,
+        wall_safety: float = WALL_SAFETY,
     ) -> None:
         """`previous` (changes.previous_offers) is needed by a policy with the changes stage."""
         self.problem = problem
@@ -56,7 +57,9 @@ class RoundRun:
         self.time_limit = time_limit
         self.deterministic_used = 0.0
         """CP-SAT's deterministic seconds spent so far: what stage budgets are taken from."""
-        self.wall_deadline = time.monotonic() + WALL_SAFETY * time_limit
+        self.wall_clock_stops = 0
+        """CP-SAT searches the wall-clock safety net ended (the result may then vary)."""
+        self.wall_deadline = time.monotonic() + wall_safety * time_limit
         self.settings = settings
         self.progress = progress
         self.previous = previous
@@ -130,5 +133,6 @@ class RoundRun:
             stage, hint, self.effort(stage), self.settings, self.report, self.cancelled
         )
         self.deterministic_used += outcome.deterministic_time
+        self.wall_clock_stops += outcome.wall_clock_stop
         self.record(stage, outcome.value, since, "cp-sat", outcome.bound, outcome.status)
         return outcome.assignment

@@ -9,6 +9,13 @@ tells the engine to stop, and the result is thrown away. A process that dies
 leaves a round running with a lease that soon expires: `recover` (at start-up
 and whenever a round is read) gives such rounds back.
 
+The heartbeat has a thread of its own (the solver's native code releases the
+interpreter lock while it searches), and a failed renewal (the database busy
+under load) is retried at the next beat instead of ending the heartbeat. A solve
+still alive in this process is never given back by this process's `recover`,
+whatever its lease says: the lease only tells *other* processes that its owner
+died, after `lease_seconds` (30 s by default) without a beat.
+
 Results are written in one transaction, compare-and-set on the attempt id. A
 round solved again keeps its previous result (assignments, report) while the new
 solve runs: that transaction is the only place it is replaced, so a cancelled,
@@ -23,7 +30,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, or_, update
 from sqlmodel import Session, col, delete, select
 
 from mobility_match.config import Settings
@@ -91,13 +98,17 @@ class Solver:
 
     def recover(self) -> int:
         """Give back rounds left running with an expired lease; return how many."""
+        with self._lock:
+            alive = [job.attempt for job in self._running.values()]
+        query = select(Round).where(
+            Round.status == RoundStatus.RUNNING, col(Round.lease_expires_at) <= utcnow()
+        )
+        if alive:
+            query = query.where(
+                or_(col(Round.solve_attempt).is_(None), col(Round.solve_attempt).not_in(alive))
+            )
         with Session(self.engine, expire_on_commit=False) as session:
-            stale = session.exec(
-                select(Round).where(
-                    Round.status == RoundStatus.RUNNING,
-                    col(Round.lease_expires_at) <= utcnow(),
-                )
-            ).all()
+            stale = session.exec(query).all()
             recovered = 0
             for round_ in stale:
                 values = release_values(session, round_, INTERRUPTED)
@@ -172,17 +183,21 @@ class Solver:
             values: dict[str, Any] = {"lease_expires_at": utcnow() + self.lease}
             if job.progress is not None:
                 values["progress"] = job.progress
-            with Session(self.engine) as session:
-                result = session.execute(
-                    update(Round)
-                    .where(
-                        col(Round.id) == job.round_id,
-                        col(Round.status) == RoundStatus.RUNNING,
-                        col(Round.solve_attempt) == job.attempt,
+            try:
+                with Session(self.engine) as session:
+                    result = session.execute(
+                        update(Round)
+                        .where(
+                            col(Round.id) == job.round_id,
+                            col(Round.status) == RoundStatus.RUNNING,
+                            col(Round.solve_attempt) == job.attempt,
+                        )
+                        .values(**values)
                     )
-                    .values(**values)
-                )
-                session.commit()
+                    session.commit()
+            except Exception:  # the database busy or away for a moment: beat again soon
+                log.warning("renewing the lease of round %s failed", job.round_id, exc_info=True)
+                continue
             if getattr(result, "rowcount", 1) == 0:
                 job.stop.set()
                 return
