@@ -9,6 +9,14 @@ can beat. Each case runs in a fresh process so that peak memory is its own.
 
     python benchmarks/run.py                       # all sizes, both variants
     python benchmarks/run.py --sizes 1000 10000 --time-limit 60
+
+With --rerun it measures the re-run after publication instead: the round is
+solved, 2 % of the offers holding students are withdrawn, and the changed round
+is solved fresh and re-run against the first assignment (the stage `changes`
+after placements). Per size, variant and seed it prints both times and
+placements, then the worst case over the seeds:
+
+    python benchmarks/run.py --rerun --sizes 1000 3000 10000 --seeds 1 2 3
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cohorts import benchmark_round
 
-from mobility_match.domain import RoundInput, load_vocabulary
+from mobility_match.domain import RoundInput, RoundResult, load_vocabulary
 from mobility_match.matching.engine import solve_round
 from mobility_match.matching.problem import prepare
 
@@ -95,6 +103,81 @@ def run_case(size: int, scarce: bool, seed: int, time_limit: float) -> dict[str,
     }
 
 
+WITHDRAWN = 0.02
+"""The share of the offers holding students withdrawn before a re-run."""
+
+
+def run_rerun_case(size: int, scarce: bool, seed: int, time_limit: float) -> dict[str, Any]:
+    """Solve, withdraw 2 % of the offers holding students, then solve fresh and re-run."""
+    vocabulary = load_vocabulary()
+    round_input = benchmark_round(size, seed, scarce_services=scarce)
+    # Only what is published matters, not how long it took: the first solve is not timed.
+    first = solve_round(round_input, vocabulary, time_limit=min(time_limit, 20), seed=seed)
+    published = {p.student_id: p.offer_id for p in first.placements}
+    holding = sorted({offer for offer in published.values() if offer})
+    rng = np.random.default_rng(seed)
+    count = max(1, round(WITHDRAWN * len(holding)))
+    gone = set(rng.choice(holding, count, replace=False).tolist())
+    changed = RoundInput(
+        round_input.students, tuple(o for o in round_input.offers if o.offer_id not in gone)
+    )
+    fresh = solve_round(changed, vocabulary, time_limit=time_limit, seed=seed)
+    rerun = solve_round(changed, vocabulary, time_limit=time_limit, seed=seed, previous=published)
+
+    def moved(result: RoundResult) -> int:
+        return sum(1 for p in result.placements if published.get(p.student_id) != p.offer_id)
+
+    def summary(result: RoundResult) -> dict[str, Any]:
+        return {
+            "seconds": round(result.solve_seconds, 2),
+            "placed": sum(1 for p in result.placements if p.offer_id),
+            "moved": moved(result),
+            "all_optimal": all(s.status.value == "OPTIMAL" for s in result.stages),
+            "stages": {s.name: f"{s.method} {s.seconds:.2f}s" for s in result.stages},
+        }
+
+    return {
+        "students": size,
+        "seed": seed,
+        "withdrawn": count,
+        "first_seconds": round(first.solve_seconds, 2),
+        "fresh": summary(fresh),
+        "rerun": summary(rerun),
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+    }
+
+
+def rerun_markdown(cases: list[tuple[str, list[dict[str, Any]]]]) -> str:
+    """The worst case over the seeds of each size and variant, as a Markdown table."""
+    lines = [
+        "| students | variant | seeds | withdrawn | fresh s (worst) | re-run s (worst) "
+        "| re-run / fresh (worst) | placed: re-run − fresh (worst) | moved: re-run / fresh "
+        "| all stages OPTIMAL |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for variant, runs in cases:
+        ratio = max(r["rerun"]["seconds"] / max(r["fresh"]["seconds"], 0.01) for r in runs)
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    f"{runs[0]['students']:,}",
+                    variant,
+                    str(len(runs)),
+                    "–".join(sorted({str(r["withdrawn"]) for r in runs}, key=int)),
+                    f"{max(r['fresh']['seconds'] for r in runs):.2f}",
+                    f"{max(r['rerun']['seconds'] for r in runs):.2f}",
+                    f"{ratio:.2f}",
+                    str(min(r["rerun"]["placed"] - r["fresh"]["placed"] for r in runs)),
+                    ", ".join(f"{r['rerun']['moved']}/{r['fresh']['moved']}" for r in runs),
+                    "yes" if all(r["rerun"]["all_optimal"] for r in runs) else "no",
+                ]
+            )
+            + " |"
+        )
+    return "\n".join(lines)
+
+
 def _format_value(value: float) -> str:
     if value == int(value) and value > 1:
         return f"{value:.0f}"
@@ -139,11 +222,17 @@ def main() -> None:
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--time-limit", type=float, default=300.0)
+    parser.add_argument("--rerun", action="store_true", help="Measure re-runs (see above).")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="With --rerun.")
     parser.add_argument("--child", nargs=2, metavar=("SIZE", "SCARCE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         size, scarce = int(args.child[0]), args.child[1] == "1"
-        print(json.dumps(run_case(size, scarce, args.seed, args.time_limit)))
+        case = run_rerun_case if args.rerun else run_case
+        print(json.dumps(case(size, scarce, args.seed, args.time_limit)))
+        return
+    if args.rerun:
+        rerun_main(args.sizes, args.variants, args.seeds, args.time_limit)
         return
     cases = []
     for size in args.sizes:
@@ -175,6 +264,42 @@ def main() -> None:
             )
     print()
     print(markdown(cases))
+
+
+def rerun_main(sizes: list[int], variants: list[str], seeds: list[int], time_limit: float) -> None:
+    """Run every re-run case in a fresh process; print each, then the worst cases."""
+    cases = []
+    for size in sizes:
+        for variant in variants:
+            runs = []
+            for seed in seeds:
+                child = [
+                    sys.executable,
+                    __file__,
+                    "--rerun",
+                    "--child",
+                    str(size),
+                    "1" if VARIANTS[variant] else "0",
+                    "--seed",
+                    str(seed),
+                    "--time-limit",
+                    str(time_limit),
+                ]
+                done = subprocess.run(child, capture_output=True, text=True, check=True)
+                run = json.loads(done.stdout.strip().splitlines()[-1])
+                runs.append(run)
+                fresh, rerun = run["fresh"], run["rerun"]
+                print(
+                    f"{size:>6} {variant:<16} seed {seed}  withdrawn {run['withdrawn']:>3}  "
+                    f"fresh {fresh['seconds']:>6.2f} s placed {fresh['placed']:>6} "
+                    f"moved {fresh['moved']:>5}  re-run {rerun['seconds']:>6.2f} s "
+                    f"placed {rerun['placed']:>6} moved {rerun['moved']:>5}  "
+                    f"optimal {rerun['all_optimal']}  {rerun['stages']}",
+                    flush=True,
+                )
+            cases.append((variant, runs))
+    print()
+    print(rerun_markdown(cases))
 
 
 if __name__ == "__main__":

@@ -57,6 +57,13 @@ def csrf_token(html: str) -> str:
     return found.group(1)
 
 
+def hidden_value(html: str, name: str) -> str:
+    """The value of the (first) hidden input `name` of a page's forms."""
+    found = re.search(rf'<input type="hidden" name="{re.escape(name)}" value="([^"]*)"', html)
+    assert found, f"the page has no hidden input {name}"
+    return found.group(1)
+
+
 def token_of(client: TestClient, page: str | None = None) -> str:
     """The CSRF token of the forms `client` is shown: on `page` (which must open with 200),
     or on any page when None (every page's menu holds a form)."""

@@ -159,7 +159,10 @@ def test_wrong_password_and_unknown_user_answer_alike(client: TestClient, coordi
     wrong = client.post("/api/auth/login", json={"username": "coord", "password": "nope" * 3})
     unknown = client.post("/api/auth/login", json={"username": "nobody", "password": PASSWORD})
     assert wrong.status_code == unknown.status_code == 401
-    assert wrong.json() == unknown.json() == {"detail": sessions.WRONG_CREDENTIALS}
+    assert wrong.json() == unknown.json()
+    assert wrong.json()["detail"] == sessions.WRONG_CREDENTIALS
+    assert wrong.headers["content-type"] == "application/problem+json"
+    assert wrong.headers["www-authenticate"] == "Bearer"
     assert "set-cookie" not in wrong.headers
 
 
@@ -519,7 +522,7 @@ def test_student_account_and_unknown_role(
     assert again["problems"] == ["student_id: student 'S1' already has an account"]
     unknown = create(client, headers, role="admin", password=NEW_PASSWORD)
     assert unknown["status"] == 422
-    assert unknown["detail"][0]["field"] == "body.role"  # type: ignore[index]
+    assert unknown["errors"][0]["field"] == "body.role"  # type: ignore[index]
 
 
 def test_only_coordinators_manage_accounts(
@@ -569,7 +572,7 @@ def test_invalid_login_body_never_echoes_the_password(client: TestClient) -> Non
     too_long = client.post("/api/auth/login", json={"username": "coord", "password": secret})
     assert too_long.status_code == 422
     assert "hunter2" not in too_long.text
-    assert too_long.json()["detail"][0]["field"] == "body.password"
+    assert too_long.json()["errors"][0]["field"] == "body.password"
     malformed = client.post("/api/auth/login", json={"username": ["a"], "password": "hunter2-zz"})
     assert malformed.status_code == 422
     assert "hunter2" not in malformed.text

@@ -47,15 +47,13 @@ def test_a_nul_in_the_login_username_is_a_422_naming_the_field(
     without echoing the value; no sign-in attempt is recorded."""
     response = client.post("/api/auth/login", json={"username": NUL_USER, "password": "x"})
     assert response.status_code == 422, response.text
-    assert response.json() == {
-        "detail": [
-            {
-                "field": "body.username",
-                "message": "contains a control character (U+0000); only printable text, "
-                "tabs and line breaks are accepted",
-            }
-        ]
-    }
+    assert response.json()["errors"] == [
+        {
+            "field": "body.username",
+            "message": "contains a control character (U+0000); only printable text, "
+            "tabs and line breaks are accepted",
+        }
+    ]
     assert "nul" not in response.text
     assert rows(engine, LoginAttempt) == 0
 
@@ -78,7 +76,7 @@ def test_a_round_name_with_a_nul_is_refused_and_no_round_is_stored(
     """POST /api/rounds with a NUL in the name answers 422 (body.name); no round exists."""
     response = client.post("/api/rounds", json={"name": "Print\x00emps"}, headers=coordinator)
     assert response.status_code == 422, response.text
-    assert response.json()["detail"][0]["field"] == "body.name"
+    assert response.json()["errors"][0]["field"] == "body.name"
     assert rows(engine, Round) == 0
 
 
@@ -104,7 +102,7 @@ def test_a_nul_in_a_path_id_is_a_422(
     add_school(engine, "LP-A")
     read = client.get("/api/schools/LP-A%00", headers=coordinator)
     assert read.status_code == 422, read.text
-    assert read.json()["detail"][0]["field"] == "path"
+    assert read.json()["errors"][0]["field"] == "path"
     changed = client.put("/api/schools/LP%00A", json={"name": "X"}, headers=coordinator)
     assert changed.status_code == 422
     with Session(engine) as session:
@@ -117,7 +115,7 @@ def test_a_nul_in_a_query_parameter_is_a_422(
     """GET /api/audit?object_type=… with a NUL answers 422 naming query.object_type."""
     response = client.get("/api/audit?object_type=round%00", headers=coordinator)
     assert response.status_code == 422, response.text
-    assert response.json()["detail"][0]["field"] == "query.object_type"
+    assert response.json()["errors"][0]["field"] == "query.object_type"
     assert client.get("/api/audit?object_type=round", headers=coordinator).status_code == 200
 
 
@@ -178,3 +176,34 @@ def test_a_valid_sign_in_still_passes_through_the_check(client: TestClient, engi
         "/api/auth/login", json={"username": "teacher@x.example", "password": PASSWORD}
     )
     assert response.status_code == 200, response.text
+
+
+def test_a_control_character_in_a_multipart_text_field_is_a_422_naming_it(
+    client: TestClient, engine: Engine, coordinator: dict[str, str]
+) -> None:
+    """The text fields sent with a file (here the import's confirmation) are checked like
+    any other field; nothing is imported."""
+    import_samples(client, coordinator)
+    cohort = students_frame(generate_students(5, 3, sample_offers()))
+    before = rows(engine, Student)
+    response = client.post(
+        "/api/imports/students",
+        files=[("file", ("cohort.csv", csv_bytes(cohort), "text/csv"))],
+        data={"confirm": "abc\x00def"},
+        headers=coordinator,
+    )
+    assert response.status_code == 422, response.text
+    assert [error["field"] for error in response.json()["errors"]] == ["body.confirm"]
+    assert "\x00" not in response.text
+    assert rows(engine, Student) == before
+
+
+def test_a_control_character_in_a_header_is_a_422_naming_the_header(
+    client: TestClient, coordinator: dict[str, str]
+) -> None:
+    """A header value with a C0 control (a hostile client; browsers never send one) is
+    refused before any route reads it."""
+    response = client.get("/api/rounds", headers={**coordinator, "X-Note": "a\x01b"})
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "header.x-note"
+    assert client.get("/api/rounds", headers={**coordinator, "X-Note": "a\tb"}).status_code == 200

@@ -189,6 +189,6 @@ def test_students_come_in_pages_with_the_total_count(client: TestClient, people:
     ]
     too_many = client.get("/api/students?limit=501", headers=people.coordinator)
     assert too_many.status_code == 422
-    assert too_many.json()["detail"][0]["field"] == "query.limit"
+    assert too_many.json()["errors"][0]["field"] == "query.limit"
     negative = client.get("/api/students?offset=-1", headers=people.coordinator)
     assert negative.status_code == 422

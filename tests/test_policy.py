@@ -41,6 +41,17 @@ def test_every_problem_is_reported_at_once_with_its_field() -> None:
     assert "policy.toml:tolerance.gender_gap: expected a number from 0 to 1, got 2" in lines
 
 
+def test_an_empty_list_of_stages_is_refused() -> None:
+    """No stage at all would leave the assignment arbitrary: refused, naming what is valid."""
+    with pytest.raises(PolicyError) as caught:
+        parse_policy("stages = []\n", "policy.toml")
+    assert str(caught.value) == (
+        "policy.toml:stages: the list is empty; name at least one stage among "
+        "placements, gender_gap, preferences, school_fairness, "
+        "or leave stages out for the default order"
+    )
+
+
 def test_invalid_toml_and_missing_file_name_the_file(tmp_path: Path) -> None:
     """A syntax error or a missing file is an error naming the file, not a traceback."""
     with pytest.raises(PolicyError, match=r"policy\.toml: not valid TOML"):

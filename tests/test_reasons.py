@@ -72,7 +72,8 @@ def test_a_reason_stored_with_its_code_in_front_is_exported_with_the_code_once(
     engine: Engine, client: TestClient
 ) -> None:
     """A row written before the fix ("locked_unplaced: unplaced by a coordinator") is
-    exported as that text, not with the code a second time in front."""
+    exported as that text, not with the code a second time in front, and the API's
+    `reason` is the sentence alone, as for rows written since."""
     published = publish_small_round(engine, client)
     round_id = _solved(client, published.coordinator, "/api/rounds", {"name": "Été"})
     with Session(engine) as session:
@@ -90,6 +91,13 @@ def test_a_reason_stored_with_its_code_in_front_is_exported_with_the_code_once(
         session.commit()
     exported = _exported_reasons(client, round_id, published.coordinator)["S-UK"]
     assert exported == "locked_unplaced: unplaced by a coordinator"
+    shown = client.get(
+        f"/api/rounds/{round_id}/assignments/S-UK", headers=published.coordinator
+    ).json()
+    assert (shown["reason_code"], shown["reason"]) == (
+        "locked_unplaced",
+        "unplaced by a coordinator",
+    )
 
 
 def test_a_student_who_declined_is_explained_as_declined_in_every_rerun_after(

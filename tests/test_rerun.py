@@ -18,10 +18,8 @@ from hypothesis import strategies as st
 
 from mobility_match.demo import generate_offers, generate_students
 from mobility_match.domain import Lock, RoundInput, RoundResult, StageStatus, load_vocabulary
-from mobility_match.matching.changes import previous_hint, previous_offers
 from mobility_match.matching.engine import SolveCancelled, solve_round
 from mobility_match.matching.policy import Policy
-from mobility_match.matching.problem import UNPLACED, prepare
 from tests.factories import make_offer, make_student, random_round
 from tests.test_optimality import feasible_assignments, round_strategy
 
@@ -114,19 +112,30 @@ def test_re_running_an_unchanged_round_changes_nothing(seed: int) -> None:
 
 
 @pytest.mark.parametrize(
-    ("policy", "names"),
+    ("policy", "names", "method"),
     [
-        (Policy(), ["placements", "changes", "gender_gap", "preferences", "school_fairness"]),
-        (Policy(stages=("gender_gap", "placements")), ["gender_gap", "placements", "changes"]),
-        (Policy(stages=("preferences",)), ["changes", "preferences"]),
+        (
+            Policy(),
+            ["placements", "changes", "gender_gap", "preferences", "school_fairness"],
+            "flow",
+        ),
+        (
+            Policy(stages=("gender_gap", "placements")),
+            ["gender_gap", "placements", "changes"],
+            "cp-sat",
+        ),
+        (Policy(stages=("preferences",)), ["changes", "preferences"], "cp-sat"),
     ],
 )
-def test_the_changes_stage_comes_right_after_placements(policy: Policy, names: list[str]) -> None:
-    """It inserts `changes` after placements, or first when the policy has no placements."""
+def test_the_changes_stage_comes_right_after_placements(
+    policy: Policy, names: list[str], method: str
+) -> None:
+    """It inserts `changes` after placements, or first when the policy has no placements;
+    a re-run takes the flow path exactly when the first solve does."""
     round_input = random_round(1, n_students=12, n_offers=5)
     result = solve_round(round_input, VOCABULARY, policy, previous={})
     assert [s.name for s in result.stages] == names
-    assert next(s for s in result.stages if s.name == "changes").method == "cp-sat"
+    assert next(s for s in result.stages if s.name == "changes").method == method
 
 
 def two_students_one_place(locks: tuple[Lock, ...] = ()) -> RoundInput:
@@ -170,20 +179,6 @@ def test_a_lock_out_of_every_offer_wins_too() -> None:
     round_input = two_students_one_place((Lock("S1", None),))
     result = solve_round(round_input, VOCABULARY, previous={"S1": "DE-001", "S2": None})
     assert assignment_of(result) == {"S1": None, "S2": "DE-001"}
-
-
-def test_the_hint_keeps_only_what_still_holds() -> None:
-    """It hints locks as they are, then previous offers still acceptable, within places."""
-    round_input = RoundInput(
-        (make_student("S1"), make_student("S2"), make_student("S3"), make_student("S4")),
-        (make_offer("DE-001"), make_offer("DE-002", trades=frozenset({"cuisine"}))),
-        (Lock("S4", None),),
-    )
-    problem = prepare(round_input, VOCABULARY)
-    before = previous_offers(
-        problem, {"S1": "DE-001", "S2": "DE-001", "S3": "DE-002", "S4": "DE-001"}
-    )
-    assert previous_hint(problem, before).tolist() == [0, UNPLACED, UNPLACED, UNPLACED]
 
 
 def test_a_policy_naming_changes_needs_a_previous_assignment() -> None:

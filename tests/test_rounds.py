@@ -565,4 +565,4 @@ def test_ids_beyond_the_database_integers_are_refused_not_crashed_on(
     for path in ("/api/rounds/99999999999999999999", "/api/rounds/1/diff/99999999999999999999"):
         response = client.get(path, headers=coordinator)
         assert response.status_code == 422
-        assert "round_id" in response.json()["detail"][0]["field"]
+        assert "round_id" in response.json()["errors"][0]["field"]

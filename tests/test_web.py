@@ -123,14 +123,14 @@ def test_every_answer_carries_the_security_headers(app: FastAPI, engine: Engine)
 
 
 def test_errors_are_pages_outside_the_api_and_json_inside(app: FastAPI, engine: Engine) -> None:
-    """A missing page is a French page with 404; the API keeps its JSON."""
+    """A missing page is a French page with 404; the API keeps its JSON (a problem)."""
     with browser(app) as client:
         page = client.get("/no/such/page")
         api = client.get("/api/no/such/thing")
     assert page.status_code == 404
     assert "Cette page n'existe pas" in text_of(page.text)
     assert api.status_code == 404
-    assert api.headers["content-type"] == "application/json"
+    assert api.headers["content-type"] == "application/problem+json"
 
 
 def test_the_api_documentation_needs_no_internet(app: FastAPI) -> None:

@@ -273,6 +273,60 @@ def test_the_api_gives_a_new_password_and_lifts_a_block(
     assert client.get("/api/accounts/blocked", headers=coordinator).json() == []
 
 
+def test_a_blocked_address_is_listed_and_unblocked_on_the_page_and_the_api(
+    coordinator: TestClient, client: TestClient, engine: Engine
+) -> None:
+    """Fifty failures from one address on many usernames block every new sign-in from it
+    (a whole school behind it); the accounts page lists the address with its counts, and
+    "Unblock" lets a teacher behind it sign in at once; the API lists and lifts it too,
+    and the lift is audited."""
+    add_account(engine, "behind@x.example", Role.TEACHER, school_id="S1")
+    with Session(engine) as session:
+        for number in range(50):
+            session.add(LoginAttempt(username=f"guess{number % 7}", client="testclient"))
+        session.commit()
+    failures_just_now(engine)
+    assert api_login(client, "behind@x.example", PASSWORD) == 429
+    page = coordinator.get("/coordinator/accounts")
+    listed = text_of(
+        page.text[page.text.index("Adresses bloquées") : page.text.index('id="create-heading"')]
+    )
+    assert "testclient 50 7" in listed
+    lifted = submit(
+        coordinator,
+        "/coordinator/accounts/unblock-address",
+        {"client": "testclient"},
+        page="/coordinator/accounts",
+    )
+    shown = text_of(follow(coordinator, lifted).text)
+    assert "Les connexions depuis testclient sont de nouveau possibles" in shown
+    assert "Adresses bloquées" not in shown
+    assert api_login(client, "behind@x.example", PASSWORD) == 200
+
+    headers = session_headers(engine, add_account(engine, "c2@x.example", Role.COORDINATOR))
+    add_failures_from(engine, "10.9.8.7", 50)
+    listed_api = client.get("/api/accounts/blocked-addresses", headers=headers).json()
+    assert listed_api[0]["client"] == "10.9.8.7"
+    assert (listed_api[0]["failures"], listed_api[0]["usernames"]) == (50, 1)
+    lift = client.post(
+        "/api/accounts/blocked-addresses/lift", json={"client": "10.9.8.7"}, headers=headers
+    )
+    assert lift.json()["failures_forgotten"] == 50
+    assert client.get("/api/accounts/blocked-addresses", headers=headers).json() == []
+    with Session(engine) as session:
+        actions = session.exec(
+            select(AuditEvent.action).where(AuditEvent.action == "sign_in.lift_address_block")
+        ).all()
+    assert len(actions) == 2
+
+
+def add_failures_from(engine: Engine, client: str, count: int) -> None:
+    with Session(engine) as session:
+        for _ in range(count):
+            session.add(LoginAttempt(username="someone", client=client, at=utcnow()))
+        session.commit()
+
+
 def test_out_of_range_ids_and_dates_are_refused_not_errors(coordinator: TestClient) -> None:
     """An account id no integer column holds is a 422 page; the last day of the calendar
     as `until` filters nothing out (neither answers 500)."""

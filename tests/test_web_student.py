@@ -146,7 +146,7 @@ def test_confirming_goes_through_a_confirmation_step_and_records_the_answer(
 ) -> None:
     """The placement page only links to the confirmation step (no form answers at once);
     the step explains and posts; the answer is recorded and shown. Declining later frees
-    the place, and a declined placement can no longer be answered here (422)."""
+    the place, and the refusal can be taken back while no re-run has started since."""
     publish_small_round(engine, client)
     with browser(app) as student:
         new_signed_in(student, engine, "hugo", Role.STUDENT, student_id="S-UK")
@@ -176,14 +176,13 @@ def test_confirming_goes_through_a_confirmation_step_and_records_the_answer(
         )
         assert "Vous avez refusé ce stage" in text_of(follow(student, declined).text)
         assert _answer_of(engine, "S-UK") is Response.DECLINED
-        refused = submit(
+        taken_back = submit(
             student,
             "/student/answer",
             {"decision": "confirm", "round_id": _round_of(engine, "S-UK")},
         )
-    assert refused.status_code == 422
-    assert "You already declined this placement" in text_of(refused.text)
-    assert _answer_of(engine, "S-UK") is Response.DECLINED
+        assert "Vous avez confirmé ce stage" in text_of(follow(student, taken_back).text)
+    assert _answer_of(engine, "S-UK") is Response.CONFIRMED
 
 
 def _round_of(engine: Engine, student_id: str) -> int:

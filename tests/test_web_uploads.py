@@ -19,7 +19,7 @@ from mobility_match.domain import Country
 from mobility_match.models import Company, Offer, Role, Student, UploadDraft
 from tests.factories import make_offer, make_student
 from tests.files import csv_bytes
-from tests.pages import browser, follow, new_signed_in, submit, text_of
+from tests.pages import browser, follow, hidden_value, new_signed_in, submit, text_of
 from tests.published import publish_small_round
 
 
@@ -117,7 +117,8 @@ def test_a_good_file_is_previewed_with_counts_and_flags_then_applied_as_previewe
     assert "Printemps" in row
     assert stored_students(engine) == before  # a preview stores nothing
 
-    applied = submit(coordinator, f"{preview_url}/apply", page=preview_url)
+    confirm = hidden_value(preview.text, "confirm")  # the flagged S-UK, confirmed by applying
+    applied = submit(coordinator, f"{preview_url}/apply", {"confirm": confirm}, page=preview_url)
     done = follow(coordinator, applied)
     assert "Créations : 1 ; modifications : 1 ; sans changement : 1" in text_of(done.text)
     after = stored_students(engine)

@@ -16,6 +16,7 @@ from rich.console import Console
 from mobility_match.demo import generate_students, students_frame
 from mobility_match.domain import Offer, load_vocabulary
 from mobility_match.importing import ImportFailed, load_round, read_offers
+from mobility_match.importing.assignments import read_previous
 from mobility_match.matching.engine import solve_round
 from mobility_match.matching.policy import DEFAULT_POLICY, PolicyError, load_policy
 from mobility_match.matching.problem import LockError
@@ -62,6 +63,13 @@ def match(
     workers: Annotated[
         int, typer.Option(help="CP-SAT search workers (1 keeps runs reproducible).", min=1)
     ] = 1,
+    previous: Annotated[
+        Path | None,
+        typer.Option(
+            help="assignments.csv of the published round: re-run it with as few changes "
+            "as possible (the stage `changes`, right after placements)."
+        ),
+    ] = None,
 ) -> None:
     """Solve a matching round from files and write the assignments."""
     vocabulary = load_vocabulary()
@@ -69,10 +77,13 @@ def match(
         chosen_policy = load_policy(policy) if policy else DEFAULT_POLICY
     except PolicyError as error:
         raise _fail(str(error).splitlines()) from None
+    published, problems = read_previous(previous) if previous else (None, [])
     try:
         round_input = load_round(students, offers, locks, vocabulary)
     except ImportFailed as failure:
-        raise _fail([str(problem) for problem in failure.problems]) from None
+        raise _fail([str(problem) for problem in (*failure.problems, *problems)]) from None
+    if problems:
+        raise _fail([str(problem) for problem in problems])
     try:
         with TerminalProgress(err) as progress:
             result = solve_round(
@@ -83,6 +94,7 @@ def match(
                 seed=seed,
                 workers=workers,
                 progress=progress,
+                previous=published,
             )
     except LockError as error:
         raise _fail([f"{locks}: {error}"]) from None
@@ -213,6 +225,12 @@ def serve(
         "data/companies"
     ),
     seed: Annotated[int, typer.Option(help="Seed of the demo cohort.")] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="Processes answering requests (about one per core; with SQLite too).", min=1
+        ),
+    ] = 1,
 ) -> None:
     """Run the service: apply pending migrations, then serve the JSON API (docs at /docs)."""
     from mobility_match import serve as service  # noqa: PLC0415
@@ -239,7 +257,77 @@ def serve(
         except ImportFailed as failure:
             raise _fail([str(problem) for problem in failure.problems]) from None
         service.print_sign_ins(out, accounts, settings.public_url)
-    service.run(settings, host, port)
+    service.run(settings, host, port, workers)
+
+
+@app.command()
+def retention(
+    apply: Annotated[
+        bool, typer.Option("--apply", help="Erase the students listed (else only list them).")
+    ] = False,
+    today: Annotated[
+        str | None,
+        typer.Option(
+            help="Count as if this day (YYYY-MM-DD) were today: to look ahead, or to erase "
+            "earlier than the setting requires."
+        ),
+    ] = None,
+) -> None:
+    """List the students whose data are kept no longer (their cohort ended more than
+    MOBILITY_MATCH_RETENTION_DAYS_AFTER_COHORT_END days ago); --apply erases them."""
+    import datetime as dt  # noqa: PLC0415
+
+    from sqlmodel import Session  # noqa: PLC0415
+
+    from mobility_match import db  # noqa: PLC0415
+    from mobility_match.config import get_settings  # noqa: PLC0415
+    from mobility_match.services import personal_data  # noqa: PLC0415
+
+    try:
+        day = dt.date.fromisoformat(today) if today else dt.date.today()
+    except ValueError:
+        raise _fail([f"--today: {today!r} is not a date (YYYY-MM-DD)"]) from None
+    settings = get_settings()
+    days = settings.retention_days_after_cohort_end
+    engine = db.make_engine(settings.database_url)
+    erased: list[tuple[personal_data.Due, personal_data.Erasure]] = []
+    try:
+        db.migrate(engine)
+        with Session(engine, expire_on_commit=False) as session:
+            due = personal_data.due_for_erasure(session, today=day, retention_days=days)
+            if apply and due:
+                erased = personal_data.apply_retention(session, today=day, retention_days=days)
+    finally:
+        engine.dispose()
+    if not due:
+        out.print(
+            f"Nothing is due on {day}: every student's cohort ended less than {days} days ago.",
+            soft_wrap=True,
+        )
+        return
+    out.print(
+        f"{len(due)} students are due on {day} (kept {days} days after their cohort's end):",
+        soft_wrap=True,
+    )
+    for item in due:
+        rounds = ", ".join(str(n) for n in item.rounds) or "none"
+        out.print(
+            f"{item.student_id}\tschool {item.school_id}\tcohort ended {item.cohort_end}"
+            f"\tdue since {item.due_on}\trounds {rounds}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    if not apply:
+        out.print("Nothing was erased; run again with --apply to erase them.")
+        return
+    out.print(
+        f"{len(erased)} students erased: records deleted, past rounds kept under references "
+        "(audit log: person.erase).",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def main() -> None:

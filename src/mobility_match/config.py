@@ -78,6 +78,14 @@ class Settings(BaseSettings):
         "packaged checklist data.",
     )
 
+    retention_days_after_cohort_end: int = Field(
+        default=1095,
+        ge=1,
+        description="Days a student's data are kept after the end of his or her cohort (the "
+        "last placement of the rounds he or she was in); `mobility-match retention` erases "
+        "them then. Three years by default: see docs/record-of-processing.md.",
+    )
+
     def check_production(self, *, demo: bool = False) -> None:
         """Refuse to serve production with a development default; name the setting to set."""
         if self.environment != "production":

@@ -8,6 +8,12 @@ the second request waits instead. PostgreSQL needs none of this: services lock
 the rows they change (`SELECT … FOR UPDATE`) and round states change by
 compare-and-set, which is correct on both.
 
+Requests that only read (`read_only(engine)`) start a plain deferred `BEGIN`
+instead, with `PRAGMA query_only` on: in WAL mode they read a consistent
+snapshot without waiting for writers or making anyone wait, so that many
+readers (threads or worker processes) go in parallel; a write slipped into
+such a transaction fails loudly instead of racing.
+
 Statement parameters are never logged nor shown in a database error's message
 (`hide_parameters`): they hold token hashes and personal data.
 
@@ -29,6 +35,8 @@ from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 
 BUSY_TIMEOUT_MS = 30_000
+READ_ONLY = "mobility_match_read_only"
+"""The execution option of engines whose transactions only read (`read_only`)."""
 
 
 def make_engine(url: str) -> Engine:
@@ -55,9 +63,20 @@ def make_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(READ_ONLY, False):
+            connection.exec_driver_sql("PRAGMA query_only=ON")
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("PRAGMA query_only=OFF")
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same database for transactions that only read: on SQLite they neither take nor
+    wait for the write lock (and may not write); elsewhere nothing changes."""
+    return engine.execution_options(**{READ_ONLY: True})
 
 
 @contextmanager

@@ -171,6 +171,11 @@ class Credential(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow)
     expires_at: dt.datetime | None = None
     revoked_at: dt.datetime | None = None
+    invitation_id: int | None = Field(default=None, foreign_key="credential.id", index=True)
+    """For a student's session: the invitation it was opened with (None: not from one)."""
+    issued_by: int | None = Field(default=None, foreign_key="account.id")
+    """For an invitation: the account that made it; for a session opened with one, the same
+    (so that the session alone says whose link it came from)."""
 
 
 class LoginAttempt(SQLModel, table=True):

@@ -7,16 +7,19 @@ does the start-up steps in order and prints how to sign in with demo data.
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import uvicorn
+from fastapi import FastAPI
 from rich.console import Console
 from sqlmodel import Session
 
 from mobility_match.api.app import create_app
-from mobility_match.config import Settings
+from mobility_match.config import Settings, get_settings
 from mobility_match.db import make_engine, migrate
 from mobility_match.documents.checklists import ChecklistDataError, load_checklists
 from mobility_match.documents.rendering import DocumentRenderer
@@ -124,16 +127,34 @@ def check_documents(settings: Settings) -> list[str]:
     return problems
 
 
-def run(settings: Settings, host: str, port: int) -> None:
-    """Serve the API until interrupted."""
-    config = uvicorn.Config(
-        create_app(settings),
-        host=host,
-        port=port,
-        log_level="info",
-        proxy_headers=True,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
-    )
+def worker_app() -> FastAPI:
+    """The application of one of several worker processes, with the settings of the
+    environment (`run` puts there what the command line worked out)."""
+    logging.getLogger("uvicorn.access").addFilter(HideInvitationTokens())
+    return create_app(get_settings())
+
+
+def run(settings: Settings, host: str, port: int, workers: int = 1) -> None:
+    """Serve the API until interrupted, in `workers` processes sharing the port.
+
+    Several processes answer requests in parallel (Python runs one thread at a
+    time per process): SQLite in WAL mode lets them read at once while writes
+    take turns, and solves and jobs are shared out through leases (DESIGN.md).
+    """
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": "info",
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+    }
+    if workers > 1:
+        # Each worker is a fresh process reading its settings from the environment:
+        # hand over the public address worked out from --host and --port.
+        os.environ.setdefault("MOBILITY_MATCH_PUBLIC_URL", settings.public_url)
+        uvicorn.run(f"{__name__}:worker_app", factory=True, workers=workers, **options)
+        return
+    config = uvicorn.Config(create_app(settings), **options)
     server = uvicorn.Server(config)  # configures uvicorn's loggers; the filter goes on after
     logging.getLogger("uvicorn.access").addFilter(HideInvitationTokens())
     server.run()

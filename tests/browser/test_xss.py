@@ -35,7 +35,7 @@ PAYLOADS = (
 FIRST, SECOND, THIRD = PAYLOADS
 
 SKIPPED = ("/logout", "/api/", "/static/", "/docs", "/openapi.json", "/invite/")
-FILES = (".pdf", ".csv", ".xlsx", ".zip", "/download")
+FILES = (".pdf", ".csv", ".xlsx", ".zip", "/download", "/personal-data")
 PAGES_PER_ROLE = 30
 VARIANTS_PER_PATH = 2
 

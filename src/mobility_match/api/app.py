@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import Response
 from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from mobility_match import __version__
 from mobility_match.api import (
@@ -27,14 +30,18 @@ from mobility_match.api import (
     me,
     offers,
     people,
+    personal_data,
     rounds,
 )
 from mobility_match.api.limits import BodyLimit
+from mobility_match.api.openapi import describe
+from mobility_match.api.problems import invalid_request_detail, problem
 from mobility_match.config import Settings, get_settings
-from mobility_match.db import make_engine
+from mobility_match.db import make_engine, read_only
 from mobility_match.documents.checklists import load_checklists
 from mobility_match.documents.rendering import DocumentRenderer
 from mobility_match.services.errors import (
+    ConfirmationNeeded,
     Conflict,
     Forbidden,
     Gone,
@@ -47,9 +54,9 @@ from mobility_match.services.errors import (
 from mobility_match.services.jobs import JobRunner
 from mobility_match.services.solving import Solver
 from mobility_match.web import app as web
-from mobility_match.web.controls import ControlCharacters
+from mobility_match.web.controls import ControlCharacters, multipart_fields
 from mobility_match.web.deps import SignInRequired, sign_in_redirect
-from mobility_match.web.errors import error_page, is_page
+from mobility_match.web.errors import error_page, is_page, page_http_error
 
 _STATUS: dict[type[ServiceError], int] = {
     Unauthenticated: 401,
@@ -63,22 +70,29 @@ _STATUS: dict[type[ServiceError], int] = {
 
 
 def _service_error(request: Request, error: Exception) -> Response:
-    """JSON for the API; for a page, the error page (a sign-in redirect when signed out)."""
+    """A problem (api/problems.py) for the API; for a page, the error page (a sign-in
+    redirect when signed out)."""
     assert isinstance(error, ServiceError)
     status = next(code for kind, code in _STATUS.items() if isinstance(error, kind))
     if is_page(request):
         if isinstance(error, Unauthenticated):
             return sign_in_redirect(SignInRequired(request.url.path))
         return error_page(request, status, error.message)
-    body: dict[str, object] = {"detail": error.message}
-    if error.problems:
-        body["problems"] = list(error.problems)
     headers = {}
     if isinstance(error, TooManyAttempts):
         headers["Retry-After"] = str(error.retry_after)
     if isinstance(error, Unauthenticated):
         headers["WWW-Authenticate"] = "Bearer"
-    return JSONResponse(body, status_code=status, headers=headers)
+    kind = "confirmation-needed" if isinstance(error, ConfirmationNeeded) else None
+    return problem(
+        status,
+        error.message,
+        request.url.path,
+        kind=kind,
+        problems=error.problems,
+        headers=headers,
+        extensions=error.details,
+    )
 
 
 def _invalid_request(request: Request, error: Exception) -> Response:
@@ -88,11 +102,47 @@ def _invalid_request(request: Request, error: Exception) -> Response:
     if is_page(request):
         fields = ", ".join(str(item["loc"][-1]) for item in error.errors())
         return error_page(request, 422, fields)
-    problems = [
-        {"field": ".".join(str(part) for part in item["loc"]), "message": item["msg"]}
+    errors = [
+        {"field": ".".join(str(part) for part in item["loc"]), "message": str(item["msg"])}
         for item in error.errors()
     ]
-    return JSONResponse({"detail": jsonable_encoder(problems)}, status_code=422)
+    detail = invalid_request_detail(errors)
+    return problem(422, detail, request.url.path, kind="invalid-request", errors=errors)
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _allowed(request: Request) -> str:
+    """Every method of every route at the request's path (Starlette names only the first
+    route's, and the same path often has a route per method)."""
+    allowed = [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+    return ", ".join(allowed)
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    """Starlette's own errors (unknown route, method, an upload over the limit) as problems
+    in the API, as pages elsewhere; a 405 lists every method of the path in Allow."""
+    assert isinstance(error, StarletteHTTPException)
+    if error.status_code == 405:
+        error.headers = {**(error.headers or {}), "Allow": _allowed(request)}
+    if is_page(request):
+        page = await page_http_error(request, error)
+        page.headers.update(error.headers or {})
+        return page
+    detail = str(error.detail)
+    if error.status_code == 404 and detail == "Not Found":
+        detail = f"There is no {request.url.path} in this API."
+    elif error.status_code == 405 and detail == "Method Not Allowed":
+        detail = f"{request.method} is not allowed here; use {_allowed(request)}."
+    return problem(error.status_code, detail, request.url.path, headers=error.headers)
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -120,9 +170,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         lifespan=lifespan,
         docs_url=None,  # web/docs.py serves it without a CDN
         redoc_url=None,
+        dependencies=[Depends(multipart_fields)],
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.read_engine = read_only(engine)
     app.state.solver = solver
     app.state.renderer = renderer
     app.state.jobs = jobs
@@ -143,7 +195,24 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         checklists,
         me,
         audit,
+        personal_data,
     ):
         app.include_router(module.router)
     web.setup(app, settings)
+    # After web.setup, whose handler of Starlette's errors it replaces (and calls for pages).
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = describe(
+                get_openapi(
+                    title=app.title,
+                    version=app.version,
+                    summary=app.summary,
+                    routes=app.routes,
+                )
+            )
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from mobility_match.api.deps import Coordinator, SessionDep
+from mobility_match.api.problems import SIGNED_IN
 from mobility_match.services import audit
 
-router = APIRouter(prefix="/api/audit", tags=["audit"])
+router = APIRouter(prefix="/api/audit", tags=["audit"], responses=SIGNED_IN)
 
 
 class AuditEventPublic(BaseModel):

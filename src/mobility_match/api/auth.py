@@ -26,11 +26,12 @@ from mobility_match.api.deps import (
     ViewerDep,
     allow,
 )
+from mobility_match.api.problems import SIGNED_IN, responses
 from mobility_match.config import Settings
 from mobility_match.models import Account, Role
 from mobility_match.services import accounts, invitations, sessions
 
-router = APIRouter()
+router = APIRouter(responses=SIGNED_IN)
 
 MAX_PASSWORD_LENGTH = 1024
 
@@ -193,7 +194,12 @@ def list_tokens(viewer: Staff, session: SessionDep) -> list[TokenPublic]:
     return [TokenPublic.model_validate(row) for row in sessions.get_all_api_tokens(session, viewer)]
 
 
-@router.delete("/api/auth/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["auth"])
+@router.delete(
+    "/api/auth/tokens/{token_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["auth"],
+    responses=responses(404),
+)
 def revoke_token(
     token_id: Annotated[int, Path(ge=1, le=MAX_ID)], viewer: Staff, session: SessionDep
 ) -> None:
@@ -207,14 +213,21 @@ def list_accounts(_viewer: Coordinator, session: SessionDep) -> list[AccountPubl
     return [AccountPublic.of(account) for account in accounts.get_all_accounts(session)]
 
 
-@router.post("/api/accounts", status_code=status.HTTP_201_CREATED, tags=["accounts"])
+@router.post(
+    "/api/accounts",
+    status_code=status.HTTP_201_CREATED,
+    tags=["accounts"],
+    responses=responses(409),
+)
 def create_account(body: AccountCreate, viewer: Coordinator, session: SessionDep) -> AccountPublic:
     """Create an account; every broken rule is listed, each naming its field."""
     account = accounts.create_account(session, viewer, **body.model_dump())
     return AccountPublic.of(account)
 
 
-@router.post("/api/accounts/{account_id}/deactivate", tags=["accounts"])
+@router.post(
+    "/api/accounts/{account_id}/deactivate", tags=["accounts"], responses=responses(404, 409)
+)
 def deactivate_account(
     account_id: Annotated[int, Path(ge=1, le=MAX_ID)], viewer: Coordinator, session: SessionDep
 ) -> AccountPublic:
@@ -229,6 +242,7 @@ Inviter = Annotated[Viewer, Depends(allow(Role.COORDINATOR, Role.TEACHER))]
     "/api/students/{student_id}/invitation",
     status_code=status.HTTP_201_CREATED,
     tags=["accounts"],
+    responses=responses(404, 409),
 )
 def invite_student(
     student_id: str, viewer: Inviter, session: SessionDep, settings: SettingsDep
@@ -240,7 +254,7 @@ def invite_student(
     return InvitationPublic(url=url, expires_at=credential.expires_at)
 
 
-@router.post("/invite/{token}", tags=["accounts"])
+@router.post("/invite/{token}", tags=["accounts"], responses=responses(404, 409, 410))
 def accept_invitation(
     token: str, response: Response, session: SessionDep, settings: SettingsDep
 ) -> SessionPublic:

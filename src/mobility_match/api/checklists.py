@@ -16,12 +16,13 @@ from pydantic import BaseModel, Field
 
 from mobility_match import exports
 from mobility_match.access import Viewer
-from mobility_match.api.deps import MAX_ID, SchoolStaff, SessionDep, allow
+from mobility_match.api.deps import MAX_ID, ReadSessionDep, SchoolStaff, SessionDep, allow
+from mobility_match.api.problems import SIGNED_IN, responses
 from mobility_match.models import Assignment, ChecklistStep, Role, utcnow
 from mobility_match.services import checklists
 from mobility_match.services.checklists import LateStep
 
-router = APIRouter(prefix="/api", tags=["checklists"])
+router = APIRouter(prefix="/api", tags=["checklists"], responses=SIGNED_IN)
 
 RoundId = Annotated[int, Path(ge=1, le=MAX_ID, description="The round's number.")]
 StudentId = Annotated[str, Path(description="The student's id, as in students.csv.")]
@@ -135,16 +136,18 @@ CountryFilter = Annotated[
 RoundFilter = Annotated[int | None, Query(ge=1, le=MAX_ID, description="Only this round.")]
 
 
-@router.get("/rounds/{round_id}/placements/{student_id}/checklist")
+@router.get(
+    "/rounds/{round_id}/placements/{student_id}/checklist", responses=responses(404, 409, 410)
+)
 def placement_checklist(
-    round_id: RoundId, student_id: StudentId, session: SessionDep, viewer: Preparer
+    round_id: RoundId, student_id: StudentId, session: ReadSessionDep, viewer: Preparer
 ) -> ChecklistPublic:
     """A placed student's preparation steps, with who does each and by when."""
     assignment, steps = checklists.checklist(session, viewer, round_id, student_id)
     return ChecklistPublic.of(assignment, steps)
 
 
-@router.put("/checklist-steps/{step_id}/done")
+@router.put("/checklist-steps/{step_id}/done", responses=responses(404, 409, 410))
 def tick(step_id: StepId, session: SessionDep, viewer: Preparer) -> StepPublic:
     """Mark a step done: students their own steps, teachers also the teacher's steps,
     coordinators any."""
@@ -152,7 +155,7 @@ def tick(step_id: StepId, session: SessionDep, viewer: Preparer) -> StepPublic:
     return StepPublic.of(step, utcnow().date())
 
 
-@router.delete("/checklist-steps/{step_id}/done")
+@router.delete("/checklist-steps/{step_id}/done", responses=responses(404, 409, 410))
 def untick(step_id: StepId, session: SessionDep, viewer: Preparer) -> StepPublic:
     """Mark a step as not done after all (same rights as ticking it)."""
     step = checklists.tick(session, viewer, step_id, done=False)

@@ -49,6 +49,13 @@ def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Sess
         yield session
 
 
+def get_read_session(request: Request) -> Iterator[Session]:
+    """A session for a request that only reads: on SQLite it neither takes nor waits for
+    the write lock, so reads go in parallel (db.read_only)."""
+    with Session(request.app.state.read_engine, expire_on_commit=False) as session:
+        yield session
+
+
 def get_renderer(request: Request) -> DocumentRenderer:
     renderer: DocumentRenderer = request.app.state.renderer
     return renderer
@@ -60,6 +67,7 @@ def get_checklists(request: Request) -> Checklists:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 """For work that outlives the request's session (a streamed response)."""
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -101,7 +109,7 @@ def check_same_origin(request: Request, settings: Settings) -> None:
 
 def get_viewer(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     cookie: Annotated[str | None, Depends(_cookie)],
 ) -> Viewer:
@@ -116,8 +124,7 @@ def get_viewer(
     if bearer is None:
         check_same_origin(request, get_settings(request))
     viewer = viewer_for_token(session, token)
-    # End the read transaction now: on SQLite it holds the write lock until it ends.
-    session.commit()
+    session.commit()  # end the read now: a long request must not hold an old snapshot
     return viewer
 
 

@@ -14,11 +14,12 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from mobility_match.api.deps import MAX_ID, EngineDep, RendererDep, SchoolStaff, SessionDep
+from mobility_match.api.problems import SIGNED_IN, responses
 from mobility_match.documents.rendering import DocumentKind, document_title
 from mobility_match.models import PlacementDocument, utcnow
 from mobility_match.services import bundles, documents
 
-router = APIRouter(prefix="/api", tags=["documents"])
+router = APIRouter(prefix="/api", tags=["documents"], responses=SIGNED_IN)
 
 RoundId = Annotated[int, Path(ge=1, le=MAX_ID, description="The round's number.")]
 StudentId = Annotated[str, Path(description="The student's id, as in students.csv.")]
@@ -85,7 +86,9 @@ class Generate(BaseModel):
     lang: str | None = Field(default=None, max_length=8)
 
 
-@router.get("/rounds/{round_id}/placements/{student_id}/documents")
+@router.get(
+    "/rounds/{round_id}/placements/{student_id}/documents", responses=responses(404, 409, 410)
+)
 def list_documents(
     round_id: RoundId,
     student_id: StudentId,
@@ -108,7 +111,14 @@ def list_documents(
     ]
 
 
-@router.post("/rounds/{round_id}/placements/{student_id}/documents")
+@router.post(
+    "/rounds/{round_id}/placements/{student_id}/documents",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"model": DocumentPublic, "description": "The latest version: its text is unchanged."},
+        **responses(404, 409, 410),
+    },
+)
 def generate(
     round_id: RoundId,
     student_id: StudentId,
@@ -130,7 +140,7 @@ def generate(
 @router.get(
     "/rounds/{round_id}/placements/{student_id}/documents/{kind}.{fmt}",
     response_class=Response,
-    responses={200: {"content": {PDF: {}, "text/html": {}}}},
+    responses={200: {"content": {PDF: {}, "text/html": {}}}, **responses(404, 409, 410)},
 )
 def document_file(
     round_id: RoundId,
@@ -158,14 +168,14 @@ def document_file(
 @router.get(
     "/documents/{document_id}.pdf",
     response_class=Response,
-    responses={200: {"content": {PDF: {}}}},
+    responses={200: {"content": {PDF: {}}}, **responses(404)},
 )
 def stored_document(document_id: DocumentId, session: SessionDep, viewer: SchoolStaff) -> Response:
     """A stored version exactly as it was generated (e.g. the one that was sent)."""
     return _pdf(documents.get_document(session, viewer, document_id))
 
 
-@router.post("/documents/{document_id}/sent")
+@router.post("/documents/{document_id}/sent", responses=responses(404))
 def mark_sent(document_id: DocumentId, session: SessionDep, viewer: SchoolStaff) -> DocumentPublic:
     """Record that this version was sent or handed out (the first time counts)."""
     return DocumentPublic.of(documents.mark_sent(session, viewer, document_id))
@@ -174,7 +184,7 @@ def mark_sent(document_id: DocumentId, session: SessionDep, viewer: SchoolStaff)
 @router.get(
     "/rounds/{round_id}/schools/{school_id}/documents.zip",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/zip": {}}}},
+    responses={200: {"content": {"application/zip": {}}}, **responses(404, 409, 410)},
 )
 def school_bundle(
     round_id: RoundId,

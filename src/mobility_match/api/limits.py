@@ -17,9 +17,9 @@ names no limit.
 from __future__ import annotations
 
 from starlette.datastructures import Headers
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mobility_match.api.problems import problem
 from mobility_match.uploads import shown_size
 
 MULTIPART_ALLOWANCE = 64 * 1024
@@ -87,4 +87,4 @@ class BodyLimit:
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, size: str) -> None:
         limit = self._size(self.upload_max_bytes, up=False)
         detail = f"The upload {size}; the limit is {limit}."
-        await JSONResponse({"detail": detail}, status_code=413)(scope, receive, send)
+        await problem(413, detail, scope["path"])(scope, receive, send)

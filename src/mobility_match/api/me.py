@@ -9,12 +9,13 @@ from pydantic import BaseModel, Field
 
 from mobility_match.access import Viewer
 from mobility_match.api.checklists import ChecklistPublic
-from mobility_match.api.deps import SessionDep, allow
+from mobility_match.api.deps import ReadSessionDep, allow
+from mobility_match.api.problems import SIGNED_IN, responses
 from mobility_match.api.rounds import AssignmentPublic
 from mobility_match.models import Role
 from mobility_match.services import answers, checklists
 
-router = APIRouter(prefix="/api/me", tags=["students"])
+router = APIRouter(prefix="/api/me", tags=["students"], responses=SIGNED_IN)
 
 Student = Annotated[Viewer, Depends(allow(Role.STUDENT))]
 
@@ -30,7 +31,7 @@ class PlacementPublic(BaseModel):
 
 
 @router.get("/placements")
-def my_placements(session: SessionDep, viewer: Student) -> list[PlacementPublic]:
+def my_placements(session: ReadSessionDep, viewer: Student) -> list[PlacementPublic]:
     """Your placements in published rounds, the newest first."""
     return [
         PlacementPublic(
@@ -46,8 +47,8 @@ def my_placements(session: SessionDep, viewer: Student) -> list[PlacementPublic]
     ]
 
 
-@router.get("/checklist")
-def my_checklist(session: SessionDep, viewer: Student) -> ChecklistPublic:
+@router.get("/checklist", responses=responses(404, 409, 410))
+def my_checklist(session: ReadSessionDep, viewer: Student) -> ChecklistPublic:
     """Your current placement's preparation steps, by date; tick yours with
     PUT /api/checklist-steps/{step_id}/done."""
     assignment, steps = checklists.my_checklist(session, viewer)

@@ -18,13 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mobility_match.access import Viewer
 from mobility_match.api.deps import SessionDep, ViewerDep, allow
+from mobility_match.api.problems import SIGNED_IN, responses
 from mobility_match.domain import ANY_OTHER
 from mobility_match.models import OfferStatus, Response, Role
 from mobility_match.services import host_placements, offers
 from mobility_match.services.host_placements import HostPlacement
 from mobility_match.services.offers import OfferFields, OfferView
 
-router = APIRouter(tags=["offers"])
+router = APIRouter(tags=["offers"], responses=SIGNED_IN)
 
 Host = Annotated[Viewer, Depends(allow(Role.COORDINATOR, Role.PARTNER))]
 OfferId = Annotated[str, Path(description="The offer's id, as in an offers file.")]
@@ -175,20 +176,20 @@ def list_offers(
     return [OfferPublic.of(view) for view in found]
 
 
-@router.get("/api/offers/{offer_id}")
+@router.get("/api/offers/{offer_id}", responses=responses(404))
 def get_offer(offer_id: OfferId, session: SessionDep, viewer: Host) -> OfferPublic:
     """One offer; 404 when it is not one you may see."""
     return OfferPublic.of(offers.get_offer(session, viewer, offer_id))
 
 
-@router.post("/api/offers", status_code=status.HTTP_201_CREATED)
+@router.post("/api/offers", status_code=status.HTTP_201_CREATED, responses=responses(409))
 def create_offer(body: OfferCreate, session: SessionDep, viewer: Host) -> OfferPublic:
     """Submit an offer (a partner's own); 422 lists every wrong field, 409 a taken id."""
     fields = OfferFields.model_validate(body.model_dump(exclude={"offer_id"}))
     return OfferPublic.of(offers.create_offer(session, viewer, body.offer_id, fields))
 
 
-@router.put("/api/offers/{offer_id}")
+@router.put("/api/offers/{offer_id}", responses=responses(404, 409))
 def update_offer(
     offer_id: OfferId, body: OfferUpdate, session: SessionDep, viewer: Host
 ) -> OfferPublic:
@@ -198,7 +199,7 @@ def update_offer(
     return OfferPublic.of(view)
 
 
-@router.patch("/api/offers/{offer_id}")
+@router.patch("/api/offers/{offer_id}", responses=responses(404, 409))
 def patch_offer(
     offer_id: OfferId, body: OfferPatch, session: SessionDep, viewer: Host
 ) -> OfferPublic:
@@ -208,7 +209,7 @@ def patch_offer(
     return OfferPublic.of(view)
 
 
-@router.post("/api/offers/{offer_id}/withdraw")
+@router.post("/api/offers/{offer_id}/withdraw", responses=responses(404, 409))
 def withdraw_offer(offer_id: OfferId, session: SessionDep, viewer: Host) -> OfferPublic:
     """Withdraw an offer; its published placements are marked withdrawn by the host."""
     return OfferPublic.of(offers.withdraw_offer(session, viewer, offer_id))

@@ -14,11 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mobility_match.access import Viewer
 from mobility_match.api.deps import MAX_ID, Coordinator, SessionDep, allow
+from mobility_match.api.problems import SIGNED_IN, responses
 from mobility_match.domain import cefr_name
 from mobility_match.models import Role, School, SchoolKind, Student
 from mobility_match.services import people
 
-router = APIRouter(tags=["people"])
+router = APIRouter(tags=["people"], responses=SIGNED_IN)
 
 SchoolReader = Annotated[Viewer, Depends(allow(Role.COORDINATOR, Role.TEACHER))]
 StudentReader = Annotated[Viewer, Depends(allow(Role.COORDINATOR, Role.TEACHER, Role.STUDENT))]
@@ -95,20 +96,20 @@ def list_schools(session: SessionDep, viewer: SchoolReader) -> list[SchoolPublic
     return [SchoolPublic.of(school) for school in people.list_schools(session, viewer)]
 
 
-@router.get("/api/schools/{school_id}")
+@router.get("/api/schools/{school_id}", responses=responses(404))
 def get_school(school_id: SchoolId, session: SessionDep, viewer: SchoolReader) -> SchoolPublic:
     """One school; 404 when it is not one you may see."""
     return SchoolPublic.of(people.get_school(session, viewer, school_id))
 
 
-@router.post("/api/schools", status_code=status.HTTP_201_CREATED)
+@router.post("/api/schools", status_code=status.HTTP_201_CREATED, responses=responses(409))
 def create_school(body: SchoolCreate, session: SessionDep, viewer: Coordinator) -> SchoolPublic:
     """Add a school; 409 when the id is taken."""
     school = people.create_school(session, viewer, **body.model_dump())
     return SchoolPublic.of(school)
 
 
-@router.put("/api/schools/{school_id}")
+@router.put("/api/schools/{school_id}", responses=responses(404, 409))
 def update_school(
     school_id: SchoolId, body: SchoolUpdate, session: SessionDep, viewer: Coordinator
 ) -> SchoolPublic:
@@ -140,7 +141,7 @@ def list_students(
     return StudentsPublic(data=[StudentPublic.of(s) for s in page.students], count=page.count)
 
 
-@router.get("/api/students/{student_id}")
+@router.get("/api/students/{student_id}", responses=responses(404))
 def get_student(
     student_id: Annotated[str, Path(description="The student's id, as in students.csv.")],
     session: SessionDep,

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Path, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
 from mobility_match import exports
@@ -15,17 +15,20 @@ from mobility_match.api.deps import (
     MAX_ID,
     ChecklistsDep,
     Coordinator,
+    ReadSessionDep,
     SessionDep,
     SettingsDep,
     ViewerDep,
     allow,
 )
+from mobility_match.api.problems import SIGNED_IN, responses
+from mobility_match.domain import bare_sentence
 from mobility_match.models import Assignment, Role, Round, utcnow
 from mobility_match.services import answers, review, rounds
 from mobility_match.services.solving import Solver
 from mobility_match.statistics import GroupFigures, RoundStatistics
 
-router = APIRouter(prefix="/api/rounds", tags=["rounds"])
+router = APIRouter(prefix="/api/rounds", tags=["rounds"], responses=SIGNED_IN)
 
 RoundId = Annotated[int, Path(ge=1, le=MAX_ID, description="The round's number.")]
 StudentId = Annotated[str, Path(description="The student's id, as in students.csv.")]
@@ -89,7 +92,11 @@ class AssignmentPublic(BaseModel):
 
     @classmethod
     def of(cls, row: Assignment) -> AssignmentPublic:
-        return cls.model_validate(row.model_dump())
+        """The row as the API shows it; the reason without the "code: " that rows stored
+        before reasons were kept without their code may hold."""
+        public = cls.model_validate(row.model_dump())
+        public.reason = bare_sentence(row.reason_code, row.reason)
+        return public
 
 
 class Move(BaseModel):
@@ -148,12 +155,12 @@ SolverDep = Annotated[Solver, Depends(_solver)]
 
 
 @router.get("")
-def list_rounds(session: SessionDep, viewer: ViewerDep) -> list[RoundPublic]:
+def list_rounds(session: ReadSessionDep, viewer: ViewerDep) -> list[RoundPublic]:
     """The rounds you may see (coordinators: all; others: published ones), newest first."""
     return [RoundPublic.of(r, viewer) for r in rounds.list_rounds(session, viewer)]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=responses(409))
 def create_round(
     body: RoundCreate, session: SessionDep, viewer: Coordinator, settings: SettingsDep
 ) -> RoundPublic:
@@ -164,7 +171,7 @@ def create_round(
     return RoundPublic.of(round_, viewer)
 
 
-@router.get("/{round_id}")
+@router.get("/{round_id}", responses=responses(404))
 def get_round(
     round_id: RoundId, session: SessionDep, viewer: ViewerDep, solver: SolverDep
 ) -> RoundPublic:
@@ -172,7 +179,9 @@ def get_round(
     return RoundPublic.of(rounds.get_live_round(session, viewer, round_id, solver.recover), viewer)
 
 
-@router.post("/{round_id}/solve", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/{round_id}/solve", status_code=status.HTTP_202_ACCEPTED, responses=responses(404, 409)
+)
 def solve(
     round_id: RoundId,
     session: SessionDep,
@@ -188,7 +197,7 @@ def solve(
     return RoundPublic.of(rounds.get_round(session, viewer, round_id), viewer)
 
 
-@router.post("/{round_id}/cancel")
+@router.post("/{round_id}/cancel", responses=responses(404, 409))
 def cancel(
     round_id: RoundId, session: SessionDep, viewer: Coordinator, solver: SolverDep
 ) -> RoundPublic:
@@ -240,29 +249,37 @@ def _statistics(stats: RoundStatistics) -> dict[str, Any]:
     }
 
 
-@router.get("/{round_id}/statistics")
-def statistics(round_id: RoundId, session: SessionDep, viewer: Coordinator) -> dict[str, Any]:
+@router.get("/{round_id}/statistics", responses=responses(404, 409))
+def statistics(round_id: RoundId, session: ReadSessionDep, viewer: Coordinator) -> dict[str, Any]:
     """Placed by gender, country, sector and school; the gender gap; reasons of the unplaced."""
     return _statistics(review.statistics(session, viewer, round_id))
 
 
-@router.get("/{round_id}/assignments")
+@router.get("/{round_id}/assignments", responses=responses(404))
 def list_assignments(
-    round_id: RoundId, session: SessionDep, viewer: ViewerDep
+    round_id: RoundId,
+    session: ReadSessionDep,
+    viewer: ViewerDep,
+    limit: Annotated[
+        int | None, Query(ge=1, le=5000, description="At most this many (default: all).")
+    ] = None,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID, description="Assignments to skip.")] = 0,
 ) -> list[AssignmentPublic]:
-    """The round's assignments you may see (your school's, your offers', your own)."""
-    return [AssignmentPublic.of(a) for a in answers.list_assignments(session, viewer, round_id)]
+    """The round's assignments you may see (your school's, your offers', your own), by
+    student id; page through them with `limit` and `offset`."""
+    rows = answers.list_assignments(session, viewer, round_id, limit=limit, offset=offset)
+    return [AssignmentPublic.of(a) for a in rows]
 
 
-@router.get("/{round_id}/assignments/{student_id}")
+@router.get("/{round_id}/assignments/{student_id}", responses=responses(404))
 def get_assignment(
-    round_id: RoundId, student_id: StudentId, session: SessionDep, viewer: ViewerDep
+    round_id: RoundId, student_id: StudentId, session: ReadSessionDep, viewer: ViewerDep
 ) -> AssignmentPublic:
     """One student's assignment in the round."""
     return AssignmentPublic.of(answers.get_assignment(session, viewer, round_id, student_id))
 
 
-@router.post("/{round_id}/assignments/{student_id}/lock")
+@router.post("/{round_id}/assignments/{student_id}/lock", responses=responses(404, 409))
 def lock(
     round_id: RoundId, student_id: StudentId, session: SessionDep, viewer: Coordinator
 ) -> AssignmentPublic:
@@ -270,7 +287,7 @@ def lock(
     return AssignmentPublic.of(review.lock(session, viewer, round_id, student_id))
 
 
-@router.delete("/{round_id}/assignments/{student_id}/lock")
+@router.delete("/{round_id}/assignments/{student_id}/lock", responses=responses(404, 409))
 def unlock(
     round_id: RoundId, student_id: StudentId, session: SessionDep, viewer: Coordinator
 ) -> AssignmentPublic:
@@ -278,7 +295,7 @@ def unlock(
     return AssignmentPublic.of(review.unlock(session, viewer, round_id, student_id))
 
 
-@router.post("/{round_id}/assignments/{student_id}/move")
+@router.post("/{round_id}/assignments/{student_id}/move", responses=responses(404, 409))
 def move(
     round_id: RoundId,
     student_id: StudentId,
@@ -290,7 +307,7 @@ def move(
     return AssignmentPublic.of(review.move(session, viewer, round_id, student_id, body.offer_id))
 
 
-@router.post("/{round_id}/assignments/{student_id}/response")
+@router.post("/{round_id}/assignments/{student_id}/response", responses=responses(404, 409))
 def respond(
     round_id: RoundId,
     student_id: StudentId,
@@ -305,7 +322,7 @@ def respond(
     return AssignmentPublic.of(row)
 
 
-@router.post("/{round_id}/publish")
+@router.post("/{round_id}/publish", responses=responses(404, 409))
 def publish(
     round_id: RoundId,
     body: Publish,
@@ -321,7 +338,9 @@ def publish(
     return RoundPublic.of(round_, viewer)
 
 
-@router.post("/{round_id}/rerun", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{round_id}/rerun", status_code=status.HTTP_201_CREATED, responses=responses(404, 409)
+)
 def rerun(
     round_id: RoundId, body: Rerun, session: SessionDep, viewer: Coordinator, settings: SettingsDep
 ) -> RoundPublic:
@@ -332,7 +351,7 @@ def rerun(
     return RoundPublic.of(round_, viewer)
 
 
-@router.get("/{round_id}/diff/{other_round_id}")
+@router.get("/{round_id}/diff/{other_round_id}", responses=responses(404, 409))
 def diff(
     round_id: RoundId,
     other_round_id: Annotated[int, Path(ge=1, le=MAX_ID, description="The round to compare with.")],
@@ -344,7 +363,14 @@ def diff(
     return [ChangePublic.of(change) for change in changes]
 
 
-@router.get("/{round_id}/export/{table}.{fmt}")
+@router.get(
+    "/{round_id}/export/{table}.{fmt}",
+    response_class=Response,
+    responses={
+        200: {"content": {media: {} for media in exports.MEDIA_TYPES.values()}},
+        **responses(404, 409),
+    },
+)
 def export(
     round_id: RoundId,
     table: Literal["assignments", "statistics"],

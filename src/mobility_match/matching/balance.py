@@ -21,12 +21,20 @@ Vector = tuple[int, int, int]
 """Placed students without a lock, by gender: (F, M, X)."""
 
 
+SUBSETS = tuple(frozenset(groups) for size in (1, 2, 3) for groups in combinations((F, M, X), size))
+"""Every non-empty set of genders."""
+
+
 @dataclass(frozen=True)
 class GenderPolytope:
     """The reachable (F, M, X) placement vectors of the free students, and the locked counts.
 
     `ranks[A]` is the most placements among free students whose gender is in A.
-    `min_total` is the fewest free placements earlier stages allow.
+    `min_total` is the fewest free placements earlier stages allow. `floors[A]`,
+    when given, is the fewest placements among the genders of A (a re-run's
+    vectors of least changes over several totals: a g-polymatroid, whose vectors
+    are exactly those between its floors and ranks); without it, the floors that
+    the ranks and `min_total` imply.
     """
 
     ranks: Mapping[frozenset[int], int]
@@ -34,28 +42,53 @@ class GenderPolytope:
     locked: Vector
     eligible_f: int
     eligible_m: int
+    floors: Mapping[frozenset[int], int] | None = None
 
     def rank(self, *groups: int) -> int:
         return self.ranks[frozenset(groups)]
 
+    def floor(self, groups: frozenset[int]) -> int:
+        if self.floors is not None:
+            return self.floors[groups]
+        return max(0, self.min_total - self.ranks[frozenset((F, M, X)) - groups])
+
     def b_range(self, a: int) -> tuple[int, int]:
         """Return the interval of placed boys reachable with `a` placed girls (empty if lo > hi).
 
-        Derived from v(A) ≤ r(A) for every A and a + b + c ≥ min_total, c ≥ 0,
-        with c then chosen in c_range.
+        floor(A) ≤ v(A) ≤ rank(A) for every A, with c then eliminated: every lower
+        bound on c (0 included) at most every upper one, each pair a bound on b.
         """
-        r = self.rank
-        if a > r(F) or a > r(F, X) or a < self.min_total - r(M, X):
-            return 1, 0
-        lo = max(0, self.min_total - a - r(X), self.min_total - r(F, X))
-        hi = min(r(M), r(F, M) - a, r(M, X), r(F, M, X) - a)
+        lo, hi = 0, self.rank(M)
+        for groups in SUBSETS:
+            if X in groups:
+                continue
+            girls = a if F in groups else 0
+            if M in groups:
+                lo, hi = max(lo, self.floor(groups) - girls), min(hi, self.ranks[groups] - girls)
+            elif not self.floor(groups) <= girls <= self.ranks[groups]:
+                return 1, 0
+        lower = [(0, frozenset[int]())] + [(self.floor(g), g) for g in SUBSETS if X in g]
+        for floor, below in lower:
+            for above in (g for g in SUBSETS if X in g):
+                # floor(below) − v(below − X) ≤ rank(above) − v(above − X), in b:
+                k = (M in above) - (M in below)
+                rhs = self.ranks[above] - floor - a * ((F in above) - (F in below))
+                if k > 0:
+                    hi = min(hi, rhs)
+                elif k < 0:
+                    lo = max(lo, -rhs)
+                elif rhs < 0:
+                    return 1, 0
         return lo, hi
 
     def c_range(self, a: int, b: int) -> tuple[int, int]:
         """Return the interval of placed others reachable with a girls and b boys placed."""
-        r = self.rank
-        lo = max(0, self.min_total - a - b)
-        hi = min(r(X), r(F, X) - a, r(M, X) - b, r(F, M, X) - a - b)
+        lo, hi = 0, self.rank(X)
+        for groups in SUBSETS:
+            if X in groups:
+                fixed = (a if F in groups else 0) + (b if M in groups else 0)
+                lo = max(lo, self.floor(groups) - fixed)
+                hi = min(hi, self.ranks[groups] - fixed)
         return lo, hi
 
     def gap(self, a: int, b: int) -> int:

@@ -12,13 +12,13 @@ offer left the round counts whatever happens, since nobody can keep it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from mobility_match.matching.pairs import IntArray
 from mobility_match.matching.policy import CHANGES, Policy
-from mobility_match.matching.problem import UNPLACED, Assignment, Problem
+from mobility_match.matching.problem import UNPLACED, Assignment, Problem, measure
 
 ABSENT = -3
 """In a previous-offer array: the student was not in the previous assignment."""
@@ -59,21 +59,50 @@ def change_weights(before: IntArray, student: IntArray, offer: IntArray) -> IntA
     return weight
 
 
-def previous_hint(problem: Problem, before: IntArray) -> Assignment:
-    """The previous assignment where it still holds, as a starting point for CP-SAT.
+@dataclass(frozen=True)
+class FlowCost:
+    """What the flows of a round minimise per pair: the preference cost, and on a re-run
+    the changes first.
 
-    Locks first, as they are; then each unlocked student keeps its previous offer
-    if the pair is still acceptable and the offer has a place left, in student order.
+    On a re-run each pair costs `per_change` times its change weight plus its
+    preference cost, `per_change` being more than any assignment's preference
+    cost: a least-cost flow has the fewest changes, then the least preference
+    cost among those, and a bound on the cost bounds both (placements, then
+    changes, then preferences, as a single min-cost max-flow).
     """
-    hint = problem.locked_assignment()
-    left = problem.residual_capacity().copy()
+
+    pair: IntArray
+    """Per pair of `problem.pairs`."""
+    per_change: int
+    """0 when not re-running."""
+    before: IntArray | None
+
+    def of(self, problem: Problem, assignment: Assignment) -> int:
+        """The cost of a full assignment, locked students included."""
+        cost = measure(problem, assignment).preference_cost
+        if self.before is not None:
+            cost += self.per_change * count_changes(self.before, assignment)
+        return cost
+
+    def limit(self, changes: int | None, preference_cost: int | None) -> int | None:
+        """The highest cost of an assignment with at most `changes` changes (None: not a
+        re-run) and a preference cost of at most `preference_cost` (None: any); None when
+        neither is limited."""
+        if self.before is None or changes is None:
+            return preference_cost
+        most = self.per_change - 1  # no assignment costs more in preferences
+        within = most if preference_cost is None else min(preference_cost, most)
+        return self.per_change * changes + within
+
+
+def flow_cost(problem: Problem, before: IntArray | None) -> FlowCost:
+    """The pairs' costs for the flows: changes weigh more than every preference cost together."""
     pairs = problem.pairs
-    kept = problem.free_pair_mask() & (before[pairs.student] == pairs.offer)
-    for i, j in zip(pairs.student[kept].tolist(), pairs.offer[kept].tolist(), strict=True):
-        if left[j] > 0:
-            hint[i] = j
-            left[j] -= 1
-    return hint
+    if before is None:
+        return FlowCost(pairs.cost, 0, None)
+    per_change = int(pairs.cost.max(initial=0)) * problem.n_students + 1
+    weights = change_weights(before, pairs.student, pairs.offer)
+    return FlowCost(pairs.cost + per_change * weights, per_change, before)
 
 
 def with_changes_stage(policy: Policy) -> Policy:

@@ -26,7 +26,7 @@ from mobility_match.matching.cancel import CancelCheck, Watch
 from mobility_match.matching.changes import change_weights, count_changes
 from mobility_match.matching.flows import Admissible
 from mobility_match.matching.pairs import IntArray
-from mobility_match.matching.policy import CHANGES
+from mobility_match.matching.policy import CHANGES, MAXIMISED
 from mobility_match.matching.problem import Assignment, F, M, Problem, measure
 
 EPSILON = 1e-6
@@ -244,10 +244,15 @@ class CpRound:
         settings: SolverSettings,
         progress: ProgressFn | None = None,
         cancelled: CancelCheck | None = None,
+        proven: Fraction | None = None,
     ) -> StageOutcome:
         """Optimise one stage under the constraints kept so far, starting from `hint`.
 
-        Raise cancel.SolveCancelled, with the search stopped, once `cancelled` says so.
+        `proven` is a bound on the stage proven before the search (e.g. by a flow
+        relaxation). The stage is OPTIMAL only when CP-SAT proves it or its value
+        meets a bound proven by a solver; a search that ends without a solution
+        returns the hint, FEASIBLE, with the best bound proven. Raise
+        cancel.SolveCancelled, with the search stopped, once `cancelled` says so.
         """
         model = self.model
         to_value = self._set_objective(stage)
@@ -278,13 +283,38 @@ class CpRound:
         if status == cp_model.OPTIMAL:
             return StageOutcome(assignment, value, value, StageStatus.OPTIMAL, spent)
         wall = wall_clock_stopped(solver, status)
-        bound = to_value(solver.best_objective_bound)
-        if stage in ("placements", "school_fairness"):
-            bound = max(bound, value)
+        # A bound counts only if proven: CP-SAT's own when it found a solution, one proven
+        # before, or the stage's trivial one; and only on the right side of the value.
+        bounds = [self._trivial_bound(stage)]
+        if proven is not None:
+            bounds.append(proven)
+        if status == cp_model.FEASIBLE:
+            bounds.append(to_value(solver.best_objective_bound))
+        if stage in MAXIMISED:
+            bound = min(b for b in bounds if b >= value)
         else:
-            bound = min(bound, value)
+            bound = max(b for b in bounds if b <= value)
         status_out = StageStatus.OPTIMAL if bound == value else StageStatus.FEASIBLE
         return StageOutcome(assignment, value, bound, status_out, spent, wall)
+
+    def _trivial_bound(self, stage: str) -> Fraction:
+        """A bound on the stage that holds whatever the search: every eligible student
+        placed, no gap, no preference cost beyond the locks', every kept student kept,
+        every school at 1."""
+        locked = self.locked_measures
+        if stage == "placements":
+            return Fraction(locked.placed + len(np.unique(self.student)))
+        if stage == "preferences":
+            return Fraction(locked.preference_cost)
+        if stage == "gender_gap":
+            return Fraction(0)
+        if stage == CHANGES:
+            _, constant = self._changes_expr()
+            if self.previous is None:
+                raise ValueError("the changes stage needs the previous assignment")
+            weights = change_weights(self.previous, self.student, self.offer)
+            return Fraction(constant - int(np.count_nonzero(weights < 0)))
+        return Fraction(1)
 
     def _set_objective(self, stage: str) -> Callable[[float], Fraction]:
         """Make `stage` the model's objective; return how to read its objective values.

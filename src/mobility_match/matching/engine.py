@@ -8,9 +8,11 @@ Two ways through, with the same answers (tests hold them to it):
   previous stage's assignment as hint.
 
 A re-run against a previously published assignment (`previous`) adds the stage
-`changes` after placements (changes.py) and always takes the CP-SAT path, with
-the previous assignment as the first hint. A caller's `cancelled` check is
-polled between stages and during CP-SAT searches (cancel.py).
+`changes` after placements (changes.py). It takes the flow path whenever the
+policy would without it: placements then changes is a min-cost max-flow, each
+pair costing its change; otherwise the CP-SAT path, first hinted with that
+min-cost max-flow. A caller's `cancelled` check is polled between stages and
+during CP-SAT searches (cancel.py).
 
 Each stage reports its value, its proven bound and its status. The engine takes
 plain domain objects and returns plain results: no files, no database.
@@ -24,7 +26,7 @@ from fractions import Fraction
 
 from mobility_match.domain import RoundInput, RoundResult, Vocabulary
 from mobility_match.matching.cancel import CancelCheck, SolveCancelled
-from mobility_match.matching.changes import previous_hint, previous_offers, with_changes_stage
+from mobility_match.matching.changes import previous_offers, with_changes_stage
 from mobility_match.matching.cpsat import SolverSettings
 from mobility_match.matching.explain import explain
 from mobility_match.matching.flow_path import FLOW_STAGES, solve_by_flows
@@ -44,9 +46,18 @@ __all__ = [
 
 
 def uses_flow_path(policy: Policy) -> bool:
-    """Tell whether the policy's stages can be settled by network flows (but school fairness)."""
+    """Tell whether the policy's stages can be settled by network flows (but school fairness).
+
+    A re-run's policy (with `changes`) does whenever the policy without it does,
+    `changes` being right after placements: placements then changes is then one
+    min-cost max-flow.
+    """
     stages = policy.stages
-    if not stages or stages[0] != "placements" or CHANGES in stages:
+    if CHANGES in stages:
+        if stages[1:2] != (CHANGES,):
+            return False
+        stages = tuple(s for s in stages if s != CHANGES)
+    if not stages or stages[0] != "placements":
         return False
     if "school_fairness" in stages[1:] and stages[-1] != "school_fairness":
         return False
@@ -60,14 +71,18 @@ def uses_flow_path(policy: Policy) -> bool:
 def _solve_by_cp_sat(run: RoundRun) -> Assignment:
     """Settle each stage with CP-SAT, each hinted with the assignment of the stage before.
 
-    The first is hinted with the previous assignment when re-running, cut down
-    to what still holds: a stage that times out without a solution returns its
-    hint, so the hint must be feasible. Otherwise with a max-flow assignment.
+    The first is hinted with a max-flow assignment, which, when re-running, has
+    the fewest changes among them (a min-cost max-flow of the change weights): a
+    stage that times out without a solution returns its hint, so the hint must
+    be feasible, and this one already settles placements then changes.
     """
+    network = FlowNetwork(run.problem, run.flow_cost.pair)
+    most, assignment = network.max_placements()
     if run.previous is not None:
-        assignment = previous_hint(run.problem, run.previous)
-    else:
-        assignment = FlowNetwork(run.problem).max_placements()[1]
+        solved = network.min_cost(most)
+        if solved is None:
+            raise RuntimeError(f"no flow places the {most} students a max-flow places")
+        assignment = solved[1]
     for stage in run.policy.stages:
         if stage == "gender_gap" and run.cp.gap_is_trivial():
             run.record(stage, Fraction(0), run.started(stage), "cp-sat")

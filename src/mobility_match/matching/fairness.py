@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 from ortools.graph.python import min_cost_flow
 
+from mobility_match.matching.changes import FlowCost, flow_cost
 from mobility_match.matching.flows import Admissible
 from mobility_match.matching.network import SINK, SOURCE, layout
 from mobility_match.matching.pairs import IntArray
@@ -49,7 +50,8 @@ class FairnessLimits:
     min_placed: int
     max_placed: int
     max_cost: int | None
-    """Highest preference cost allowed, or None when preferences were not a stage before."""
+    """Highest cost allowed (changes.FlowCost: the preference cost, and on a re-run the
+    changes first), or None when neither preferences nor changes were a stage before."""
     max_gap: int | None
     """Highest gender-gap numerator allowed, or None when the gap was not a stage before."""
     counts: tuple[int, int, int] | None = None
@@ -64,12 +66,17 @@ class SchoolNetwork:
     needs no watching, only the gender counts.
     """
 
-    def __init__(self, problem: Problem, admissible: Admissible | None = None) -> None:
+    def __init__(
+        self, problem: Problem, admissible: Admissible | None = None, cost: FlowCost | None = None
+    ) -> None:
+        """`cost`: what pairs cost (default: their preference cost), see FairnessLimits."""
         self.problem = problem
         self.admissible = admissible
         self.locked = measure(problem, problem.locked_assignment())
+        cost = flow_cost(problem, None) if cost is None else cost
+        self.locked_cost = cost.of(problem, problem.locked_assignment())
         n_schools = len(problem.school_ids)
-        arcs = layout(problem, problem.school, n_schools)
+        arcs = layout(problem, problem.school, n_schools, cost.pair)
         self.students = arcs.students
         self.pair_student, self.pair_offer, self.pair_cost = (
             arcs.pair_student,
@@ -157,7 +164,7 @@ class SchoolNetwork:
             raise RuntimeError(f"min-cost flow failed with status {status}")
         flows = np.asarray(solver.flows(np.arange(len(self._tails))), dtype=np.int64) + lower
         found = SchoolFlow(self, flows)
-        if watch and limits.max_cost is not None and found.preference_cost > limits.max_cost:
+        if watch and limits.max_cost is not None and found.cost > limits.max_cost:
             return None
         return found
 
@@ -225,9 +232,7 @@ class SchoolNetwork:
     ) -> SchoolFlow | None:
         """A flow steered by a cost per gender, if it costs what `current` does in preferences."""
         aimed = self.solve(rate, limits, steer)
-        if aimed is None or (
-            self._watches_cost(limits) and aimed.preference_cost != current.preference_cost
-        ):
+        if aimed is None or (self._watches_cost(limits) and aimed.cost != current.cost):
             return None
         return aimed
 
@@ -293,7 +298,8 @@ class SchoolFlow:
         e_f, e_m, _ = network.problem.eligible_by_gender()
         self.signed_gap = int(by_gender[F]) * e_m - int(by_gender[M]) * e_f if e_f and e_m else 0
         used = flows[network._pair_arcs] > 0
-        self.preference_cost = int(network.pair_cost[used].sum()) + network.locked.preference_cost
+        self.cost = int(network.pair_cost[used].sum()) + network.locked_cost
+        """What the pairs used cost (FairnessLimits.max_cost), locked students included."""
 
     @property
     def gap(self) -> int:

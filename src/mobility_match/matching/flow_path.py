@@ -22,6 +22,7 @@ from mobility_match.matching.balance import (
     convex_minimum,
     lines,
 )
+from mobility_match.matching.changes import change_weights, count_changes
 from mobility_match.matching.cpsat import CpRound, Effort
 from mobility_match.matching.fairness import (
     FairnessLimits,
@@ -30,6 +31,7 @@ from mobility_match.matching.fairness import (
     highest,
 )
 from mobility_match.matching.flows import FlowNetwork
+from mobility_match.matching.policy import CHANGES
 from mobility_match.matching.problem import Assignment, measure
 from mobility_match.matching.repair import Verdict, repair
 from mobility_match.matching.run import RoundRun
@@ -56,14 +58,29 @@ class LeastCost:
 
 
 def solve_by_flows(run: RoundRun) -> Assignment:
-    """Settle every stage of a flow-path policy; return the final assignment."""
+    """Settle every stage of a flow-path policy; return the final assignment.
+
+    On a re-run, `changes` (right after placements) is the min-cost max-flow of
+    the change weights (over every total the placements' tolerance allows), and
+    every later flow has the least changes first in its costs (changes.FlowCost),
+    so it keeps them.
+    """
     problem, policy = run.problem, run.policy
-    network = FlowNetwork(problem)
+    before = run.previous if CHANGES in policy.stages else None
+    if CHANGES in policy.stages and before is None:
+        raise ValueError(f"the {CHANGES!r} stage needs the previous assignment")
+    network = FlowNetwork(problem, run.flow_cost.pair)
     locked = measure(problem, problem.locked_assignment())
     since = run.started("placements")
     free_max, assignment = network.max_placements()
     allowed = run.record("placements", Fraction(free_max + locked.placed), since, "flow")
     min_free = int(allowed) - locked.placed
+    fewest = min_free if min_free < free_max else None
+    if before is not None:
+        since = run.started(CHANGES)
+        assignment = _least_cost(network, free_max, None, fewest)[1]
+        changes = count_changes(before, assignment)
+        run.record(CHANGES, Fraction(changes), since, "flow")
     stages = [s for s in policy.stages if s in FLOW_STAGES]
     e_f, e_m, _ = problem.eligible_by_gender()
     polytope: GenderPolytope | None = None
@@ -71,42 +88,58 @@ def solve_by_flows(run: RoundRun) -> Assignment:
     least: LeastCost | None = None
     if "gender_gap" in stages:
         since = run.started("gender_gap")
-        polytope = GenderPolytope(
-            compute_ranks(lambda caps: network.max_placements(caps)[0], network.free_students),
-            min_free,
-            locked.placed_by_gender,
-            e_f,
-            e_m,
-        )
+        if before is not None:
+            # Only the vectors of the flows with the fewest changes.
+            weight = change_weights(before, network.pair_student, network.pair_offer)
+            ranks, floors = network.least_weight_ranks(free_max, weight, fewest)
+        else:
+            ranks = compute_ranks(
+                lambda caps: network.max_placements(caps)[0], network.free_students
+            )
+            floors = None
+        polytope = GenderPolytope(ranks, min_free, locked.placed_by_gender, e_f, e_m, floors)
         best = polytope.smallest_gap()
         allowed = run.record("gender_gap", Fraction(best, max(1, e_f * e_m)), since, "flow")
         gap_limit = int(allowed * e_f * e_m)
         if "preferences" not in stages:
             caps = polytope.most_placements(gap_limit)
-            placed, assignment = network.max_placements(caps)
+            if before is not None:
+                placed, assignment = sum(caps), _least_cost(network, sum(caps), caps)[1]
+            else:
+                placed, assignment = network.max_placements(caps)
             if placed != sum(caps):
                 raise RuntimeError(f"flow placed {placed} students where {sum(caps)} are reachable")
     if "preferences" in stages:
         since = run.started("preferences")
         if polytope is None or gap_limit is None:
-            cost, assignment = _least_cost(network, min_free, None)
+            # Preference costs are never negative: the least is at the fewest placements.
+            # A re-run's costs are (changes first), so it is sought over every total.
+            total, least_total = (free_max, fewest) if before is not None else (min_free, None)
+            cost, assignment = _least_cost(network, total, None, least_total)
         else:
             least = _least_cost_balanced(network, polytope, gap_limit)
             cost, assignment = least.cost, least.assignment
+        if before is not None:  # the flows' cost holds the changes: measure preferences alone
+            cost = measure(problem, assignment).preference_cost - locked.preference_cost
         run.record("preferences", Fraction(cost + locked.preference_cost), since, "flow")
     if "school_fairness" in policy.stages:
         limits = FairnessLimits(
             min_placed=int(run.allowed["placements"]),
             max_placed=free_max + locked.placed,
-            max_cost=int(run.allowed["preferences"]) if "preferences" in stages else None,
+            max_cost=run.flow_cost.limit(
+                int(run.allowed[CHANGES]) if before is not None else None,
+                int(run.allowed["preferences"]) if "preferences" in stages else None,
+            ),
             max_gap=gap_limit,
         )
         assignment = _school_fairness(run, network, assignment, limits, least)
     return assignment
 
 
-def _least_cost(network: FlowNetwork, total: int, caps: Vector | None) -> tuple[int, Assignment]:
-    solved = network.min_cost(total, caps)
+def _least_cost(
+    network: FlowNetwork, total: int, caps: Vector | None, fewest: int | None = None
+) -> tuple[int, Assignment]:
+    solved = network.min_cost(total, caps, fewest)
     if solved is None:
         raise RuntimeError(f"no flow places {total} students within {caps}")
     return solved
@@ -179,13 +212,13 @@ def _school_fairness(
     if exact and least is not None:
         cut = [
             (
-                SchoolNetwork(problem, network.admissible(v)),
+                SchoolNetwork(problem, network.admissible(v), run.flow_cost),
                 replace(limits, counts=(v[0] + locked[0], v[1] + locked[1], v[2] + locked[2])),
             )
             for v in least.vectors
         ]
     else:
-        cut = [(SchoolNetwork(problem), limits)]
+        cut = [(SchoolNetwork(problem, cost=run.flow_cost), limits)]
     rates = candidate_rates(problem.eligible_by_school())
     reached = measure(problem, assignment).min_school_rate
     first = bisect.bisect_left(rates, reached)
@@ -224,7 +257,7 @@ def _school_fairness(
     else:
         model = run.cp
     model.cap_fairness(rates[bound])
-    return run.cp_stage("school_fairness", best, since, model)
+    return run.cp_stage("school_fairness", best, since, model, rates[bound])
 
 
 def _relaxation_bound(
@@ -279,6 +312,7 @@ def _reach(
             free,
             Effort(effort, wall),
             run.cancelled,
+            run.flow_cost,
         )
         run.wall_clock_stops += repaired.wall_clock_stop
         if repaired.assignment is not None and _keeps(run, repaired.assignment, limits):
@@ -319,7 +353,7 @@ def _keeps(run: RoundRun, assignment: Assignment, limits: FairnessLimits) -> boo
     measures = measure(run.problem, assignment)
     if not limits.min_placed <= measures.placed <= limits.max_placed:
         return False
-    if limits.max_cost is not None and measures.preference_cost > limits.max_cost:
+    if limits.max_cost is not None and run.flow_cost.of(run.problem, assignment) > limits.max_cost:
         return False
     if limits.max_gap is not None and measures.gap_numerator > limits.max_gap:
         return False

@@ -10,6 +10,7 @@ counts. Both are OR-tools' network solvers, exact and deterministic.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,7 +18,8 @@ import numpy as np
 import numpy.typing as npt
 from ortools.graph.python import max_flow, min_cost_flow
 
-from mobility_match.matching.network import SINK, SOURCE, layout
+from mobility_match.matching.network import FIRST_GROUP, SINK, SOURCE, layout
+from mobility_match.matching.pairs import IntArray
 from mobility_match.matching.problem import Assignment, Problem
 
 
@@ -45,9 +47,10 @@ class Admissible:
 class FlowNetwork:
     """One network for a problem, built once and re-solved with other gender caps."""
 
-    def __init__(self, problem: Problem) -> None:
+    def __init__(self, problem: Problem, cost: IntArray | None = None) -> None:
+        """`cost` per pair replaces the preference cost in min-cost flows (changes.FlowCost)."""
         self.problem = problem
-        arcs = layout(problem, problem.gender, 3)
+        arcs = layout(problem, problem.gender, 3, cost)
         self.layout = arcs
         self.students = arcs.students
         self.pair_student, self.pair_offer = arcs.pair_student, arcs.pair_offer
@@ -85,9 +88,10 @@ class FlowNetwork:
         return int(solver.optimal_flow()), self._assignment(flows)
 
     def min_cost(
-        self, total: int, caps: tuple[int, int, int] | None = None
+        self, total: int, caps: tuple[int, int, int] | None = None, fewest: int | None = None
     ) -> tuple[int, Assignment] | None:
-        """Place exactly `total` free students (at most caps[g] of gender g) at least cost.
+        """Place exactly `total` free students (at most caps[g] of gender g) at least cost;
+        with `fewest`, any number from `fewest` to `total`, at least cost over them all.
 
         Return None when no assignment places that many within the caps.
         """
@@ -96,9 +100,12 @@ class FlowNetwork:
             self._min_cost.add_arcs_with_capacity_and_unit_cost(
                 self.tails, self.heads, self.capacities, self.costs
             )
+            # Last, source → sink: what `fewest` lets go unplaced.
+            self._min_cost.add_arc_with_capacity_and_unit_cost(SOURCE, SINK, 0, 0)
         solver = self._min_cost
         for arc, cap in zip(self.group_arcs, self._group_caps(caps), strict=True):
             solver.set_arc_capacity(int(arc), int(cap))
+        solver.set_arc_capacity(len(self.tails), 0 if fewest is None else total - fewest)
         solver.set_node_supply(SOURCE, total)
         solver.set_node_supply(SINK, -total)
         status = solver.solve()
@@ -108,6 +115,55 @@ class FlowNetwork:
             raise RuntimeError(f"min-cost flow failed with status {status}")
         flows = solver.flows(self.pair_arcs)
         return int(solver.optimal_cost()), self._assignment(flows)
+
+    def least_weight_ranks(
+        self, total: int, weight: IntArray, fewest: int | None = None
+    ) -> tuple[dict[frozenset[int], int], dict[frozenset[int], int] | None]:
+        """The ranks r(A) and, with `fewest`, the floors f(A) of every set A of genders: the
+        most and the fewest free placements among the genders of A over the flows of
+        `total` placements (`fewest` to `total` with `fewest`) whose weight is least.
+
+        The (F, M, X, unplaced) vectors of those flows minimise an M-convex function
+        (the least weight for given counts), so they form an M-convex set, and their
+        (F, M, X) vectors a g-polymatroid, which these ranks and floors describe
+        exactly (balance.GenderPolytope). Each is one min-cost flow in which the weight
+        counts more than every placement together and a placement in A earns one (or,
+        for a floor, costs one): a second arc source → gender of that cost is opened
+        for the genders of A instead of the free one. Without `fewest` the floors
+        follow from the ranks.
+        """
+        n_groups = len(self.group_arcs)
+        sizes = self.capacities[self.group_arcs]
+        tails = np.concatenate([self.tails, np.full(n_groups + 1, SOURCE, dtype=np.int32)])
+        heads = np.concatenate(
+            [self.heads, FIRST_GROUP + np.arange(n_groups, dtype=np.int32), [np.int32(SINK)]]
+        )
+        costs = np.zeros(len(tails), dtype=np.int64)
+        costs[self.pair_arcs] = weight * (total + 1)
+        extra = len(self.tails) + np.arange(n_groups)
+        bypass = len(tails) - 1
+        capacities = np.concatenate([self.capacities, sizes, [0]])
+        capacities[bypass] = 0 if fewest is None else total - fewest
+        ranks: dict[frozenset[int], int] = {frozenset(): 0}
+        floors: dict[frozenset[int], int] = {frozenset(): 0}
+        for sign, found in ((-1, ranks), (1, floors)):
+            if sign > 0 and fewest is None:
+                return ranks, None
+            costs[extra] = sign
+            solver = min_cost_flow.SimpleMinCostFlow()
+            solver.add_arcs_with_capacity_and_unit_cost(tails, heads, capacities, costs)
+            solver.set_node_supply(SOURCE, total)
+            solver.set_node_supply(SINK, -total)
+            for size in (1, 2, 3):
+                for groups in itertools.combinations(range(n_groups), size):
+                    chosen = np.isin(np.arange(n_groups), groups)
+                    solver.set_arc_capacities(self.group_arcs, np.where(chosen, 0, sizes))
+                    solver.set_arc_capacities(extra, np.where(chosen, sizes, 0))
+                    status = solver.solve()
+                    if status != solver.OPTIMAL:
+                        raise RuntimeError(f"min-cost flow failed with status {status}")
+                    found[frozenset(groups)] = int(np.sum(solver.flows(extra)))
+        return ranks, floors
 
     def admissible(self, counts: tuple[int, int, int]) -> Admissible:
         """Return the arcs least-cost flows use with exactly `counts` free placements by gender."""

@@ -32,7 +32,7 @@ class Layout:
     heads: npt.NDArray[np.int32]
     capacities: IntArray
     costs: IntArray
-    """Preference cost on pair arcs, 0 elsewhere."""
+    """Preference cost (or the cost given) on pair arcs, 0 elsewhere."""
     group_arcs: IntArray
     student_arcs: IntArray
     pair_arcs: IntArray
@@ -47,12 +47,18 @@ class Layout:
         return assignment
 
 
-def layout(problem: Problem, group: IntArray, n_groups: int) -> Layout:
-    """Lay out the network with students grouped by `group` (one entry per student)."""
+def layout(
+    problem: Problem, group: IntArray, n_groups: int, cost: IntArray | None = None
+) -> Layout:
+    """Lay out the network with students grouped by `group` (one entry per student).
+
+    `cost` (per pair of `problem.pairs`) replaces the preference cost on pair arcs,
+    e.g. with the changes of a re-run first (changes.FlowCost).
+    """
     free = problem.free_pair_mask()
     pair_student = problem.pairs.student[free]
     pair_offer = problem.pairs.offer[free]
-    pair_cost = problem.pairs.cost[free]
+    pair_cost = (problem.pairs.cost if cost is None else cost)[free]
     students = np.unique(pair_student)
     n_students, n_pairs, n_offers = len(students), len(pair_student), problem.n_offers
     first_student = FIRST_GROUP + n_groups

@@ -86,6 +86,12 @@ def _parse_stages(raw: object, source: str, problems: list[str]) -> tuple[str, .
     if not isinstance(raw, list) or not all(isinstance(name, str) for name in raw):
         problems.append(f"{source}:stages: expected a list of stage names among {valid}")
         return STAGES
+    if not raw:
+        problems.append(
+            f"{source}:stages: the list is empty; name at least one stage among {valid}, "
+            "or leave stages out for the default order"
+        )
+        return STAGES
     stages: list[str] = []
     for name in raw:
         if name not in STAGES:

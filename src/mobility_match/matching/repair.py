@@ -26,6 +26,7 @@ import numpy.typing as npt
 from ortools.sat.python import cp_model
 
 from mobility_match.matching.cancel import CancelCheck, Watch
+from mobility_match.matching.changes import FlowCost, flow_cost
 from mobility_match.matching.cpsat import (
     Effort,
     add_assignment_rules,
@@ -74,14 +75,21 @@ def repair(
     free: npt.NDArray[np.bool_],
     effort: Effort,
     cancelled: CancelCheck | None = None,
+    cost: FlowCost | None = None,
 ) -> Repair:
     """Look for an assignment reaching `rate` within the limits that moves only `free` students.
 
     Students outside `free`, and locked students, keep their offer in `start`,
     which must respect capacities and the admissible rules (any flow of the
-    cut-down network does). Raise cancel.SolveCancelled once `cancelled` says so.
+    cut-down network does). `cost` is what limits.max_cost counts (default: the
+    preference cost). Raise cancel.SolveCancelled once `cancelled` says so.
     """
+    cost = flow_cost(problem, None) if cost is None else cost
     movable = free & (problem.locked == UNPLACED)
+    if admissible is not None:
+        # A student on a pair every least-cost flow uses is there in `start` too, and
+        # stays: no variable (on a re-run, most students, kept where they were).
+        movable[problem.pairs.student[admissible.pair_forced]] = False
     fixed = np.where(movable, UNPLACED, start)
     usable = problem.free_pair_mask() & movable[problem.pairs.student]
     if admissible is not None:
@@ -111,6 +119,9 @@ def repair(
         if needed[school] > 0:
             model.add(cp_model.LinearExpr.sum([x[k] for k in pairs]) >= int(needed[school]))
     _keep_earlier_stages(model, x, problem, limits, chosen, base)
+    if limits.max_cost is not None:
+        paid = cp_model.LinearExpr.weighted_sum(x, cost.pair[chosen].tolist())
+        model.add(paid + cost.of(problem, fixed) <= limits.max_cost)
     # Start from the near miss: most of it is usually kept.
     for var, kept in zip(x, (start[student] == offer).tolist(), strict=True):
         model.add_hint(var, kept)
@@ -141,7 +152,7 @@ def _keep_earlier_stages(
     chosen: IntArray,
     base: Measures,
 ) -> None:
-    """Keep placements, gender counts or gap, and preference cost within the limits."""
+    """Keep placements, and gender counts or gap, within the limits."""
     gender = problem.gender[problem.pairs.student[chosen]]
     placed = [
         cp_model.LinearExpr.sum([x[k] for k in np.flatnonzero(gender == g)])
@@ -156,9 +167,6 @@ def _keep_earlier_stages(
         everyone = cp_model.LinearExpr.sum(x) + base.placed
         model.add(everyone >= limits.min_placed)
         model.add(everyone <= limits.max_placed)
-    if limits.max_cost is not None:
-        cost = cp_model.LinearExpr.weighted_sum(x, problem.pairs.cost[chosen].tolist())
-        model.add(cost + base.preference_cost <= limits.max_cost)
     e_f, e_m, _ = problem.eligible_by_gender()
     if limits.max_gap is not None and e_f and e_m:
         signed = placed[F] * e_m - placed[M] * e_f

@@ -14,6 +14,7 @@ from fractions import Fraction
 
 from mobility_match.domain import StageResult, StageStatus
 from mobility_match.matching.cancel import CancelCheck, check
+from mobility_match.matching.changes import FlowCost, flow_cost
 from mobility_match.matching.cpsat import CpRound, Effort, SolverSettings
 from mobility_match.matching.pairs import IntArray
 from mobility_match.matching.policy import Policy
@@ -68,6 +69,14 @@ class RoundRun:
         self.allowed: dict[str, Fraction] = {}
         """Per settled stage, the worst value later stages may reach."""
         self._cp: CpRound | None = None
+        self._flow_cost: FlowCost | None = None
+
+    @property
+    def flow_cost(self) -> FlowCost:
+        """What flows minimise per pair: preference cost, behind the changes on a re-run."""
+        if self._flow_cost is None:
+            self._flow_cost = flow_cost(self.problem, self.previous)
+        return self._flow_cost
 
     @property
     def cp(self) -> CpRound:
@@ -120,17 +129,23 @@ class RoundRun:
         return self.allowed[stage]
 
     def cp_stage(
-        self, stage: str, hint: Assignment, since: float | None = None, model: CpRound | None = None
+        self,
+        stage: str,
+        hint: Assignment,
+        since: float | None = None,
+        model: CpRound | None = None,
+        proven: Fraction | None = None,
     ) -> Assignment:
         """Settle one stage with CP-SAT in its share of the time left, and keep it.
 
-        `model` replaces the round's own model, e.g. one cut down to least-cost flows.
+        `model` replaces the round's own model, e.g. one cut down to least-cost flows;
+        `proven` is a bound on the stage proven before (CpRound.solve).
         """
         if since is None:
             since = self.started(stage)
         model = self.cp if model is None else model
         outcome = model.solve(
-            stage, hint, self.effort(stage), self.settings, self.report, self.cancelled
+            stage, hint, self.effort(stage), self.settings, self.report, self.cancelled, proven
         )
         self.deterministic_used += outcome.deterministic_time
         self.wall_clock_stops += outcome.wall_clock_stop

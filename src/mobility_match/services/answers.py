@@ -1,7 +1,12 @@
 """A round's assignments as people see them, and the answers to published placements.
 
-Students confirm or decline until the round's deadline; a host's withdrawal
-marks the placements on its offer. Every read is scoped by access.py.
+Students confirm or decline until the round's deadline, and may change their
+mind until then: a confirmation can always be turned into a refusal; a refusal
+can be taken back only while no re-run of the round has started since it, because
+a re-run counts the freed place and may give it to someone else (the place is
+held for the student until then: nobody else is placed on it in this round). A
+host's withdrawal marks the placements on its offer. Every read is scoped by
+access.py.
 """
 
 from __future__ import annotations
@@ -43,14 +48,19 @@ def get_assignment(session: Session, viewer: Viewer, round_id: int, student_id: 
     return found
 
 
-def list_assignments(session: Session, viewer: Viewer, round_id: int) -> list[Assignment]:
-    """A round's assignments within the viewer's scope, by student id."""
+def list_assignments(
+    session: Session, viewer: Viewer, round_id: int, *, limit: int | None = None, offset: int = 0
+) -> list[Assignment]:
+    """A round's assignments within the viewer's scope, by student id (`limit` of them from
+    `offset`, or all)."""
     get_round(session, viewer, round_id)
     return list(
         session.exec(
             access.assignments(viewer)
             .where(Assignment.round_id == round_id)
             .order_by(col(Assignment.student_id))
+            .offset(offset)
+            .limit(limit)
         )
     )
 
@@ -195,6 +205,42 @@ def my_placements(session: Session, viewer: Viewer) -> list[tuple[Assignment, Ro
     return [(row, session.get_one(Round, row.round_id)) for row in rows]
 
 
+def answer_problems(
+    session: Session, assignment: Assignment, round_: Round, response: Response, today: dt.date
+) -> list[str]:
+    """Why the student's `response` (confirmed or declined) cannot be recorded now; empty
+    when it can (the same answer again is no change, and allowed)."""
+    problems = []
+    if assignment.offer_id is None:
+        problems.append("There is no placement to answer: you were not placed in this round.")
+    elif assignment.response is Response.WITHDRAWN:
+        problems.append("The host withdrew this offer; a new round will propose another one.")
+    elif response is Response.CONFIRMED and assignment.response is Response.DECLINED:
+        rerun = rerun_since(session, round_, assignment.responded_at)
+        if rerun is not None:
+            problems.append(
+                f"You declined this placement, and round {rerun} (a re-run of this round) "
+                "was started since: your place may go to another student, so the refusal "
+                "cannot be taken back here; ask your coordinator."
+            )
+    if round_.superseded_by is not None:
+        problems.append(f"Round {round_.superseded_by} replaces this round: answer there.")
+    elif round_.response_deadline is not None and today > round_.response_deadline:
+        problems.append(
+            f"The deadline to answer was {round_.response_deadline.isoformat()}: "
+            "your answer can no longer be given or changed; ask your teacher."
+        )
+    return problems
+
+
+def rerun_since(session: Session, round_: Round, since: dt.datetime | None) -> int | None:
+    """The first re-run of `round_` started at or after `since` (any re-run when None)."""
+    query = select(Round.id).where(Round.previous_round_id == round_.id)
+    if since is not None:
+        query = query.where(col(Round.created_at) >= since)
+    return session.exec(query.order_by(col(Round.id))).first()
+
+
 def respond(
     session: Session,
     viewer: Viewer,
@@ -203,30 +249,31 @@ def respond(
     confirm: bool,
     today: dt.date,
 ) -> Assignment:
-    """A student confirms or declines a published placement, until the round's deadline."""
+    """A student confirms or declines a published placement, or changes his or her answer,
+    until the round's deadline (answer_problems says what may change)."""
     if viewer.student_id != student_id:
         raise NotFound(f"Round {round_id} has no assignment for student {student_id}.")
-    assignment = get_assignment(session, viewer, round_id, student_id)
+    found = get_assignment(session, viewer, round_id, student_id)
+    # Checked on the locked row, so that two answers at once take turns.
+    assignment = session.exec(
+        select(Assignment)
+        .where(Assignment.id == found.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
     round_ = session.get_one(Round, round_id)
-    problems = []
-    if assignment.offer_id is None:
-        problems.append("There is no placement to answer: you were not placed in this round.")
-    elif assignment.response is Response.WITHDRAWN:
-        problems.append("The host withdrew this offer; a new round will propose another one.")
-    elif assignment.response is Response.DECLINED:
-        problems.append("You already declined this placement; ask your coordinator.")
-    if round_.superseded_by is not None:
-        problems.append(f"Round {round_.superseded_by} replaces this round: answer there.")
-    elif round_.response_deadline is not None and today > round_.response_deadline:
-        problems.append(f"The deadline to answer was {round_.response_deadline.isoformat()}.")
+    response = Response.CONFIRMED if confirm else Response.DECLINED
+    problems = answer_problems(session, assignment, round_, response, today)
     if problems:
         raise Refused("The answer cannot be recorded.", problems=problems)
-    locked = session.exec(
-        select(Assignment).where(Assignment.id == assignment.id).with_for_update()
-    ).one()
-    _answer(session, viewer, locked, Response.CONFIRMED if confirm else Response.DECLINED)
+    if assignment.response is response:
+        session.commit()
+        return assignment  # the same answer again (a form sent twice): nothing changes
+    before = assignment.response
+    details = {} if before in (None, Response.PENDING) else {"changed_from": str(before)}
+    _answer(session, viewer, assignment, response, **details)
     session.commit()
-    return locked
+    return assignment
 
 
 def _answer(
@@ -265,3 +312,36 @@ def on_offer_withdrawn(session: Session, viewer: Viewer, offer_id: str) -> int:
     for row in rows:
         _answer(session, viewer, row, Response.WITHDRAWN, offer_id=offer_id)
     return len(rows)
+
+
+@dataclass(frozen=True)
+class AnswerOrigin:
+    """Who gave a student's latest answer, and through which invitation link."""
+
+    actor: str
+    at: dt.datetime
+    invitation_id: int | None
+    issued_by: str
+    """The username of whoever made that invitation link ("" if unknown)."""
+    issuer_role: str
+
+
+def answer_origin(session: Session, assignment: Assignment) -> AnswerOrigin | None:
+    """Who gave the latest answer of an assignment the caller may see, from the audit log
+    (None: not answered by the student)."""
+    event = audit.last_event(
+        session,
+        "assignment",
+        f"{assignment.round_id}/{assignment.student_id}",
+        ("assignment.confirm", "assignment.decline"),
+    )
+    if event is None:
+        return None
+    invitation = event.details.get("via_invitation")
+    return AnswerOrigin(
+        event.actor,
+        event.at,
+        invitation if isinstance(invitation, int) else None,
+        str(event.details.get("invitation_issued_by", "")),
+        str(event.details.get("invitation_issuer_role", "")),
+    )

@@ -1,7 +1,9 @@
 """The audit log: one event per change, written in the same transaction as the change.
 
 Callers pass what changed in `details`; `record` drops any key that looks like
-a secret, so a careless caller still cannot leak a password or token here.
+a secret, so a careless caller still cannot leak a password or token here. An
+event of a student's session opened with an invitation link also names that
+invitation and who made it (a teacher holding the link could have used it).
 `list_events` is the one query of the log, for the API and the pages.
 """
 
@@ -16,7 +18,7 @@ from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, func, select
 
 from mobility_match.access import Viewer, audit_fields
-from mobility_match.models import AuditEvent
+from mobility_match.models import Account, AuditEvent, Credential, Role
 from mobility_match.services.errors import Forbidden
 
 _SECRET_WORDS = ("password", "token", "secret", "hash")
@@ -45,9 +47,43 @@ def record(
             action=action,
             object_type=object_type,
             object_id=str(object_id),
-            details=_clean(details),
+            details=_clean({**details, **_origin(session, viewer)}),
         )
     )
+
+
+ORIGIN_KEYS = ("via_invitation", "invitation_issued_by", "invitation_issuer_role")
+"""The details every event of a student's session opened with an invitation carries."""
+
+
+def _origin(session: Session, viewer: Viewer | None) -> dict[str, Any]:
+    """For a student's session opened with an invitation: which one, and who made it."""
+    if viewer is None or viewer.role is not Role.STUDENT or viewer.credential_id is None:
+        return {}
+    found = session.exec(
+        select(Credential.invitation_id, Account.username, Account.role)
+        .join(Account, col(Account.id) == col(Credential.issued_by), isouter=True)
+        .where(Credential.id == viewer.credential_id)
+    ).first()
+    if found is None or found[0] is None:
+        return {}
+    invitation_id, username, role = found
+    return dict(zip(ORIGIN_KEYS, (invitation_id, username or "", str(role or "")), strict=True))
+
+
+def last_event(
+    session: Session, object_type: str, object_id: str, actions: tuple[str, ...]
+) -> AuditEvent | None:
+    """The newest event of one of `actions` on an object (for a page the caller scoped)."""
+    return session.exec(
+        select(AuditEvent)
+        .where(
+            AuditEvent.object_type == object_type,
+            AuditEvent.object_id == object_id,
+            col(AuditEvent.action).in_(actions),
+        )
+        .order_by(col(AuditEvent.id).desc())
+    ).first()
 
 
 # ---- reading the log (coordinators) --------------------------------------------------

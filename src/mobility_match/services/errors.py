@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 
 class ServiceError(Exception):
-    """Base of the refusals below; the message is a sentence for the person asking."""
+    """Base of the refusals below; the message is a sentence for the person asking.
 
-    def __init__(self, message: str, *, problems: Sequence[str] = ()) -> None:
+    `details` are further members of the API's error body (JSON values), e.g. what a
+    confirmation must name.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        problems: Sequence[str] = (),
+        details: Mapping[str, object] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.problems = tuple(problems)
+        self.details = dict(details or {})
 
 
 class NotFound(ServiceError):
@@ -24,6 +35,10 @@ class Forbidden(ServiceError):
 
 class Conflict(ServiceError):
     """The object changed or is in a state where this cannot be done (e.g. round running)."""
+
+
+class ConfirmationNeeded(Conflict):
+    """The change is allowed but must be confirmed first: `details` say what and how."""
 
 
 class Gone(ServiceError):

@@ -8,6 +8,13 @@ student id, offers by offer id, their companies by company id, so importing the
 same files twice changes nothing. Every problem is named by file, row and
 column, all at once. No HTTP here, and nothing here touches a round.
 
+A students file that would change who a stored student is (name or birth date),
+or change a student who is in a published round, is stored only once the
+importer confirms that list: `plan_students` (the API's dry run, the page's
+preview) gives the list and a confirmation code, a digest of the list; the
+import with that code applies, and one without it (or with the code of another
+list, the database having changed meanwhile) is refused with the list.
+
 Each import runs in three steps, so that a preview (services/previews.py) can
 run the first two and never write: reading (`read_students_upload`,
 `read_offers_upload`: the files and every problem), comparing (`compare_students`,
@@ -16,10 +23,13 @@ run the first two and never write: reading (`read_students_upload`,
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
+import hashlib
+import json
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -34,9 +44,20 @@ from mobility_match.importing import Problem, cells, read_table
 from mobility_match.importing.offers import read_offers_files
 from mobility_match.importing.sheet import sorted_problems
 from mobility_match.importing.students import StudentsFile, read_students_file
-from mobility_match.models import Company, Offer, Role, School, SchoolKind, Student, utcnow
+from mobility_match.models import (
+    Assignment,
+    Company,
+    Offer,
+    Role,
+    Round,
+    RoundStatus,
+    School,
+    SchoolKind,
+    Student,
+    utcnow,
+)
 from mobility_match.services import audit
-from mobility_match.services.errors import Refused
+from mobility_match.services.errors import ConfirmationNeeded, Refused
 from mobility_match.services.offers import (
     OFFER_STATE,
     foreign_company,
@@ -195,17 +216,169 @@ def compare_students(
     return StudentsPlan(changes, schools_created)
 
 
-def import_students(
+IDENTITY_FIELDS = ("first_name", "last_name", "birth_date")
+"""The fields that say who a student is: changing one may make an id another person."""
+
+
+@dataclass(frozen=True)
+class ToConfirm:
+    """A stored student an import would change who he or she is, or who is in a
+    published round (and whose record the import changes)."""
+
+    student_id: str
+    stored_name: str
+    """The name stored now."""
+    identity: dict[str, list[str]]
+    """Each identity field that would change: [stored value, value in the file]."""
+    changed: list[str]
+    """Every field that would change."""
+    published_rounds: list[str]
+    """The published rounds the student is in."""
+
+
+@dataclass(frozen=True)
+class StudentsPlanned:
+    """What importing a students file would do (a dry run: nothing is written)."""
+
+    file: str
+    created: int
+    updated: int
+    unchanged: int
+    schools_created: list[str]
+    to_confirm: list[ToConfirm]
+    """The students whose change must be confirmed; empty when none."""
+    confirmation: str
+    """The code that confirms exactly this list ("" when there is nothing to confirm)."""
+
+
+def published_rounds_of(session: Session, student_ids: Iterable[str]) -> dict[str, list[str]]:
+    """The published rounds each of these students is in (placed or not), by student id.
+
+    Unscoped: only a coordinator's students import comes here (compare_students checks).
+    """
+    found: dict[str, list[str]] = {}
+    for batch in chunks(sorted(set(student_ids))):
+        rows = session.exec(
+            select(Assignment.student_id, Round.name)
+            .where(
+                col(Assignment.round_id) == col(Round.id),
+                col(Round.status) == RoundStatus.PUBLISHED,
+                col(Assignment.student_id).in_(batch),
+            )
+            .order_by(col(Round.id))
+        ).all()
+        for student_id, name in rows:
+            found.setdefault(student_id, []).append(name)
+    return found
+
+
+def _text(value: object) -> str:
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
+def to_confirm(session: Session, changes: Sequence[RowChange[Student]]) -> list[ToConfirm]:
+    """The updated students whose identity changes or who are in a published round."""
+    updated = [change for change in changes if change.action == "updated"]
+    published = published_rounds_of(session, (change.row.student_id for change in updated))
+    found = []
+    for change in updated:
+        stored = change.stored
+        assert stored is not None
+        identity = {
+            name: [_text(getattr(stored, name)), _text(change.changes[name])]
+            for name in IDENTITY_FIELDS
+            if name in change.changes
+        }
+        rounds = published.get(stored.student_id, [])
+        if identity or rounds:
+            found.append(
+                ToConfirm(
+                    stored.student_id,
+                    f"{stored.first_name} {stored.last_name}",
+                    identity,
+                    sorted(change.changes),
+                    rounds,
+                )
+            )
+    return found
+
+
+def confirmation_code(items: Sequence[ToConfirm]) -> str:
+    """A digest of the list to confirm: the same list, the same code; "" for none."""
+    if not items:
+        return ""
+    listed = [
+        [item.student_id, item.identity, item.changed, item.published_rounds] for item in items
+    ]
+    return hashlib.sha256(json.dumps(listed, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def _confirmation_needed(items: Sequence[ToConfirm], code: str, given: str) -> ConfirmationNeeded:
+    renamed = sum(1 for item in items if item.identity)
+    published = sum(1 for item in items if item.published_rounds)
+    stale = " (the list changed since the code was given)" if given else ""
+    return ConfirmationNeeded(
+        f"Nothing was imported: this file changes the name or birth date of {renamed} stored "
+        f"student(s) and the record of {published} student(s) in a published round. Check "
+        f"each of them in to_confirm, then send the same file again with "
+        f"confirm={code}{stale}.",
+        details={"confirmation": code, "to_confirm": [asdict(item) for item in items]},
+    )
+
+
+def plan_students(
     session: Session, viewer: Viewer, data: bytes, filename: str, *, max_bytes: int
+) -> StudentsPlanned:
+    """What importing a students file would do, and what must be confirmed; Refused lists
+    every problem. Nothing is written."""
+    name = uploads.upload_name(filename)
+    read = read_students_upload(session, viewer, data, filename, max_bytes=max_bytes)
+    if read.problems:
+        raise _upload_refused([name], read.problems)
+    try:
+        plan = compare_students(session, viewer, read.objects)
+        items = to_confirm(session, plan.students)
+        actions = [change.action for change in plan.students]
+        return StudentsPlanned(
+            name,
+            actions.count("created"),
+            actions.count("updated"),
+            actions.count("unchanged"),
+            plan.schools_created,
+            items,
+            confirmation_code(items),
+        )
+    finally:
+        session.rollback()
+
+
+def import_students(
+    session: Session,
+    viewer: Viewer,
+    data: bytes,
+    filename: str,
+    *,
+    max_bytes: int,
+    confirm: str = "",
 ) -> StudentsImported:
-    """Store an uploaded students file, all or nothing; Refused lists every problem."""
+    """Store an uploaded students file, all or nothing; Refused lists every problem.
+
+    ConfirmationNeeded (nothing written) when the file changes who stored students are
+    or students in a published round, unless `confirm` is the code of that very list.
+    """
     require(viewer, Role.COORDINATOR)
     name = uploads.upload_name(filename)
     read = read_students_upload(session, viewer, data, filename, max_bytes=max_bytes)
     if read.problems:
         raise _upload_refused([name], read.problems)
     with saving(session, "The same students were just imported by someone else; upload again."):
-        counts = _store_students(session, viewer, read.objects)
+        plan = compare_students(session, viewer, read.objects, lock=True)
+        items = to_confirm(session, plan.students)
+        code = confirmation_code(items)
+        if code != (confirm if items else ""):
+            session.rollback()
+            raise _confirmation_needed(items, code, confirm)
+        counts = _store_students(session, plan, len(read.objects))
         created, updated, unchanged, schools_created = counts
         audit.record(
             session,
@@ -218,6 +391,7 @@ def import_students(
             updated=updated,
             unchanged=unchanged,
             schools_created=schools_created,
+            confirmed=[item.student_id for item in items],
         )
     return StudentsImported(name, created, updated, unchanged, schools_created)
 
@@ -265,16 +439,16 @@ def _unknown_preferences(
 
 
 def _store_students(
-    session: Session, viewer: Viewer, students: Sequence[domain.Student]
+    session: Session, plan: StudentsPlan, rows: int
 ) -> tuple[int, int, int, list[str]]:
-    """Upsert the students (and their unknown schools); return the counts, not committed."""
-    plan = compare_students(session, viewer, students, lock=True)
+    """Upsert the planned students (and their unknown schools) of a file of `rows` rows;
+    return the counts, not committed."""
     session.add_all(
         School(school_id=school_id, kind=SchoolKind.PILOT) for school_id in plan.schools_created
     )
     session.flush()
     created, updated = _store(session, plan.students)
-    return created, updated, len(students) - created - updated, plan.schools_created
+    return created, updated, rows - created - updated, plan.schools_created
 
 
 # ---- importing offers files ------------------------------------------------------------

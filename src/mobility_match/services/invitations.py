@@ -1,15 +1,23 @@
 """Student invitations: single-use, expiring sign-in links sent by a coordinator or teacher.
 
 Students have no password. Inviting a student in the viewer's scope creates
-the student's account the first time, ends the earlier unused links and issues
-a new one; using the link opens a session once. Looking at a link (GET) never
-uses it up, because mail scanners open links before the student does. Nothing
-here puts a token in an audit event, a log or an error message.
+the student's account the first time, ends the earlier unused links and every
+session of the student, and issues a new one; using the link opens a session
+once. Looking at a link (GET) never uses it up, because mail scanners open links
+before the student does. Nothing here puts a token in an audit event, a log or
+an error message.
+
+The teacher who makes a link sees it (to hand it out), so could use it first.
+Against that: the link works once, the session it opens remembers the
+invitation and who made it (every audit event of that session names them), a
+student who opens a used link is told when it was used, and the new link he or
+she then asks for ends the session opened with the old one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
@@ -28,6 +36,18 @@ NO_LONGER_VALID = (
     "This invitation link is no longer valid (used, replaced or expired); "
     "ask your teacher for a new one."
 )
+
+
+class InvitationUsed(Gone):
+    """The link was used already, at `used_at` (a session was opened with it)."""
+
+    def __init__(self, used_at: dt.datetime) -> None:
+        super().__init__(
+            f"This invitation link is no longer valid: it was already used on "
+            f"{used_at:%Y-%m-%d at %H:%M} UTC. If it was not you, ask your teacher for a new "
+            "one; a new link ends the session opened with this one."
+        )
+        self.used_at = used_at
 
 
 def _student_account(session: Session, viewer: Viewer, student: Student) -> Account:
@@ -67,7 +87,8 @@ def invitation_url(settings: Settings, token: str) -> str:
 def invite_student(
     session: Session, viewer: Viewer, student_id: str, *, settings: Settings
 ) -> tuple[str, Credential]:
-    """A new invitation link for a student in the viewer's scope; earlier unused links end."""
+    """A new invitation link for a student in the viewer's scope; earlier unused links end,
+    and so does every session of the student (whoever used an earlier link is signed out)."""
     # The row lock makes two simultaneous invitations of one student take turns.
     student = session.exec(
         access.students(
@@ -79,8 +100,13 @@ def invite_student(
     account = _student_account(session, viewer, student)
     assert account.id is not None
     replaced = revoke_credentials(session, account.id, CredentialKind.INVITATION)
+    ended = revoke_credentials(session, account.id)  # its sessions (and any other credential)
     token, credential = issue_credential(
-        session, account, CredentialKind.INVITATION, dt.timedelta(days=settings.invitation_days)
+        session,
+        account,
+        CredentialKind.INVITATION,
+        dt.timedelta(days=settings.invitation_days),
+        issued_by=viewer.account_id,
     )
     assert credential.expires_at is not None
     audit.record(
@@ -90,8 +116,10 @@ def invite_student(
         "student",
         student_id,
         account_id=account.id,
+        invitation=credential.id,
         expires_at=credential.expires_at.isoformat(),
         invitations_replaced=replaced,
+        sessions_ended=ended,
     )
     session.commit()
     return token, credential
@@ -107,11 +135,25 @@ def _invitation(session: Session, token: str) -> tuple[Credential, Account]:
     ).first()
     if credential is None:
         raise NotFound("This invitation link is not valid; ask your teacher for a new one.")
+    if credential.revoked_at is not None:
+        used_at = _used_at(session, credential)
+        if used_at is not None:
+            raise InvitationUsed(used_at)
     expired = credential.expires_at is not None and credential.expires_at <= utcnow()
     account = session.get(Account, credential.account_id)
     if credential.revoked_at is not None or expired or account is None or not account.active:
         raise Gone(NO_LONGER_VALID)
     return credential, account
+
+
+def _used_at(session: Session, invitation: Credential) -> dt.datetime | None:
+    """When a session was opened with `invitation` (None: never)."""
+    return session.exec(
+        select(Credential.created_at).where(
+            Credential.invitation_id == invitation.id,
+            col(Credential.kind) == CredentialKind.SESSION,
+        )
+    ).first()
 
 
 def get_invitation_account(session: Session, token: str) -> Account:
@@ -130,8 +172,14 @@ def get_invitation_first_name(session: Session, token: str) -> str:
     return student.first_name if student is not None else account.display_name
 
 
-def accept_invitation(session: Session, token: str, *, settings: Settings) -> SignedIn:
-    """Use up an invitation and open a session for its student; a link works only once."""
+def accept_invitation(
+    session: Session, token: str, *, settings: Settings, signed_in_as: str | None = None
+) -> SignedIn:
+    """Use up an invitation and open a session for its student; a link works only once.
+
+    `signed_in_as` names the staff account whose session the browser that used the link
+    still held (a teacher trying the link is then plain in the audit log).
+    """
     credential, account = _invitation(session, token)
     now = utcnow()
     # Single use even when two requests race: only one UPDATE finds the row still unused.
@@ -147,4 +195,76 @@ def accept_invitation(session: Session, token: str, *, settings: Settings) -> Si
     if used != 1:
         session.rollback()
         raise Gone(NO_LONGER_VALID)
-    return open_session(session, account, settings, "accept_invitation", invitation=credential.id)
+    extra = {"browser_signed_in_as": signed_in_as} if signed_in_as else {}
+    return open_session(
+        session, account, settings, "accept_invitation", invitation=credential, **extra
+    )
+
+
+# ---- what became of a student's last link (the teacher's page) -------------------------
+
+
+@dataclass(frozen=True)
+class LinkState:
+    """The student's newest invitation: who made it, and whether and when it was used."""
+
+    invitation_id: int
+    issued_at: dt.datetime
+    issued_by: str
+    """The username of the account that made it ("" if unknown)."""
+    expires_at: dt.datetime | None
+    used_at: dt.datetime | None
+    session_live: bool
+    """Whether the session opened with it is still open."""
+    revoked: bool
+    """Whether it no longer works for a reason other than expiry (used, account disabled)."""
+
+    @property
+    def state(self) -> str:
+        """`used`, `unused` (still works), `expired` or `ended` (revoked without use)."""
+        if self.used_at is not None:
+            return "used"
+        if self.expires_at is not None and self.expires_at <= utcnow():
+            return "expired"
+        return "ended" if self.revoked else "unused"
+
+
+def last_link(session: Session, viewer: Viewer, student_id: str) -> LinkState | None:
+    """What became of the newest invitation of a student in the viewer's scope (None: the
+    student was never invited); NotFound outside the scope."""
+    student = session.exec(
+        access.students(viewer, select(Student).where(Student.student_id == student_id))
+    ).first()
+    if student is None:
+        raise NotFound(f"There is no student {student_id!r}.")
+    invitation = session.exec(
+        select(Credential)
+        .join(Account, col(Account.id) == col(Credential.account_id))
+        .where(Account.student_id == student_id, col(Credential.kind) == CredentialKind.INVITATION)
+        .order_by(col(Credential.id).desc())
+    ).first()
+    if invitation is None:
+        return None
+    issuer = session.get(Account, invitation.issued_by) if invitation.issued_by else None
+    opened = session.exec(
+        select(Credential).where(
+            Credential.invitation_id == invitation.id,
+            col(Credential.kind) == CredentialKind.SESSION,
+        )
+    ).first()
+    now = utcnow()
+    live = (
+        opened is not None
+        and opened.revoked_at is None
+        and (opened.expires_at is None or opened.expires_at > now)
+    )
+    assert invitation.id is not None
+    return LinkState(
+        invitation.id,
+        invitation.created_at,
+        issuer.username if issuer is not None else "",
+        invitation.expires_at,
+        opened.created_at if opened is not None else None,
+        live,
+        invitation.revoked_at is not None,
+    )

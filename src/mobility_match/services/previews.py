@@ -4,8 +4,8 @@ The preview reads the files with the import's own readers and compares their
 rows with the database with the import's own comparison (services/imports.py),
 and never writes: every problem with its file, row, column and the cell's
 text; or each row created, updated (each changed field, old and new) or left
-unchanged, a student whose name would change and a student who is in a
-published round flagged, and for offers the companies created or updated.
+unchanged, a student whose name or birth date would change and a student who is
+in a published round flagged, and for offers the companies created or updated.
 """
 
 from __future__ import annotations
@@ -15,13 +15,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from mobility_match.access import Viewer
-from mobility_match.models import Assignment, Company, Offer, Round, RoundStatus, Student
+from mobility_match.models import Company, Offer, Student
 from mobility_match.services import imports
 from mobility_match.services.drafts import Draft
-from mobility_match.services.rows import chunks
 
 SHOWN_ROWS = 1000
 """The most rows of a kind (created, updated, unchanged) a preview lists; all are counted."""
@@ -60,10 +59,12 @@ class RowPreview:
     """For a student whose name would change: the name stored now."""
     published_rounds: list[str] = field(default_factory=list)
     """For a student: the published rounds he or she is in."""
+    birth_date_changed: str = ""
+    """For a student whose birth date would change: the one stored now."""
 
     @property
     def flagged(self) -> bool:
-        return bool(self.name_changed or self.published_rounds)
+        return bool(self.name_changed or self.birth_date_changed or self.published_rounds)
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,9 @@ class Preview:
     companies: list[RowPreview] = field(default_factory=list)
     company_counts: dict[str, int] = field(default_factory=dict)
     schools_created: list[str] = field(default_factory=list)
+    confirmation: str = ""
+    """For students: the code confirming the students whose change must be confirmed
+    (imports.plan_students); applying sends it back."""
 
     @property
     def applicable(self) -> bool:
@@ -106,6 +110,7 @@ def preview(session: Session, viewer: Viewer, draft: Draft, *, max_bytes: int) -
                 _shown(rows),
                 _counts(rows),
                 schools_created=plan.schools_created,
+                confirmation=imports.confirmation_code(imports.to_confirm(session, plan.students)),
             )
         read = imports.read_offers_upload(session, viewer, draft.files, max_bytes=max_bytes)
         if read.problems:
@@ -181,31 +186,10 @@ def _field_changes(change: imports.RowChange[Any]) -> list[FieldChange]:
     ]
 
 
-def _published_rounds_of(session: Session, student_ids: Iterable[str]) -> dict[str, list[str]]:
-    """The published rounds each of these students is in (placed or not), by student id.
-
-    Unscoped: only a coordinator's students preview comes here (compare_students checks).
-    """
-    found: dict[str, list[str]] = {}
-    for batch in chunks(sorted(set(student_ids))):
-        rows = session.exec(
-            select(Assignment.student_id, Round.name)
-            .where(
-                col(Assignment.round_id) == col(Round.id),
-                col(Round.status) == RoundStatus.PUBLISHED,
-                col(Assignment.student_id).in_(batch),
-            )
-            .order_by(col(Round.id))
-        ).all()
-        for student_id, name in rows:
-            found.setdefault(student_id, []).append(name)
-    return found
-
-
 def _student_rows(
     session: Session, changes: Sequence[imports.RowChange[Student]]
 ) -> list[RowPreview]:
-    published = _published_rounds_of(session, (change.row.student_id for change in changes))
+    published = imports.published_rounds_of(session, (c.row.student_id for c in changes))
     rows = []
     for change in changes:
         new, stored = change.row, change.stored
@@ -214,6 +198,9 @@ def _student_rows(
             (stored.first_name, stored.last_name) != (new.first_name, new.last_name)
         ):
             renamed = f"{stored.first_name} {stored.last_name}"
+        born = ""
+        if stored is not None and stored.birth_date != new.birth_date:
+            born = shown_value(stored.birth_date)
         rows.append(
             RowPreview(
                 new.student_id,
@@ -222,6 +209,7 @@ def _student_rows(
                 _field_changes(change),
                 renamed,
                 published.get(new.student_id, []),
+                born,
             )
         )
     return rows

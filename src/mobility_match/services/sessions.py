@@ -67,8 +67,15 @@ def issue_credential(
     kind: CredentialKind,
     lifetime: dt.timedelta | None,
     name: str = "",
+    *,
+    issued_by: int | None = None,
+    invitation_id: int | None = None,
 ) -> tuple[str, Credential]:
-    """Create a credential; return its token (shown once, never stored) and its row."""
+    """Create a credential; return its token (shown once, never stored) and its row.
+
+    `issued_by` is the account that made an invitation (or the invitation a session is
+    opened with), `invitation_id` that invitation, for a session opened with one.
+    """
     assert account.id is not None
     token = new_token()
     credential = Credential(
@@ -77,6 +84,8 @@ def issue_credential(
         token_hash=token_hash(token),
         name=name,
         expires_at=None if lifetime is None else utcnow() + lifetime,
+        issued_by=issued_by,
+        invitation_id=invitation_id,
     )
     session.add(credential)
     session.flush()
@@ -110,11 +119,26 @@ def viewer_for_token(session: Session, token: str) -> Viewer:
 
 
 def open_session(
-    session: Session, account: Account, settings: Settings, action: str, **details: object
+    session: Session,
+    account: Account,
+    settings: Settings,
+    action: str,
+    *,
+    invitation: Credential | None = None,
+    **details: object,
 ) -> SignedIn:
-    """Issue a session for `account`, audit it as `action` and commit."""
+    """Issue a session for `account`, audit it as `action` and commit.
+
+    A session opened with an `invitation` keeps which one and who made it, so that every
+    audit event of the session names them (services/audit.py).
+    """
     token, credential = issue_credential(
-        session, account, CredentialKind.SESSION, dt.timedelta(hours=settings.session_hours)
+        session,
+        account,
+        CredentialKind.SESSION,
+        dt.timedelta(hours=settings.session_hours),
+        issued_by=invitation.issued_by if invitation is not None else None,
+        invitation_id=invitation.id if invitation is not None else None,
     )
     audit.record(
         session, Viewer.of(account, credential.id), action, "account", account.id, **details
@@ -386,6 +410,68 @@ def blocked_usernames(session: Session, viewer: Viewer, settings: Settings) -> l
         if wait is not None:
             blocked.append(Blocked(username, client, len(times), wait))
     return sorted(blocked, key=lambda item: (item.username, item.client))
+
+
+@dataclass(frozen=True)
+class BlockedAddress:
+    """An address refused every sign-in now (but for accounts that signed in from it
+    before): too many failed sign-ins from it, on any usernames, in the window."""
+
+    client: str
+    failures: int
+    usernames: int
+    """How many usernames those failures tried."""
+    retry_after: int
+    """Seconds until the block ends by itself."""
+
+
+def blocked_addresses(session: Session, viewer: Viewer, settings: Settings) -> list[BlockedAddress]:
+    """Addresses at the per-address limit now, counted as sign_in counts them
+    (coordinators): behind one, a whole school may be waiting."""
+    require(viewer, Role.COORDINATOR)
+    now = utcnow()
+    recent = col(LoginAttempt.at) > now - dt.timedelta(minutes=settings.login_window_minutes)
+    over = (
+        select(LoginAttempt.client)
+        .where(recent)
+        .group_by(col(LoginAttempt.client))
+        .having(func.count() >= settings.login_client_attempts)
+    )
+    found = session.exec(
+        select(LoginAttempt.client, LoginAttempt.username, LoginAttempt.at)
+        .where(recent, col(LoginAttempt.client).in_(over))
+        .order_by(col(LoginAttempt.client), col(LoginAttempt.at))
+    ).all()
+    session.commit()
+    failures: dict[str, list[dt.datetime]] = {}
+    usernames: dict[str, set[str]] = {}
+    for client, username, at in found:
+        failures.setdefault(client, []).append(at)
+        usernames.setdefault(client, set()).add(username)
+    blocked = []
+    for client, times in failures.items():
+        wait = _wait(times, settings.login_client_attempts, settings, now)
+        if wait is not None:
+            blocked.append(BlockedAddress(client, len(times), len(usernames[client]), wait))
+    return sorted(blocked, key=lambda item: item.client)
+
+
+def lift_address_block(session: Session, viewer: Viewer, client: str) -> int:
+    """Forget every failed sign-in from `client`, so that sign-ins from it are judged afresh
+    (a username's own delays from it end too); how many were forgotten (coordinators;
+    audited, also when there were none)."""
+    require(viewer, Role.COORDINATOR)
+    forgotten = session.exec(delete(LoginAttempt).where(col(LoginAttempt.client) == client))
+    audit.record(
+        session,
+        viewer,
+        "sign_in.lift_address_block",
+        "address",
+        client[:64],
+        failed_sign_ins=forgotten.rowcount,
+    )
+    session.commit()
+    return int(forgotten.rowcount)
 
 
 def lift_block(session: Session, viewer: Viewer, username: str) -> int:

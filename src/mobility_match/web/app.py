@@ -25,6 +25,7 @@ from mobility_match.web.pages import (
     common,
     jobs,
     partner,
+    personal_data,
     results,
     rounds,
     student,
@@ -45,6 +46,7 @@ ROUTERS: list[APIRouter] = [
     teacher.router,
     jobs.router,
     student.router,
+    personal_data.router,
 ]
 """Every page router. Each is created with `dependencies=[Depends(csrf.check)]`, so that no
 form of any page can be posted without its token (tests/test_web.py walks every POST route

@@ -9,9 +9,12 @@ stay allowed (an address may hold line breaks). It never echoes the value (it
 may be a password).
 
 It reads only JSON and URL-encoded bodies, whole (BodyLimit, outside it, bounds
-them), and hands the same bytes on to the app; multipart bodies pass untouched:
-the cells of an uploaded file are checked by the import reader
-(importing/table.py). It must not read the database or know any route.
+them), and hands the same bytes on to the app. Header values are checked too
+(`header.<name>`; only tab is allowed there). Multipart bodies are not read here
+(an upload may be large): `multipart_fields`, a dependency of every route, checks
+their text fields once the app has parsed them, and the cells of an uploaded file
+are checked by the import reader (importing/table.py). It must not read the
+database or know any route.
 """
 
 from __future__ import annotations
@@ -21,15 +24,20 @@ import re
 from collections.abc import Iterable, Iterator
 from urllib.parse import parse_qsl
 
+from fastapi.exceptions import RequestValidationError
 from starlette.datastructures import Headers
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mobility_match.api.problems import invalid_request_detail, problem
 from mobility_match.web.errors import error_page, is_page
 
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 """C0 control characters other than tab, LF and CR."""
+
+HEADER_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+"""In a header value: every C0 control but tab, and DEL (RFC 9110 field values)."""
 
 MESSAGE = (
     "contains a control character ({code}); only printable text, tabs and line breaks are accepted"
@@ -80,6 +88,41 @@ def _body_fields(kind: str, body: bytes) -> Iterator[tuple[str, str]]:
     yield from _strings(decoded, "body")
 
 
+def _header_problems(scope: Scope) -> list[dict[str, str]]:
+    """One problem per header whose value holds a control character (names are checked
+    by the HTTP server)."""
+    problems = []
+    for raw_name, raw_value in scope.get("headers", []):
+        match = HEADER_CONTROL.search(raw_value.decode("latin-1"))
+        if match is not None:
+            name = CONTROL.sub("?", raw_name.decode("latin-1").lower())
+            code = f"U+{ord(match.group()):04X}"
+            problems.append({"field": f"header.{name}", "message": MESSAGE.format(code=code)})
+    return problems
+
+
+async def multipart_fields(request: Request) -> None:
+    """A dependency of every route: 422 when a text field of a multipart body holds a
+    control character. The form is the one the route parsed (Starlette keeps it)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "multipart/form-data" or request.method in ("GET", "HEAD"):
+        return
+    form = await request.form()
+    fields: list[tuple[str, str]] = []
+    for name, value in form.multi_items():
+        fields.append((f"body.{name}", name))
+        if isinstance(value, str):
+            fields.append((f"body.{name}", value))
+    refused = ControlCharacters._refused(fields)
+    if refused:
+        raise RequestValidationError(
+            [
+                {"loc": tuple(problem["field"].split(".", 1)), "msg": problem["message"]}
+                for problem in refused
+            ]
+        )
+
+
 class ControlCharacters:
     """Answer 422 to a request with a C0 control (not tab, LF, CR) in its path, query or body."""
 
@@ -94,7 +137,7 @@ class ControlCharacters:
         query = scope.get("query_string", b"").decode("latin-1")
         for name, value in parse_qsl(query, keep_blank_values=True):
             fields += [(f"query.{name}", name), (f"query.{name}", value)]
-        refused = self._refused(fields)
+        refused = self._refused(fields) + _header_problems(scope)
         if refused:
             await self._refuse(scope, receive, send, refused)
             return
@@ -156,5 +199,7 @@ class ControlCharacters:
             fields = ", ".join(problem["field"].split(".")[-1] for problem in problems)
             response = error_page(request, 422, fields)
         else:
-            response = JSONResponse({"detail": problems}, status_code=422)
+            detail = invalid_request_detail(problems)
+            path = CONTROL.sub("?", scope["path"])
+            response = problem(422, detail, path, kind="invalid-request", errors=problems)
         await response(scope, receive, send)

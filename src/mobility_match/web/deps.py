@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse
 
 from mobility_match.access import Viewer
-from mobility_match.api.deps import SESSION_COOKIE, SessionDep
+from mobility_match.api.deps import SESSION_COOKIE, ReadSessionDep
 from mobility_match.models import Role
 from mobility_match.services.errors import Forbidden, Unauthenticated
 from mobility_match.services.sessions import viewer_for_token
@@ -40,7 +40,7 @@ def sign_in_redirect(error: SignInRequired) -> RedirectResponse:
     return RedirectResponse(f"/login?{urlencode({'next': error.next_path})}", status_code=303)
 
 
-def optional_viewer(request: Request, session: SessionDep) -> Viewer | None:
+def optional_viewer(request: Request, session: ReadSessionDep) -> Viewer | None:
     """The signed-in person, or None (pages anyone may open)."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
@@ -50,8 +50,7 @@ def optional_viewer(request: Request, session: SessionDep) -> Viewer | None:
     except Unauthenticated:
         return None
     finally:
-        # End the read transaction now: on SQLite it holds the write lock until it ends.
-        session.commit()
+        session.commit()  # end the read now: a long page must not hold an old snapshot
     return viewer
 
 

@@ -97,6 +97,7 @@ def _accounts_page(
         "page": number,
         "pages": _pages(listed.total, ACCOUNTS_PER_PAGE),
         "blocked": sessions.blocked_usernames(session, viewer, settings),
+        "blocked_addresses": sessions.blocked_addresses(session, viewer, settings),
         "schools": people.list_schools(session, viewer),
         "partners": offers.list_partners(session, viewer),
         "form": form or dict.fromkeys(ACCOUNT_FIELDS, "") | {"role": Role.TEACHER.value},
@@ -239,6 +240,18 @@ def lift_block(
         response,
         _("%(username)s may sign in again.") % {"username": username},
     )
+    return response
+
+
+@router.post("/coordinator/accounts/unblock-address")
+def lift_address_block(
+    request: Request, session: SessionDep, viewer: CoordinatorPage, client: Text = ""
+) -> Response:
+    """Let an address blocked by failed sign-ins on many usernames sign in again at once."""
+    _ = gettext_for(request, viewer)
+    sessions.lift_address_block(session, viewer, client)
+    response = RedirectResponse("/coordinator/accounts", status_code=303)
+    set_flash(response, _("Sign-ins from %(address)s are allowed again.") % {"address": client})
     return response
 
 

@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from mobility_match import domain
 from mobility_match.access import Viewer
-from mobility_match.api.deps import MAX_ID, SessionDep
+from mobility_match.api.deps import MAX_ID, ReadSessionDep, SessionDep
 from mobility_match.matching.rules import HardRule
 from mobility_match.models import RoundStatus
 from mobility_match.services import answers, explanations, review
@@ -81,7 +81,7 @@ def _labels(_: Gettext) -> dict[str, dict[str, str]]:
 def assignments_page(
     request: Request,
     round_id: RoundId,
-    session: SessionDep,
+    session: ReadSessionDep,
     viewer: CoordinatorPage,
     school: Choice = "",
     country: Choice = "",
@@ -205,7 +205,7 @@ def _breakdowns(
 
 @router.get("/coordinator/rounds/{round_id}/statistics")
 def statistics_page(
-    request: Request, round_id: RoundId, session: SessionDep, viewer: CoordinatorPage
+    request: Request, round_id: RoundId, session: ReadSessionDep, viewer: CoordinatorPage
 ) -> Response:
     """The round's figures: headline figures, charts by gender for each country, sector and
     school, the reasons of the unplaced; each chart's numbers in a table under it."""
@@ -410,7 +410,7 @@ def student_page(
     request: Request,
     round_id: RoundId,
     student_id: StudentId,
-    session: SessionDep,
+    session: ReadSessionDep,
     viewer: CoordinatorPage,
     rejected_page: Annotated[int, Query(ge=1, le=MAX_ID)] = 1,
 ) -> Response:

@@ -23,14 +23,14 @@ from mobility_match.api.auth import set_session_cookie
 from mobility_match.api.deps import MAX_ID, RendererDep, SessionDep, SettingsDep
 from mobility_match.documents.facts import Actor, PlacementFacts
 from mobility_match.matching.rules import HARD_RULES, HardRule
-from mobility_match.models import Assignment, Round, utcnow
+from mobility_match.models import Assignment, Role, Round, utcnow
 from mobility_match.models import Response as Answer
 from mobility_match.services import answers, checklists, documents, explanations, invitations
 from mobility_match.services.errors import Gone, NotFound, Refused
 from mobility_match.services.placements import facts_of
 from mobility_match.services.rounds import round_policy
 from mobility_match.web import csrf
-from mobility_match.web.deps import StudentPage
+from mobility_match.web.deps import StudentPage, optional_viewer
 from mobility_match.web.pages.reasons import reason_words
 from mobility_match.web.templating import gettext_for, render, set_flash
 
@@ -70,7 +70,9 @@ def accept_invitation(
 ) -> Response:
     """Use the link up, open the student's session and go to his or her page."""
     try:
-        signed_in = invitations.accept_invitation(session, token, settings=settings)
+        signed_in = invitations.accept_invitation(
+            session, token, settings=settings, signed_in_as=_staff_in(request, session)
+        )
     except (NotFound, Gone) as error:
         return _invalid_link(request, error)
     response = RedirectResponse("/student", status_code=303)
@@ -79,13 +81,22 @@ def accept_invitation(
     return response
 
 
+def _staff_in(request: Request, session: SessionDep) -> str | None:
+    """The username of the staff member whose live session the browser holds, if any: a
+    link used from a teacher's browser is then plain in the audit log."""
+    viewer = optional_viewer(request, session)
+    return viewer.username if viewer is not None and viewer.role is not Role.STUDENT else None
+
+
 def _invalid_link(request: Request, error: NotFound | Gone) -> Response:
-    """A used, replaced, expired or unknown link: ask the teacher for a new one."""
+    """A used, replaced, expired or unknown link: ask the teacher for a new one (a used
+    one says when it was used: if it was not the student, someone else has the link)."""
     status_code = 410 if isinstance(error, Gone) else 404
+    used_at = error.used_at if isinstance(error, invitations.InvitationUsed) else None
     response = render(
         request,
         "student/invitation_invalid.html",
-        {"detail": error.message},
+        {"detail": error.message, "used_at": used_at},
         status_code=status_code,
     )
     response.headers.update(SECRET_URL_HEADERS)
@@ -104,6 +115,12 @@ class Current:
     facts: PlacementFacts | None
     """What the letter says of the placement (None when the student is not placed)."""
     today: dt.date
+    may_confirm: bool = False
+    may_decline: bool = False
+    """Whether confirming, declining can be recorded now (answers.answer_problems)."""
+    refusal_kept: bool = False
+    """A refusal that can no longer be taken back though the deadline is not past (a
+    re-run of the round started since)."""
 
     @property
     def answer(self) -> Answer:
@@ -116,9 +133,8 @@ class Current:
 
     @property
     def may_answer(self) -> bool:
-        """Whether confirming or declining can still be recorded (answers.respond decides)."""
-        placed = self.assignment.offer_id is not None
-        return placed and self.answer in (Answer.PENDING, Answer.CONFIRMED) and not self.closed
+        """Whether an answer can still be given or changed (answers.answer_problems decides)."""
+        return self.may_confirm or self.may_decline
 
     @property
     def map_url(self) -> str:
@@ -141,7 +157,22 @@ def _current(session: SessionDep, viewer: Viewer) -> Current | None:
         facts = None
         if assignment.offer_id is not None:
             facts = facts_of(session, assignment, round_, [], issued_on=today)
-        return Current(assignment, round_, facts, today)
+        refusals = {
+            response: answers.answer_problems(session, assignment, round_, response, today)
+            for response in (Answer.CONFIRMED, Answer.DECLINED)
+        }
+        answer = assignment.response or Answer.PENDING
+        return Current(
+            assignment,
+            round_,
+            facts,
+            today,
+            may_confirm=answer is not Answer.CONFIRMED and not refusals[Answer.CONFIRMED],
+            may_decline=answer is not Answer.DECLINED and not refusals[Answer.DECLINED],
+            refusal_kept=answer is Answer.DECLINED
+            and not refusals[Answer.DECLINED]
+            and bool(refusals[Answer.CONFIRMED]),
+        )
     return None
 
 

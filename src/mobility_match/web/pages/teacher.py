@@ -28,6 +28,7 @@ from mobility_match.models import (
     utcnow,
 )
 from mobility_match.services import (
+    answers,
     checklists,
     documents,
     follow_up,
@@ -119,12 +120,17 @@ def student_page(
             listing = _documents_of(session, viewer, renderer, assignment)
         except ServiceError as refusal:
             not_current = refusal.message
+    # Who answered, through whose link; and what became of the newest link.
+    origin = answers.answer_origin(session, assignment) if assignment is not None else None
+    link = invitations.last_link(session, viewer, student_id)
     session.commit()
     may_tick = {actor.value for actor in MAY_TICK.get(viewer.role, frozenset())}
     context = {
         "student": student,
         "round": round_,
         "assignment": assignment,
+        "origin": origin,
+        "link": link,
         "standing": follow_up.standing_of(assignment).value,
         "steps": steps,
         "today": utcnow().date(),

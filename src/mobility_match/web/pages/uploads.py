@@ -11,8 +11,9 @@ bytes; "Abandon" forgets them. A draft is its uploader's alone.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile
@@ -22,7 +23,7 @@ from mobility_match.api.deps import SessionDep
 from mobility_match.api.imports import read_upload
 from mobility_match.services import drafts, imports, previews
 from mobility_match.services.drafts import DraftKind
-from mobility_match.services.errors import Refused
+from mobility_match.services.errors import ConfirmationNeeded, Refused
 from mobility_match.uploads import shown_size
 from mobility_match.web import csrf
 from mobility_match.web.deps import CoordinatorPage, PartnerPage
@@ -125,7 +126,12 @@ def _preview(
 
 
 def _apply(
-    request: Request, session: SessionDep, viewer: Viewer, place: Place, token: str
+    request: Request,
+    session: SessionDep,
+    viewer: Viewer,
+    place: Place,
+    token: str,
+    confirm: str = "",
 ) -> Response:
     """Import the draft's files (all or nothing), forget them, and say what was done."""
     _ = gettext_for(request, viewer)
@@ -134,12 +140,14 @@ def _apply(
     try:
         if draft.kind == "students":
             (data, filename), *_rest = draft.files
-            students = imports.import_students(session, viewer, data, filename, max_bytes=limit)
+            students = imports.import_students(
+                session, viewer, data, filename, max_bytes=limit, confirm=confirm
+            )
             counts = (students.created, students.updated, students.unchanged)
         else:
             offers = imports.import_offers(session, viewer, draft.files, max_bytes=limit)
             counts = (offers.created, offers.updated, offers.unchanged)
-    except Refused as error:
+    except (Refused, ConfirmationNeeded) as error:
         # The database changed since the preview: show the preview as it is now.
         return _preview(request, session, viewer, place, token, error.message)
     drafts.delete_draft(session, viewer, token)
@@ -195,10 +203,14 @@ def coordinator_preview(
 
 @router.post("/coordinator/imports/preview/{draft}/apply")
 def coordinator_apply(
-    draft: str, request: Request, session: SessionDep, viewer: CoordinatorPage
+    draft: str,
+    request: Request,
+    session: SessionDep,
+    viewer: CoordinatorPage,
+    confirm: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
-    """Import the previewed file."""
-    return _apply(request, session, viewer, COORDINATOR, draft)
+    """Import the previewed file; `confirm` confirms the students the preview flagged."""
+    return _apply(request, session, viewer, COORDINATOR, draft, confirm)
 
 
 @router.post("/coordinator/imports/preview/{draft}/discard")
