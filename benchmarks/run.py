@@ -164,7 +164,15 @@ def rerun_markdown(cases: list[tuple[str, list[dict[str, Any]]]]) -> str:
                     f"{runs[0]['students']:,}",
                     variant,
                     str(len(runs)),
-                    "–".join(sorted({str(r["withdrawn"]) for r in runs}, key=int)),
+                    "–".join(
+                        sorted(
+                            {
+                                str(min(r["withdrawn"] for r in runs)),
+                                str(max(r["withdrawn"] for r in runs)),
+                            },
+                            key=int,
+                        )
+                    ),
                     f"{max(r['fresh']['seconds'] for r in runs):.2f}",
                     f"{max(r['rerun']['seconds'] for r in runs):.2f}",
                     f"{ratio:.2f}",

@@ -60,6 +60,20 @@ def solved_round(client: TestClient, headers: dict[str, str], **body: Any) -> di
     return done
 
 
+def solving(
+    client: TestClient, round_id: int, headers: dict[str, str], stage: str | None = None
+) -> dict[str, Any]:
+    """Start the round's solve and wait until it reports progress (in `stage`, if given)."""
+    assert client.post(f"/api/rounds/{round_id}/solve", headers=headers).status_code == 202
+    deadline = time.monotonic() + 20
+    while True:
+        body: dict[str, Any] = client.get(f"/api/rounds/{round_id}", headers=headers).json()
+        if body["progress"] and stage in (None, body["progress"]["stage"]):
+            return body
+        assert time.monotonic() < deadline, body
+        time.sleep(0.05)
+
+
 def assignments(client: TestClient, round_id: int, headers: dict[str, str]) -> list[Any]:
     response = client.get(f"/api/rounds/{round_id}/assignments", headers=headers)
     assert response.status_code == 200, response.text
@@ -116,14 +130,7 @@ def test_progress_can_be_polled_and_a_solve_cancelled(
         headers=coordinator,
     ).json()
     round_id = created["id"]
-    assert client.post(f"/api/rounds/{round_id}/solve", headers=coordinator).status_code == 202
-    deadline = time.monotonic() + 20
-    while True:
-        body = client.get(f"/api/rounds/{round_id}", headers=coordinator).json()
-        if body["progress"] and body["progress"]["stage"] == "school_fairness":
-            break
-        assert time.monotonic() < deadline, body
-        time.sleep(0.1)
+    body = solving(client, round_id, coordinator, stage="school_fairness")
     assert body["status"] == "running"
     again = client.post(f"/api/rounds/{round_id}/solve", headers=coordinator)
     assert again.status_code == 409
@@ -169,11 +176,7 @@ def test_a_live_solve_whose_lease_ran_out_is_not_given_back(
         headers=coordinator,
     ).json()
     round_id = created["id"]
-    assert client.post(f"/api/rounds/{round_id}/solve", headers=coordinator).status_code == 202
-    deadline = time.monotonic() + 20
-    while not client.get(f"/api/rounds/{round_id}", headers=coordinator).json()["progress"]:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    solving(client, round_id, coordinator)
     with Session(engine) as session:  # what a starved heartbeat leaves behind
         round_ = session.get_one(Round, round_id)
         round_.lease_expires_at = utcnow() - dt.timedelta(seconds=5)

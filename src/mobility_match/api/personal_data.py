@@ -49,7 +49,8 @@ class ErasurePublic(BaseModel):
     pseudonymised: dict[str, int] = Field(description="Rows kept under the reference, per kind.")
 
 
-def _zip(export: personal_data.PersonalData) -> Response:
+def zip_response(export: personal_data.PersonalData) -> Response:
+    """The export as a ZIP download, never cached (the pages send it the same way)."""
     return Response(
         personal_data.export_zip(export),
         media_type="application/zip",
@@ -70,13 +71,13 @@ def _zip(export: personal_data.PersonalData) -> Response:
 def export_student(student_id: StudentId, session: SessionDep, viewer: Exporter) -> Response:
     """Everything stored about the student, as a ZIP: person.json (its keys explained in
     README.txt) and the stored PDFs. Students: their own; teachers: their school's."""
-    return _zip(personal_data.export_person(session, viewer, student_id))
+    return zip_response(personal_data.export_person(session, viewer, student_id))
 
 
 @router.get("/me/personal-data", response_class=Response, responses=ZIP)
 def export_mine(session: SessionDep, viewer: StudentViewer) -> Response:
     """Everything stored about you, as a ZIP (person.json and your documents as PDF)."""
-    return _zip(personal_data.export_person(session, viewer, viewer.student_id or ""))
+    return zip_response(personal_data.export_person(session, viewer, viewer.student_id or ""))
 
 
 @router.post("/students/{student_id}/erasure", responses=responses(404, 409))

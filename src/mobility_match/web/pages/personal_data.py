@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from mobility_match.access import Viewer
 from mobility_match.api.deps import SessionDep
+from mobility_match.api.personal_data import zip_response
 from mobility_match.models import School, utcnow
 from mobility_match.services import people, personal_data
 from mobility_match.services.errors import Conflict, Refused
@@ -25,29 +26,16 @@ from mobility_match.web.templating import gettext_for, render, set_flash
 router = APIRouter(dependencies=[Depends(csrf.check)], include_in_schema=False)
 
 
-def _download(export: personal_data.PersonalData) -> Response:
-    return Response(
-        personal_data.export_zip(export),
-        media_type="application/zip",
-        headers={
-            "Content-Disposition": (
-                f'attachment; filename="{personal_data.zip_name(export.student_id)}"'
-            ),
-            "Cache-Control": "no-store",
-        },
-    )
-
-
 @router.get("/student/personal-data")
 def my_data(session: SessionDep, viewer: StudentPage) -> Response:
     """Everything stored about the signed-in student, as a ZIP."""
-    return _download(personal_data.export_person(session, viewer, viewer.student_id or ""))
+    return zip_response(personal_data.export_person(session, viewer, viewer.student_id or ""))
 
 
 @router.get("/students/{student_id}/personal-data")
 def student_data(student_id: str, session: SessionDep, viewer: SchoolStaffPage) -> Response:
     """Everything stored about a student of the school (any, for a coordinator), as a ZIP."""
-    return _download(personal_data.export_person(session, viewer, student_id))
+    return zip_response(personal_data.export_person(session, viewer, student_id))
 
 
 def _erasure_page(
