@@ -93,10 +93,12 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    """Settings for tests: short solves, the test client's address in links."""
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """Settings for tests: short solves, the test client's address in links, mails written
+    to the test's own folder."""
     return Settings(
         database_url=database_url,
+        mail_dir=tmp_path / "mail",
         public_url="http://testserver",
         solve_time_limit=20.0,
         lease_seconds=30.0,
@@ -113,3 +115,15 @@ def client(app: FastAPI) -> Iterator[TestClient]:
     """A client of the app, its startup and shutdown run."""
     with TestClient(app) as client:
         yield client
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL (the second lane of .ci/run) run only the tests that use a database:
+    the others (the engine, the file readers, the PDFs) ran in the first lane already and
+    would do exactly the same again."""
+    if not TEST_DATABASE_URL:
+        return
+    kept = [item for item in items if "database_url" in getattr(item, "fixturenames", ())]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept
