@@ -33,12 +33,14 @@ def test_production_refuses_every_development_default() -> None:
 
 
 def test_production_settings_pass_the_check() -> None:
-    """A production set-up with its own database, HTTPS and secure cookies starts."""
+    """A production set-up with its own database, HTTPS, secure cookies and mail starts."""
     Settings(
         environment="production",
         database_url="postgresql+psycopg://app@db.example/mobility",
         public_url="https://mobility.example",
         secure_cookies=True,
+        smtp_host="smtp.example",
+        mail_from="Programme <mobilite@programme.example>",
     ).check_production()
 
 

@@ -330,6 +330,31 @@ def retention(
     )
 
 
+@app.command("send-mail")
+def send_mail() -> None:
+    """Deliver the mails that are due once (for cron or a worker, with
+    MOBILITY_MATCH_MAIL_IN_SERVICE=false); those the server refuses for now wait."""
+    from mobility_match import db  # noqa: PLC0415
+    from mobility_match.config import get_settings  # noqa: PLC0415
+    from mobility_match.services.outbox import deliver_due  # noqa: PLC0415
+
+    settings = get_settings()
+    engine = db.make_engine(settings.database_url)
+    try:
+        db.migrate(engine)
+        done = deliver_due(engine, settings)
+    finally:
+        engine.dispose()
+    where = settings.smtp_host or str(settings.mail_folder)
+    out.print(
+        f"{done.sent} mails delivered ({where}), {done.retrying} to try again later, "
+        f"{done.failed} failed for good.",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 def main() -> None:
     """Entry point of the console script."""
     app()

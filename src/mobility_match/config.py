@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///mobility_match.db"
@@ -78,6 +78,38 @@ class Settings(BaseSettings):
         "packaged checklist data.",
     )
 
+    programme_name: str = Field(
+        default="mobility_match",
+        max_length=200,
+        description="The programme's name, as mails to students and teachers give it.",
+    )
+    smtp_host: str = Field(
+        default="",
+        description="The SMTP server mails go through; empty: mails are written as .eml "
+        "files to mail_dir instead.",
+    )
+    smtp_port: int | None = Field(
+        default=None, ge=1, le=65535, description="Default 25, 587 (starttls) or 465 (tls)."
+    )
+    smtp_security: Literal["none", "starttls", "tls"] = "starttls"
+    smtp_user: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    mail_from: str = Field(
+        default="mobility_match <no-reply@localhost>",
+        description="The From of every mail: a name and an address of the programme.",
+    )
+    mail_dir: Path | None = Field(
+        default=None,
+        description="Where mails are written as .eml files when no SMTP host is set "
+        "(default: out/mail under the working directory).",
+    )
+    mail_in_service: bool = Field(
+        default=True,
+        description="Deliver mail from a thread of the service; false when "
+        "`mobility-match send-mail` runs from cron or a worker instead.",
+    )
+    mail_poll_seconds: float = Field(default=5.0, gt=0)
+
     retention_days_after_cohort_end: int = Field(
         default=1095,
         ge=1,
@@ -97,10 +129,43 @@ class Settings(BaseSettings):
             problems.append("set MOBILITY_MATCH_SECURE_COOKIES=true: sessions need HTTPS cookies")
         if not self.public_url.startswith("https://"):
             problems.append("set MOBILITY_MATCH_PUBLIC_URL to the service's https:// address")
+        problems.extend(self._mail_problems())
         if demo:
             problems.append("--demo creates accounts with known passwords: not in production")
         if problems:
             raise ProductionRefused("; ".join(problems))
+
+    def _mail_problems(self) -> list[str]:
+        """A production service must reach people: an SMTP server, or a folder chosen on
+        purpose (another program sends its files); never a password in clear."""
+        if not self.smtp_host:
+            if self.mail_dir is None:
+                return [
+                    "set MOBILITY_MATCH_SMTP_HOST (or MOBILITY_MATCH_MAIL_DIR, if another "
+                    "program sends the .eml files written there): mails would go nowhere"
+                ]
+            return []
+        problems = []
+        if self.smtp_security == "none" and self.smtp_password.get_secret_value():
+            problems.append(
+                "set MOBILITY_MATCH_SMTP_SECURITY to starttls or tls: the SMTP password would "
+                "cross the network in clear"
+            )
+        if self.mail_from.endswith("@localhost>") or self.mail_from.endswith("@localhost"):
+            problems.append("set MOBILITY_MATCH_MAIL_FROM to an address of the programme")
+        return problems
+
+    @property
+    def mail_folder(self) -> Path:
+        """Where mails are written as .eml files when no SMTP host is set."""
+        return self.mail_dir if self.mail_dir is not None else Path("out") / "mail"
+
+    @property
+    def smtp_port_used(self) -> int:
+        """The SMTP port: the one set, else the usual one of the security chosen."""
+        if self.smtp_port is not None:
+            return self.smtp_port
+        return {"none": 25, "starttls": 587, "tls": 465}[self.smtp_security]
 
 
 @lru_cache

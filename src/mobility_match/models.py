@@ -426,3 +426,47 @@ class UploadDraft(SQLModel, table=True):
     file_name: str = Field(max_length=255)
     content: bytes = Field(sa_type=LargeBinary)
     created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class MailStatus(StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class OutboxMail(SQLModel, table=True):
+    """One mail to send, written in the transaction of the change that causes it (a publish
+    that rolls back leaves none); services/outbox.py delivers it once.
+
+    Its text is rendered when it is written. `key` says what the mail is about
+    (`publish:<round>:<student>`): writing the same key again changes nothing. A link that
+    signs someone in is kept apart (`link`) and forgotten once the mail is delivered or
+    has failed.
+    """
+
+    __tablename__ = "outbox"
+
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=200)
+    kind: str = Field(max_length=32)
+    audience: str = Field(max_length=16)
+    """Whom it is for: `student`, `guardian` (later `teacher`, `coordinator`…)."""
+    recipient: str = Field(max_length=254)
+    recipient_name: str = Field(default="", max_length=254)
+    language: str = Field(max_length=8)
+    subject: str = Field(max_length=300)
+    text_body: str = Field(sa_type=Text)
+    html_body: str = Field(sa_type=Text)
+    link: str | None = Field(default=None, max_length=500)
+    round_id: int | None = Field(default=None, foreign_key="round.id", index=True)
+    student_id: str | None = Field(default=None, max_length=64, index=True)
+    status: MailStatus = Field(default=MailStatus.QUEUED, max_length=16)
+    attempts: int = 0
+    next_attempt_at: dt.datetime = Field(default_factory=utcnow)
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_until: dt.datetime | None = None
+    last_error: str = Field(default="", max_length=1000)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    sent_at: dt.datetime | None = None

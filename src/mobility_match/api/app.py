@@ -52,6 +52,7 @@ from mobility_match.services.errors import (
     Unauthenticated,
 )
 from mobility_match.services.jobs import JobRunner
+from mobility_match.services.outbox import MailSender
 from mobility_match.services.solving import Solver
 from mobility_match.web import app as web
 from mobility_match.web.controls import ControlCharacters, multipart_fields
@@ -152,16 +153,20 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     solver = Solver(engine, settings)
     renderer = DocumentRenderer(settings.templates_dir)
     jobs = JobRunner(engine, settings, renderer)
+    mail_sender = MailSender(engine, settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         solver.recover()
         jobs.recover()
+        if settings.mail_in_service:
+            mail_sender.start()
         try:
             yield
         finally:
             solver.shutdown()
             jobs.shutdown()
+            mail_sender.shutdown()
 
     app = FastAPI(
         title="mobility_match",

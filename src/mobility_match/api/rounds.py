@@ -329,11 +329,18 @@ def publish(
     session: SessionDep,
     viewer: Coordinator,
     checklists: ChecklistsDep,
+    settings: SettingsDep,
 ) -> RoundPublic:
-    """Publish a solved round: students, teachers and partners see its assignments, and
-    each placed student gets a preparation checklist."""
+    """Publish a solved round: students, teachers and partners see its assignments, each
+    placed student gets a preparation checklist, and each student with an e-mail a mail."""
     round_ = rounds.publish(
-        session, viewer, round_id, body.response_deadline, utcnow().date(), checklists
+        session,
+        viewer,
+        round_id,
+        body.response_deadline,
+        utcnow().date(),
+        checklists,
+        settings=settings,
     )
     return RoundPublic.of(round_, viewer)
 

@@ -240,4 +240,4 @@ def publish_demo_round(engine: Engine, settings: Settings, checklists: Checklist
     with Session(engine, expire_on_commit=False) as session:  # the round as the solve left it
         today = utcnow().date()
         deadline = today + dt.timedelta(days=DEMO_RESPONSE_DAYS)
-        return publish(session, viewer, round_id, deadline, today, checklists)
+        return publish(session, viewer, round_id, deadline, today, checklists, settings=settings)

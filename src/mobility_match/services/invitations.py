@@ -27,7 +27,7 @@ from mobility_match.access import Viewer
 from mobility_match.config import Settings
 from mobility_match.models import Account, Credential, CredentialKind, Role, Student, utcnow
 from mobility_match.security import token_hash
-from mobility_match.services import audit
+from mobility_match.services import audit, mail
 from mobility_match.services.accounts import has_username, record_created, revoke_credentials
 from mobility_match.services.errors import Conflict, Gone, NotFound
 from mobility_match.services.sessions import SignedIn, issue_credential, open_session
@@ -109,6 +109,16 @@ def invite_student(
         issued_by=viewer.account_id,
     )
     assert credential.expires_at is not None
+    assert credential.id is not None
+    mails = mail.enqueue_invitation(
+        session,
+        student,
+        credential.id,
+        invitation_url(settings, token),
+        credential.expires_at,
+        settings,
+        account.language,
+    )
     audit.record(
         session,
         viewer,
@@ -120,6 +130,7 @@ def invite_student(
         expires_at=credential.expires_at.isoformat(),
         invitations_replaced=replaced,
         sessions_ended=ended,
+        mailed_to=[m.audience for m in mails],
     )
     session.commit()
     return token, credential

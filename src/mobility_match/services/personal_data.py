@@ -47,6 +47,7 @@ from mobility_match.models import (
     Job,
     KnownSignIn,
     LoginAttempt,
+    OutboxMail,
     PlacementDocument,
     Response,
     Role,
@@ -85,6 +86,8 @@ EXPORT_KEYS: dict[str, str] = {
     "version, when sent; `file` is the PDF in this ZIP.",
     "upload_drafts": "Files uploaded for an import, waiting for their preview, that hold the "
     "student's row (the files hold other people's rows too and are not copied here).",
+    "mails": "Mails sent (or to be sent) about the student, to him or her or to a parent or "
+    "guardian, with their text and delivery state (without any sign-in link).",
     "jobs": "Background jobs started by the student, or whose result holds his or her "
     "documents (the result itself is not copied: the documents are in `documents`).",
     "audit_events": "Events of the audit log about the student, done by him or her, or "
@@ -427,6 +430,12 @@ def _gather(session: Session, person: _Person) -> dict[str, Any]:
         "documents": [],
         "upload_drafts": [_row(draft, "content") for draft in _upload_drafts(session, sid)],
         # Not the parameters, which list the school's other students.
+        "mails": [
+            _row(mail, "link")
+            for mail in session.exec(
+                select(OutboxMail).where(OutboxMail.student_id == sid).order_by(col(OutboxMail.id))
+            )
+        ],
         "jobs": [_row(job, "result", "params") for job in _jobs(session, person)],
         "audit_events": [_row(event) for event in _audit_events(session, person)],
     }
@@ -625,6 +634,12 @@ def _erase_all(
                 .where(col(column).in_(ids))
                 .execution_options(synchronize_session=False)
             )
+        _count(session, deleted, "mails", OutboxMail.student_id, ids)
+        session.exec(
+            delete(OutboxMail)
+            .where(col(OutboxMail.student_id).in_(ids))
+            .execution_options(synchronize_session=False)
+        )
     _delete_files(session, persons, deleted)
     accounts = [person for person in persons if person.account is not None]
     of_account: dict[int, str] = {}

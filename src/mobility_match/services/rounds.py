@@ -25,6 +25,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from mobility_match import access, records
 from mobility_match.access import Viewer
+from mobility_match.config import Settings
 from mobility_match.documents.checklists import Checklists
 from mobility_match.matching.policy import DEFAULT_POLICY, Policy, PolicyError, parse_policy
 from mobility_match.models import (
@@ -43,7 +44,7 @@ from mobility_match.models import (
     Student,
     utcnow,
 )
-from mobility_match.services import audit
+from mobility_match.services import audit, mail
 from mobility_match.services.errors import Conflict, NotFound, Refused
 from mobility_match.services.preparation import instantiate as instantiate_checklists
 from mobility_match.services.rows import require
@@ -336,10 +337,14 @@ def publish(
     response_deadline: dt.date,
     today: dt.date,
     checklists: Checklists,
+    *,
+    settings: Settings | None = None,
 ) -> Round:
     """Make a solved round's assignments visible; placed students answer by the deadline.
 
-    Each placed student's preparation checklist is written in the same transaction.
+    Each placed student's preparation checklist is written in the same transaction, and
+    so are, with `settings`, the mails that tell each student of a first publication his
+    or her placement or reason (services/mail.py; a re-run's mails come later).
     """
     round_ = get_round(session, viewer, round_id)
     if round_.status is not RoundStatus.SOLVED:
@@ -380,6 +385,9 @@ def publish(
     if previous is not None:
         _replace(session, previous, round_id)
     steps = instantiate_checklists(session, round_, previous, checklists)
+    mailed = None
+    if settings is not None and previous is None:
+        mailed = mail.enqueue_publication(session, round_, settings)
     audit.record(
         session,
         viewer,
@@ -389,6 +397,11 @@ def publish(
         deadline=response_deadline.isoformat(),
         replaces=previous.id if previous else None,
         checklist_steps=steps,
+        **(
+            {"mails": mailed.mails, "students_without_email": mailed.without_email}
+            if mailed is not None
+            else {}
+        ),
     )
     session.commit()
     return round_

@@ -22,9 +22,9 @@ from mobility_match.access import Viewer
 from mobility_match.api.deps import MAX_ID, ChecklistsDep, SessionDep, SettingsDep
 from mobility_match.api.rounds import SolverDep
 from mobility_match.matching.policy import STAGES
+from mobility_match.models import MailStatus, Round, RoundStatus, utcnow
 from mobility_match.models import Response as Answer
-from mobility_match.models import Round, RoundStatus, utcnow
-from mobility_match.services import review, rounds
+from mobility_match.services import mail, review, rounds
 from mobility_match.services.errors import Conflict, Refused
 from mobility_match.web import csrf
 from mobility_match.web.deps import CoordinatorPage
@@ -312,6 +312,12 @@ def _round_page(
         "deadline_error": deadline_error,
         "deadline": deadline or (utcnow().date() + dt.timedelta(days=DEADLINE_DAYS)).isoformat(),
         "rerun_name": rerun_name or _("%(name)s (re-run)") % {"name": round_.name},
+        "mail_states": MailStatus,
+        "delivery": (
+            mail.round_delivery(session, viewer, round_id)
+            if round_.status is RoundStatus.PUBLISHED
+            else None
+        ),
     }
     return render(request, "rounds/round.html", context, viewer=viewer, status_code=status_code)
 
@@ -405,6 +411,7 @@ def publish(
     session: SessionDep,
     viewer: CoordinatorPage,
     checklists: ChecklistsDep,
+    settings: SettingsDep,
     response_deadline: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     """Publish a solved round with the last day students may answer."""
@@ -423,7 +430,9 @@ def publish(
             status_code=422,
         )
     try:
-        rounds.publish(session, viewer, round_id, deadline, utcnow().date(), checklists)
+        rounds.publish(
+            session, viewer, round_id, deadline, utcnow().date(), checklists, settings=settings
+        )
     except Refused as error:
         field = [p.split(": ", 1)[-1] for p in error.problems if p.startswith("response_deadline")]
         return _refused_here(

@@ -25,7 +25,14 @@ from mobility_match.documents.facts import Actor, PlacementFacts
 from mobility_match.matching.rules import HARD_RULES, HardRule
 from mobility_match.models import Assignment, Role, Round, utcnow
 from mobility_match.models import Response as Answer
-from mobility_match.services import answers, checklists, documents, explanations, invitations
+from mobility_match.services import (
+    answers,
+    checklists,
+    documents,
+    explanations,
+    invitations,
+    mail,
+)
 from mobility_match.services.errors import Gone, NotFound, Refused
 from mobility_match.services.placements import facts_of
 from mobility_match.services.rounds import round_policy
@@ -184,6 +191,7 @@ def student_home(request: Request, viewer: StudentPage, session: SessionDep) -> 
         "current": _current(session, viewer),
         "country_name": words.country,
         "reason_of": words.reason,
+        "mails": mail.my_mails(session, viewer),
     }
     return render(request, "student/home.html", context, viewer=viewer)
 

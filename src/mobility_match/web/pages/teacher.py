@@ -34,6 +34,7 @@ from mobility_match.services import (
     follow_up,
     invitations,
     jobs,
+    mail,
     people,
 )
 from mobility_match.services.checklists import MAY_TICK
@@ -174,7 +175,14 @@ def invite(
     token, credential = invitations.invite_student(session, viewer, student_id, settings=settings)
     url = invitations.invitation_url(settings, token)
     qr = segno.make(url, error="m").svg_data_uri(scale=6, border=2)
-    context = {"student": student, "url": url, "qr": qr, "expires_at": credential.expires_at}
+    assert credential.id is not None
+    context = {
+        "student": student,
+        "url": url,
+        "qr": qr,
+        "expires_at": credential.expires_at,
+        "mails": mail.invitation_mails(session, credential.id),
+    }
     response = render(request, "teacher/invitation.html", context, viewer=viewer)
     # The link is a password for one sign-in: no cookie, no cache, no referrer carries it.
     del response.headers["set-cookie"]
