@@ -12,6 +12,7 @@ and no page may open a dialog or hold an element the payloads would create.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -135,10 +136,17 @@ def _page_links(page: Any, base: str) -> list[str]:
     return found
 
 
+def _kind(path: str) -> str:
+    """A page's kind: its path with every segment holding a digit (an id) as `{id}`."""
+    return re.sub(r"/[^/]*\d[^/]*", "/{id}", path.split("?", 1)[0])
+
+
 def _crawl(browser: Visitor, start: str, shown: Counter[str] | None = None) -> list[str]:
-    """Open every page reachable by links from `start` (bounded); check each one; count in
-    `shown` the payloads each page shows as text."""
-    queue, seen, per_path = [start], set(), Counter[str]()
+    """Open every page reachable by links from `start` (bounded); look for the payloads'
+    elements on each one, and check each kind of page once (axe-core, keyboard, a
+    screenshot: the pages of one kind share their template); count in `shown` the
+    payloads each page shows as text."""
+    queue, seen, per_path, kinds = [start], set(), Counter[str](), set()
     opened = []
     while queue and len(opened) < PAGES_PER_ROLE:
         path = queue.pop(0)
@@ -150,7 +158,9 @@ def _crawl(browser: Visitor, start: str, shown: Counter[str] | None = None) -> l
         response = browser.page.goto(browser.site.url + path)
         if response is None or "text/html" not in response.headers.get("content-type", ""):
             continue
-        browser.check()
+        if _kind(path) not in kinds:
+            kinds.add(_kind(path))
+            browser.check()
         opened.append(path)
         assert browser.page.locator("img[src='x'], svg[onload]").count() == 0, path
         scripts = browser.page.eval_on_selector_all("script", "s => s.map(e => e.textContent)")
