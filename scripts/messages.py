@@ -11,7 +11,7 @@
 Messages are written in English in templates (`_("…")`) and page modules
 (`_("…")`, `gettext`, `ngettext`). Each belongs to an area: the folder of its
 template under templates/web/ (top-level files: `common`; `nav/<role>.html`: the
-role), or the name of its module under web/pages/ (other web modules: `common`).
+role), or the name of its module under web/pages/ or wording/ (other web modules: `common`).
 Every area needs French; the areas partners see also German and Polish.
 tests/test_translations.py fails on any message `check` lists.
 """
@@ -32,6 +32,8 @@ from jinja2.ext import babel_extract
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates" / "web"
 WEB = ROOT / "src" / "mobility_match" / "web"
+WORDING = ROOT / "src" / "mobility_match" / "wording"
+"""Words the pages and the mails share: each module marking messages is an area (its name)."""
 TRANSLATIONS = WEB / "translations"
 
 PARTNER_AREAS = frozenset({"common", "partner", "uploads"})
@@ -56,7 +58,7 @@ class Message:
 def area_of(path: Path) -> str:
     """The area a template or page module belongs to."""
     if path.suffix == ".py":
-        return path.stem if path.parent.name == "pages" else "common"
+        return path.stem if path.parent.name in ("pages", "wording") else "common"
     relative = path.relative_to(TEMPLATES)
     if len(relative.parts) == 1:
         return "common"
@@ -77,7 +79,7 @@ def messages() -> Iterator[Message]:
                 babel_extract, source, keywords=KEYWORDS, options=JINJA_OPTIONS
             ):
                 yield Message(area_of(path), str(path.relative_to(ROOT)), line, msgid)
-    for path in sorted(WEB.rglob("*.py")):
+    for path in [*sorted(WEB.rglob("*.py")), *sorted(WORDING.glob("*.py"))]:
         with path.open("rb") as source:
             for line, msgid, _comments, _context in extract("python", source, keywords=KEYWORDS):
                 yield Message(area_of(path), str(path.relative_to(ROOT)), line, msgid)

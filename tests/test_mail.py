@@ -36,11 +36,23 @@ from mobility_match.cli import app as cli
 from mobility_match.config import Settings, get_settings
 from mobility_match.documents.formatting import long_date
 from mobility_match.domain import Country
-from mobility_match.models import MailStatus, OutboxMail, Role, School, SchoolKind, utcnow
+from mobility_match.models import (
+    Assignment,
+    ChecklistStep,
+    MailStatus,
+    OutboxMail,
+    Response,
+    Role,
+    School,
+    SchoolKind,
+    Student,
+    utcnow,
+)
 from mobility_match.services import outbox
 from mobility_match.services.outbox import Mail, deliver_due
-from mobility_match.web.i18n import translations
-from mobility_match.web.pages.reasons import reason_words
+from mobility_match.services.reminders import iso_week, send_reminders
+from mobility_match.wording.catalogues import translations
+from mobility_match.wording.reasons import reason_words
 from tests.accounts import add_account, session_headers
 from tests.factories import make_offer, make_student
 from tests.pages import browser, new_signed_in, sign_in_as, submit
@@ -508,3 +520,255 @@ def test_send_mail_delivers_what_is_due_once(
     assert "1 mails delivered" in first.output
     assert "0 mails delivered" in again.output
     assert len(list((tmp_path / "cron").glob("*.eml"))) == 1
+
+
+# ---- reminders, withdrawal, re-run ---------------------------------------------------------
+
+
+def _two_schools(engine: Engine) -> None:
+    """The programme of `_published`, with Ana moved to a second school, a teacher in each
+    school and a coordinator who can be mailed."""
+    _store_programme(engine)
+    with Session(engine) as session:
+        session.add(School(school_id="LP-B", name="Lycée Marie Curie", kind=SchoolKind.PILOT))
+        session.flush()
+        ana = session.get(Student, "S-A")
+        assert ana is not None
+        ana.school_id = "LP-B"
+        session.add(ana)
+        session.commit()
+    add_account(engine, "prof.a@lycee-a.example", Role.TEACHER, school_id="LP-A")
+    add_account(engine, "prof.b@lycee-b.example", Role.TEACHER, school_id="LP-B")
+
+
+def _publish_two_schools(engine: Engine, client: TestClient) -> Round:
+    _two_schools(engine)
+    coordinator_id = add_account(engine, "coordination@programme.example", Role.COORDINATOR)
+    coordinator = session_headers(engine, coordinator_id)
+    round_id = _solved_round(client, coordinator, "Printemps")
+    _publish(client, coordinator, round_id).raise_for_status()
+    return Round(round_id, coordinator, coordinator_id, dt.date.today() + dt.timedelta(days=10))
+
+
+def _remind(engine: Engine, settings: Settings, today: dt.date) -> int:
+    with Session(engine) as session:
+        return send_reminders(session, settings, today).total
+
+
+def _kinds_to(smtp: SmtpServer, address: str) -> list[str]:
+    return [str(m["Subject"]) for m in smtp.to(address)]
+
+
+def test_deadline_reminders_go_3_and_1_days_before_to_those_who_have_not_answered_once(
+    engine: Engine, client: TestClient, settings: Settings, smtp: SmtpServer
+) -> None:
+    """Bruno (placed, no answer) is reminded 3 days and 1 day before the deadline, once
+    each however often the job runs; Ana, who confirmed, and Chloé, unplaced, are not."""
+    published = _publish_two_schools(engine, client)
+    with Session(engine) as session:
+        ana = session.exec(
+            select(Assignment).where(
+                Assignment.round_id == published.round_id, Assignment.student_id == "S-A"
+            )
+        ).one()
+        ana.response = Response.CONFIRMED
+        session.add(ana)
+        # No checklist step is due: only the deadline is reminded of here.
+        for step in session.exec(select(ChecklistStep)):
+            step.due_on = published.deadline + dt.timedelta(days=60)
+            session.add(step)
+        session.commit()
+    deliver_due(engine, settings)
+    smtp.received.clear()
+    smtp.recipients.clear()
+
+    for days in (4, 3, 3, 2, 1, 1, 0):
+        _remind(engine, settings, published.deadline - dt.timedelta(days=days))
+        deliver_due(engine, settings)
+    _remind(engine, settings, published.deadline - dt.timedelta(days=3))
+    deliver_due(engine, settings, now=utcnow() + dt.timedelta(days=1))
+
+    assert sorted(r for rcpt in smtp.recipients for r in rcpt) == ["bruno@eleves.example"] * 2
+    first, second = smtp.to("bruno@eleves.example")
+    deadline = long_date(published.deadline, "fr")
+    assert first["Subject"] == f"Stages en Europe : répondez avant le {deadline}"
+    assert "Il vous reste 3 jours" in _text(first)
+    assert "Il vous reste jusqu'à demain" in _text(second)
+    for message in (first, second):
+        assert "Krakowski Handel" in _text(message)
+        assert "Ana" not in _text(message) + _html(message)
+        assert "http://testserver/student" in _html(message)
+
+
+def test_steps_reminders_and_digests_are_weekly_and_each_school_sees_its_own(
+    engine: Engine, client: TestClient, settings: Settings, smtp: SmtpServer
+) -> None:
+    """A week's run mails each placed student his or her own steps due within 7 days or
+    overdue, each teacher the steps of the school's students and no other school's, the
+    coordinator a count per school; the same week again, nothing more."""
+    _publish_two_schools(engine, client)
+    today = dt.date(2027, 3, 10)
+    with Session(engine) as session:
+        steps = session.exec(select(ChecklistStep).order_by(col(ChecklistStep.id))).all()
+        assert {step.student_id for step in steps} == {"S-A", "S-B"}
+        titles: dict[str, list[str]] = {"S-A": [], "S-B": []}
+        for step in steps:
+            step.due_on = today + dt.timedelta(days=60)
+            session.add(step)
+        own = [s for s in steps if s.who == "student"]
+        ana_late = next(s for s in own if s.student_id == "S-A")
+        ana_late.due_on = today - dt.timedelta(days=2)
+        bruno_due = next(s for s in own if s.student_id == "S-B")
+        bruno_due.due_on = today + dt.timedelta(days=5)
+        bruno_done = next(s for s in own if s.student_id == "S-B" and s is not bruno_due)
+        bruno_done.due_on = today - dt.timedelta(days=1)
+        bruno_done.done_at = utcnow()
+        titles["S-A"].append(ana_late.title)
+        titles["S-B"].append(bruno_due.title)
+        session.add_all([ana_late, bruno_due, bruno_done])
+        session.commit()
+        done_title = bruno_done.title
+    deliver_due(engine, settings)
+    smtp.received.clear()
+    smtp.recipients.clear()
+
+    first = _remind(engine, settings, today)
+    again = _remind(engine, settings, today + dt.timedelta(days=1))  # same ISO week
+    deliver_due(engine, settings)
+
+    assert (first, again) == (5, 0)
+    assert sorted(r for rcpt in smtp.recipients for r in rcpt) == [
+        "ana@eleves.example",
+        "bruno@eleves.example",
+        "coordination@programme.example",
+        "prof.a@lycee-a.example",
+        "prof.b@lycee-b.example",
+    ]
+    (ana,) = smtp.to("ana@eleves.example")
+    assert "En retard" in _text(ana)
+    assert titles["S-A"][0] in _text(ana)
+    assert "Bruno" not in _text(ana) + _html(ana)
+    (bruno,) = smtp.to("bruno@eleves.example")
+    assert "À faire dans les 7 jours" in _text(bruno)
+    assert titles["S-B"][0] in _text(bruno)
+    assert "En retard" not in _text(bruno)  # his overdue step is done
+    if done_title != titles["S-B"][0]:
+        assert done_title not in _text(bruno)
+    (teacher_a,) = smtp.to("prof.a@lycee-a.example")
+    assert (
+        teacher_a["Subject"]
+        == f"Stages en Europe : étapes de préparation, semaine {iso_week(today)}"
+    )
+    assert "Bruno Berger" in _text(teacher_a)
+    assert titles["S-B"][0] in _text(teacher_a)
+    assert "Ana" not in _text(teacher_a) + _html(teacher_a)
+    (teacher_b,) = smtp.to("prof.b@lycee-b.example")
+    assert "Ana Alves" in _text(teacher_b)
+    assert "en retard" in _text(teacher_b)
+    assert "Bruno" not in _text(teacher_b) + _html(teacher_b)
+    (coordinator,) = smtp.to("coordination@programme.example")
+    text = " ".join(_text(coordinator).split())
+    assert "Lycée Jean Moulin : 0 étape(s) en retard (0 élève(s)), 1 à faire" in text
+    assert "Lycée Marie Curie : 1 étape(s) en retard (1 élève(s)), 0 à faire" in text
+
+    assert _remind(engine, settings, today + dt.timedelta(days=7)) == 5  # the next week
+
+
+def test_reminders_command_writes_each_reminder_once(
+    engine: Engine, client: TestClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`mobility-match reminders --today` writes the day's reminders; run again, none; a
+    wrong date names the option and the form."""
+    published = _publish_two_schools(engine, client)
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("MOBILITY_MATCH_MAIL_DIR", str(settings.mail_folder))
+    get_settings.cache_clear()
+    day = (published.deadline - dt.timedelta(days=1)).isoformat()
+    try:
+        first = CliRunner().invoke(cli, ["reminders", "--today", day])
+        second = CliRunner().invoke(cli, ["reminders", "--today", day])
+        wrong = CliRunner().invoke(cli, ["reminders", "--today", "31/12/2027"])
+    finally:
+        get_settings.cache_clear()
+    assert first.exit_code == 0, first.output
+    assert "response deadlines" in first.output
+    assert first.output.split()[0] != "0"
+    assert second.output.split()[0] == "0", second.output
+    assert wrong.exit_code != 0
+    assert "--today" in wrong.output
+    assert "YYYY-MM-DD" in wrong.output
+
+
+def test_a_withdrawal_mails_the_students_concerned_and_their_teacher(
+    engine: Engine, client: TestClient, settings: Settings, smtp: SmtpServer
+) -> None:
+    """Withdrawing Ana's offer mails Ana (company, what happens next) and her school's
+    teacher (her name); Bruno, his teacher and the coordinator get nothing."""
+    published = _publish_two_schools(engine, client)
+    deliver_due(engine, settings)
+    smtp.received.clear()
+    smtp.recipients.clear()
+
+    client.post("/api/offers/DE-1/withdraw", headers=published.coordinator).raise_for_status()
+    deliver_due(engine, settings)
+
+    assert sorted(r for rcpt in smtp.recipients for r in rcpt) == [
+        "ana@eleves.example",
+        "prof.b@lycee-b.example",
+    ]
+    (ana,) = smtp.to("ana@eleves.example")
+    assert ana["Subject"] == "Stages en Europe : votre stage est annulé par l'entreprise"
+    assert COMPANY in _text(ana)
+    assert "Et ensuite ?" in _text(ana)
+    (teacher,) = smtp.to("prof.b@lycee-b.example")
+    assert "Ana Alves" in _text(teacher)
+    assert "DE-1" in _text(teacher)
+    assert "Bruno" not in _text(teacher) + _html(teacher)
+
+
+def test_a_rerun_mails_only_the_students_whose_placement_changed(
+    engine: Engine, client: TestClient, settings: Settings, smtp: SmtpServer
+) -> None:
+    """After Ana's offer is withdrawn, the re-run leaves her unplaced and keeps Bruno on
+    his offer: its publication mails Ana only; Bruno and Chloé (unplaced both times)
+    hear nothing."""
+    published = _publish_two_schools(engine, client)
+    client.post("/api/offers/DE-1/withdraw", headers=published.coordinator).raise_for_status()
+    deliver_due(engine, settings)
+    smtp.received.clear()
+    smtp.recipients.clear()
+
+    created = client.post(
+        f"/api/rounds/{published.round_id}/rerun", json={}, headers=published.coordinator
+    )
+    assert created.status_code < 300, created.text
+    rerun: int = created.json()["id"]
+    client.post(f"/api/rounds/{rerun}/solve", headers=published.coordinator).raise_for_status()
+    assert wait_for_round(client, rerun, published.coordinator)["status"] == "solved"
+    published_rerun = _publish(client, published.coordinator, rerun)
+    assert published_rerun.status_code == 200, published_rerun.text
+    deliver_due(engine, settings)
+
+    assert [r for rcpt in smtp.recipients for r in rcpt] == ["ana@eleves.example"]
+    (ana,) = smtp.to("ana@eleves.example")
+    assert "Votre affectation change" in _text(ana)
+
+
+def test_the_mail_code_does_not_import_the_web_layer() -> None:
+    """services/mail.py and services/reminders.py work without the web layer (they take
+    the reason words and catalogues from mobility_match.wording)."""
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, mobility_match.services.mail, mobility_match.services.reminders; "
+            "print(sorted(m for m in sys.modules if m.startswith('mobility_match.web')))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert loaded.stdout.strip() == "[]"

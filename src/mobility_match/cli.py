@@ -355,6 +355,45 @@ def send_mail() -> None:
     )
 
 
+@app.command("reminders")
+def send_reminders(
+    today: Annotated[
+        str | None,
+        typer.Option(help="The day to remind as of, YYYY-MM-DD (default: today)."),
+    ] = None,
+) -> None:
+    """Write the day's reminders to the outbox (for cron, once a day; a second run the
+    same day writes nothing): the response deadline, checklist steps due or overdue."""
+    import datetime as dt  # noqa: PLC0415
+
+    from sqlmodel import Session  # noqa: PLC0415
+
+    from mobility_match import db  # noqa: PLC0415
+    from mobility_match.config import get_settings  # noqa: PLC0415
+    from mobility_match.services.reminders import send_reminders as remind  # noqa: PLC0415
+
+    try:
+        day = dt.date.fromisoformat(today) if today else dt.date.today()
+    except ValueError:
+        raise _fail([f"--today: {today!r} is not a date; write it YYYY-MM-DD"]) from None
+    settings = get_settings()
+    engine = db.make_engine(settings.database_url)
+    try:
+        db.migrate(engine)
+        with Session(engine) as session:
+            done = remind(session, settings, day)
+    finally:
+        engine.dispose()
+    out.print(
+        f"{done.total} reminders written for {day.isoformat()}: {done.deadline} response "
+        f"deadlines, {done.students} students' steps, {done.teachers} teachers' and "
+        f"{done.coordinators} coordinators' digests.",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 def main() -> None:
     """Entry point of the console script."""
     app()

@@ -40,6 +40,7 @@ from mobility_match.config import Settings, get_settings
 from mobility_match.db import make_engine, read_only
 from mobility_match.documents.checklists import load_checklists
 from mobility_match.documents.rendering import DocumentRenderer
+from mobility_match.services import reminders
 from mobility_match.services.errors import (
     ConfirmationNeeded,
     Conflict,
@@ -153,7 +154,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     solver = Solver(engine, settings)
     renderer = DocumentRenderer(settings.templates_dir)
     jobs = JobRunner(engine, settings, renderer)
-    mail_sender = MailSender(engine, settings)
+    mail_sender = MailSender(engine, settings, daily=reminders.run_daily)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from mobility_match.access import Viewer
-from mobility_match.api.deps import SessionDep, ViewerDep, allow
+from mobility_match.api.deps import SessionDep, SettingsDep, ViewerDep, allow
 from mobility_match.api.problems import SIGNED_IN, responses
 from mobility_match.domain import ANY_OTHER
 from mobility_match.models import OfferStatus, Response, Role
@@ -210,9 +210,12 @@ def patch_offer(
 
 
 @router.post("/api/offers/{offer_id}/withdraw", responses=responses(404, 409))
-def withdraw_offer(offer_id: OfferId, session: SessionDep, viewer: Host) -> OfferPublic:
-    """Withdraw an offer; its published placements are marked withdrawn by the host."""
-    return OfferPublic.of(offers.withdraw_offer(session, viewer, offer_id))
+def withdraw_offer(
+    offer_id: OfferId, session: SessionDep, viewer: Host, settings: SettingsDep
+) -> OfferPublic:
+    """Withdraw an offer; its published placements are marked withdrawn by the host, and
+    the students concerned and their teachers get a mail."""
+    return OfferPublic.of(offers.withdraw_offer(session, viewer, offer_id, settings))
 
 
 @router.get("/api/partner/placements")

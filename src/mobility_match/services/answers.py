@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 
 from mobility_match import access
 from mobility_match.access import Viewer
+from mobility_match.config import Settings
 from mobility_match.models import (
     Assignment,
     Response,
@@ -31,7 +32,7 @@ from mobility_match.models import (
     School,
     utcnow,
 )
-from mobility_match.services import audit
+from mobility_match.services import audit, mail
 from mobility_match.services.errors import NotFound, Refused
 from mobility_match.services.rounds import get_round
 
@@ -294,8 +295,12 @@ def _answer(
     )
 
 
-def on_offer_withdrawn(session: Session, viewer: Viewer, offer_id: str) -> int:
-    """Mark published placements on a withdrawn offer as withdrawn by the host (no commit).
+def on_offer_withdrawn(
+    session: Session, viewer: Viewer, offer_id: str, settings: Settings | None = None
+) -> int:
+    """Mark published placements on a withdrawn offer as withdrawn by the host (no commit);
+    with `settings`, the students concerned and their teachers get a mail in the same
+    transaction (services/mail.py).
 
     Returns how many placements it touched; the coordinator re-runs the round.
     """
@@ -311,6 +316,8 @@ def on_offer_withdrawn(session: Session, viewer: Viewer, offer_id: str) -> int:
     ).all()
     for row in rows:
         _answer(session, viewer, row, Response.WITHDRAWN, offer_id=offer_id)
+    if settings is not None:
+        mail.enqueue_withdrawal(session, offer_id, rows, settings)
     return len(rows)
 
 

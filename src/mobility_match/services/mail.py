@@ -7,14 +7,14 @@ settings like the documents. They are rendered when the mail is written to the o
 account chose English). A mail holds only its recipient's own data, the programme's
 name, and no secret but the link meant for that recipient (kept apart, see outbox).
 
-The words of an unplaced student's reason are the pages' own (web/pages/reasons.py), in
-the recipient's language. No HTTP here.
+The words of an unplaced student's reason are the pages' own (wording/reasons.py), in
+the recipient's language. No HTTP and no import of the web layer here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -35,14 +35,15 @@ from mobility_match.models import (
     OutboxMail,
     Role,
     Round,
+    School,
     Student,
     utcnow,
 )
 from mobility_match.services.outbox import LINK, Mail, enqueue
 from mobility_match.services.placements import GUARDIAN_COLUMNS
 from mobility_match.services.rows import require
-from mobility_match.web.i18n import translations
-from mobility_match.web.pages.reasons import reason_words
+from mobility_match.wording.catalogues import translations
+from mobility_match.wording.reasons import reason_words
 
 LANGUAGES = ("fr", "en")
 """Languages mails to students and their families are written in; French first."""
@@ -54,16 +55,34 @@ class MailKind:
 
     name: str
     audience: str
+    languages: tuple[str, ...] = LANGUAGES
+    """The languages its templates are written in (others get the first)."""
 
 
 PUBLICATION_PLACED = MailKind("publication_placed", "student")
 PUBLICATION_UNPLACED = MailKind("publication_unplaced", "student")
 INVITATION = MailKind("invitation", "student")
 INVITATION_GUARDIAN = MailKind("invitation_guardian", "guardian")
+OFFER_WITHDRAWN = MailKind("offer_withdrawn", "student")
+OFFER_WITHDRAWN_TEACHER = MailKind("offer_withdrawn_teacher", "teacher", ("fr",))
+DEADLINE_REMINDER = MailKind("deadline_reminder", "student")
+STEPS_REMINDER = MailKind("steps_reminder", "student")
+STEPS_DIGEST_TEACHER = MailKind("steps_digest", "teacher", ("fr",))
+STEPS_DIGEST_COORDINATOR = MailKind("steps_digest", "coordinator", ("fr",))
 
 KINDS: Mapping[str, MailKind] = {
     kind.name: kind
-    for kind in (PUBLICATION_PLACED, PUBLICATION_UNPLACED, INVITATION, INVITATION_GUARDIAN)
+    for kind in (
+        PUBLICATION_PLACED,
+        PUBLICATION_UNPLACED,
+        INVITATION,
+        INVITATION_GUARDIAN,
+        OFFER_WITHDRAWN,
+        OFFER_WITHDRAWN_TEACHER,
+        DEADLINE_REMINDER,
+        STEPS_REMINDER,
+        STEPS_DIGEST_TEACHER,
+    )
 }
 """Every kind of mail; each has `templates/mail/<name>.<lang>.txt` and `.html` per language."""
 
@@ -101,7 +120,7 @@ def render(
     kind: MailKind, language: str, context: Mapping[str, Any], settings: Settings
 ) -> Rendered:
     """The subject, plain text and HTML of `kind` in `language` (French if not written)."""
-    language = language if language in LANGUAGES else LANGUAGES[0]
+    language = language if language in kind.languages else kind.languages[0]
     text_env, html_env = _environments(settings.templates_dir)
     values = {"programme": settings.programme_name, "lang": language, "link": LINK, **context}
     module = text_env.get_template(f"mail/{kind.name}.{language}.txt").make_module(values)
@@ -112,7 +131,7 @@ def render(
     return Rendered(subject, str(module).strip() + "\n", html)
 
 
-def _mail(
+def compose(
     kind: MailKind,
     key: str,
     recipient: str,
@@ -129,7 +148,7 @@ def _mail(
         audience=kind.audience,
         recipient=recipient.strip(),
         recipient_name=recipient_name,
-        language=language if language in LANGUAGES else LANGUAGES[0],
+        language=language if language in kind.languages else kind.languages[0],
         subject=rendered.subject,
         text_body=rendered.text,
         html_body=rendered.html,
@@ -137,7 +156,7 @@ def _mail(
     )
 
 
-def _languages(session: Session, student_ids: list[str]) -> dict[str, str]:
+def languages_of(session: Session, student_ids: list[str]) -> dict[str, str]:
     """The language each student's account chose (none: French)."""
     chosen: dict[str, str] = {}
     for start in range(0, len(student_ids), 500):
@@ -151,7 +170,7 @@ def _languages(session: Session, student_ids: list[str]) -> dict[str, str]:
     return chosen
 
 
-def _url(settings: Settings, path: str) -> str:
+def url(settings: Settings, path: str) -> str:
     return f"{settings.public_url.rstrip('/')}{path}"
 
 
@@ -166,25 +185,45 @@ class Enqueued:
     without_email: int
 
 
-def enqueue_publication(session: Session, round_: Round, settings: Settings) -> Enqueued:
+def enqueue_publication(
+    session: Session, round_: Round, settings: Settings, previous: Round | None = None
+) -> Enqueued:
     """In the publish's transaction: each student of the round with an e-mail gets the
-    placement and the response deadline, or the reason and what happens next."""
+    placement and the response deadline, or the reason and what happens next. For a
+    re-run of `previous`, only the students whose placement changed (another offer, newly
+    placed, newly unplaced, or new to the round): the others' mail still holds."""
     assert round_.id is not None
+    before: dict[str, str | None] = {}
+    if previous is not None:
+        before = dict(
+            session.exec(
+                select(Assignment.student_id, Assignment.offer_id).where(
+                    Assignment.round_id == previous.id
+                )
+            ).all()
+        )
     rows = session.exec(
         select(Assignment, Student.email)
         .join(Student, col(Student.student_id) == col(Assignment.student_id), isouter=True)
         .where(Assignment.round_id == round_.id)
         .order_by(col(Assignment.student_id))
     ).all()
-    languages = _languages(session, [row.student_id for row, _email in rows])
-    link = _url(settings, "/student")
+    languages = languages_of(session, [row.student_id for row, _email in rows])
+    link = url(settings, "/student")
     mails = without = 0
     for assignment, email in rows:
+        changed = previous is not None
+        same = assignment.student_id in before and before[assignment.student_id] == (
+            assignment.offer_id
+        )
+        if changed and same:
+            continue  # the placement (or the reason to be unplaced) did not change
         if not email or not email.strip():
             without += 1
             continue
         language = languages.get(assignment.student_id, LANGUAGES[0])
         context: dict[str, Any] = {
+            "changed": changed,
             "first_name": assignment.first_name,
             "last_name": assignment.last_name,
             "round_name": round_.name,
@@ -204,7 +243,7 @@ def enqueue_publication(session: Session, round_: Round, settings: Settings) -> 
             kind = PUBLICATION_UNPLACED
             words = reason_words(assignment.reason_code, translations(language).gettext)
             context["reason"] = words.to_student if words is not None else ""
-        mail = _mail(
+        mail = compose(
             kind,
             f"publish:{round_.id}:{assignment.student_id}",
             email,
@@ -227,6 +266,119 @@ _COUNTRY_NAMES = {
 
 def _country_name(code: str, language: str) -> str:
     return _COUNTRY_NAMES.get(language, _COUNTRY_NAMES["fr"]).get(code, code)
+
+
+# ---- a host's withdrawal --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Staff:
+    """A teacher or coordinator who can be mailed: the account's username is an address."""
+
+    account_id: int
+    address: str
+    name: str
+    school_id: str | None
+
+
+def staff(session: Session, role: Role, school_ids: Collection[str] | None = None) -> list[Staff]:
+    """The active accounts of `role` (of `school_ids` if given) whose username is an e-mail
+    address, by id."""
+    query = select(Account).where(Account.role == role, col(Account.active).is_(True))
+    if school_ids is not None:
+        query = query.where(col(Account.school_id).in_(list(school_ids)))
+    return [
+        Staff(
+            account.id,
+            account.username,
+            account.display_name or account.username,
+            account.school_id,
+        )
+        for account in session.exec(query.order_by(col(Account.id)))
+        if account.id is not None and "@" in account.username
+    ]
+
+
+def enqueue_withdrawal(
+    session: Session, offer_id: str, withdrawn: Sequence[Assignment], settings: Settings
+) -> int:
+    """In the withdrawal's transaction: each student whose placement the host withdrew is
+    told, and each teacher of their schools gets the list of his or her school's students
+    (nobody else's). How many mails were written."""
+    if not withdrawn:
+        return 0
+    ids = [row.student_id for row in withdrawn]
+    emails = dict(
+        session.exec(
+            select(Student.student_id, Student.email).where(col(Student.student_id).in_(ids))
+        ).all()
+    )
+    languages = languages_of(session, ids)
+    rounds = {row.round_id: session.get(Round, row.round_id) for row in withdrawn}
+    link = url(settings, "/student")
+    written = 0
+    for row in withdrawn:
+        round_ = rounds[row.round_id]
+        address = (emails.get(row.student_id) or "").strip()
+        if round_ is None or not address:
+            continue
+        written += enqueue(
+            session,
+            compose(
+                OFFER_WITHDRAWN,
+                f"withdrawn:{row.round_id}:{offer_id}:{row.student_id}",
+                address,
+                f"{row.first_name} {row.last_name}".strip(),
+                languages.get(row.student_id, LANGUAGES[0]),
+                {
+                    "first_name": row.first_name,
+                    "company": row.company_name,
+                    "city": row.city,
+                    "round_name": round_.name,
+                    "student_page": link,
+                },
+                settings,
+                round_id=row.round_id,
+                student_id=row.student_id,
+            ),
+        )
+    schools = {row.school_id for row in withdrawn}
+    names = dict(
+        session.exec(
+            select(School.school_id, School.name).where(col(School.school_id).in_(schools))
+        ).all()
+    )
+    first = withdrawn[0]
+    first_round = rounds[first.round_id]
+    for teacher in staff(session, Role.TEACHER, schools):
+        students = sorted(
+            f"{row.first_name} {row.last_name}".strip()
+            for row in withdrawn
+            if row.school_id == teacher.school_id
+        )
+        written += enqueue(
+            session,
+            compose(
+                OFFER_WITHDRAWN_TEACHER,
+                f"withdrawn:{first.round_id}:{offer_id}:teacher:{teacher.account_id}",
+                teacher.address,
+                teacher.name,
+                "fr",
+                {
+                    "recipient_name": teacher.name,
+                    "company": first.company_name,
+                    "city": first.city,
+                    "offer_id": offer_id,
+                    "round_name": first_round.name if first_round is not None else "",
+                    "scope": names.get(teacher.school_id or "", teacher.school_id or ""),
+                    "students": students,
+                    "follow_up_page": url(settings, "/teacher"),
+                },
+                settings,
+                round_id=first.round_id,
+            ),
+        )
+    return written
 
 
 # ---- invitations ----------------------------------------------------------------------------
@@ -270,7 +422,7 @@ def enqueue_invitation(
         key = f"invite:{invitation_id}:student"
         enqueue(
             session,
-            _mail(
+            compose(
                 INVITATION,
                 key,
                 student.email,
@@ -288,7 +440,7 @@ def enqueue_invitation(
         key = f"invite:{invitation_id}:guardian"
         enqueue(
             session,
-            _mail(
+            compose(
                 INVITATION_GUARDIAN,
                 key,
                 guardian_email,

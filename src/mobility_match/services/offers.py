@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 
 from mobility_match import access, domain, records
 from mobility_match.access import Viewer
+from mobility_match.config import Settings
 from mobility_match.documents import formatting
 from mobility_match.importing import Problem, cells, offer_from_row
 from mobility_match.importing.offers import OFFER_COLUMNS, OFFER_OPTIONAL_COLUMNS
@@ -437,8 +438,11 @@ def patch_offer(
     return update_offer(session, viewer, offer_id, fields, version=version)
 
 
-def withdraw_offer(session: Session, viewer: Viewer, offer_id: str) -> OfferView:
-    """Withdraw an offer and mark its published placements withdrawn; again changes nothing."""
+def withdraw_offer(
+    session: Session, viewer: Viewer, offer_id: str, settings: Settings | None = None
+) -> OfferView:
+    """Withdraw an offer and mark its published placements withdrawn (with `settings`, the
+    students concerned and their teachers are mailed); again changes nothing."""
     require(viewer, Role.COORDINATOR, Role.PARTNER)
     row = _locked_offer(session, viewer, offer_id)
     if row.status is not OfferStatus.WITHDRAWN:
@@ -447,7 +451,7 @@ def withdraw_offer(session: Session, viewer: Viewer, offer_id: str) -> OfferView
         )
         session.add(row)
         session.flush()
-        placements = on_offer_withdrawn(session, viewer, offer_id)
+        placements = on_offer_withdrawn(session, viewer, offer_id, settings)
         audit.record(
             session, viewer, "offer.withdraw", "offer", offer_id, placements_withdrawn=placements
         )

@@ -24,7 +24,7 @@ import secrets
 import smtplib
 import ssl
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -404,13 +404,20 @@ def deliver_due(
         done += _deliver_batch(engine, settings, mails, claimer, moment)
 
 
+Daily = Callable[[Engine, Settings, dt.date], None]
+
+
 class MailSender:
     """Delivers the outbox from a thread of this process: every `mail_poll_seconds`, and at
-    once after a commit that enqueued mail (in this process)."""
+    once after a commit that enqueued mail (in this process). With `daily`, also calls it
+    once a day (at start, then when the date changes) before delivering: the reminders,
+    whose keys make a run in several processes write each mail once."""
 
-    def __init__(self, engine: Engine, settings: Settings) -> None:
+    def __init__(self, engine: Engine, settings: Settings, daily: Daily | None = None) -> None:
         self.engine = engine
         self.settings = settings
+        self.daily = daily
+        self._last_day: dt.date | None = None
         self._wake = threading.Event()
         self._closing = threading.Event()
         self._thread: threading.Thread | None = None
@@ -440,6 +447,10 @@ class MailSender:
             self._wake.clear()
             if self._closing.is_set():
                 return
+            today = utcnow().date()
+            if self.daily is not None and self._last_day != today:
+                self._last_day = today
+                self.daily(self.engine, self.settings, today)
             try:
                 deliver_due(self.engine, self.settings)
             except Exception:  # a busy database: the next round tries again

@@ -344,7 +344,8 @@ def publish(
 
     Each placed student's preparation checklist is written in the same transaction, and
     so are, with `settings`, the mails that tell each student of a first publication his
-    or her placement or reason (services/mail.py; a re-run's mails come later).
+    or her placement or reason, and of a re-run each student whose placement changed
+    (services/mail.py).
     """
     round_ = get_round(session, viewer, round_id)
     if round_.status is not RoundStatus.SOLVED:
@@ -386,8 +387,8 @@ def publish(
         _replace(session, previous, round_id)
     steps = instantiate_checklists(session, round_, previous, checklists)
     mailed = None
-    if settings is not None and previous is None:
-        mailed = mail.enqueue_publication(session, round_, settings)
+    if settings is not None:
+        mailed = mail.enqueue_publication(session, round_, settings, previous)
     audit.record(
         session,
         viewer,

@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from mobility_match import domain, exports
 from mobility_match.access import Viewer
-from mobility_match.api.deps import SessionDep
+from mobility_match.api.deps import SessionDep, SettingsDep
 from mobility_match.domain import ANY_OTHER, CEFR_LEVELS, Sector
 from mobility_match.importing import cells as cell_parsers
 from mobility_match.importing.table import Invalid
@@ -586,11 +586,16 @@ def withdraw_page(
 
 @router.post("/partner/offers/{offer_id}/withdraw")
 def withdraw_offer(
-    offer_id: str, request: Request, session: SessionDep, viewer: PartnerPage
+    offer_id: str,
+    request: Request,
+    session: SessionDep,
+    viewer: PartnerPage,
+    settings: SettingsDep,
 ) -> Response:
-    """Withdraw the offer (its placed students lose their placement); back to the offers."""
+    """Withdraw the offer (its placed students lose their placement and are told, with
+    their teachers); back to the offers."""
     _ = gettext_for(request, viewer)
-    offers.withdraw_offer(session, viewer, offer_id)
+    offers.withdraw_offer(session, viewer, offer_id, settings)
     response = RedirectResponse("/partner", status_code=303)
     set_flash(response, _("Offer %(offer)s was withdrawn.") % {"offer": offer_id})
     return response
