@@ -276,10 +276,16 @@ def _text(value: object) -> str:
     return value.isoformat() if isinstance(value, dt.date) else str(value)
 
 
-def to_confirm(session: Session, changes: Sequence[RowChange[Student]]) -> list[ToConfirm]:
-    """The updated students whose identity changes or who are in a published round."""
+def to_confirm(
+    session: Session,
+    changes: Sequence[RowChange[Student]],
+    published: Mapping[str, list[str]] | None = None,
+) -> list[ToConfirm]:
+    """The updated students whose identity changes or who are in a published round
+    (`published`: published_rounds_of these students, when the caller has it already)."""
     updated = [change for change in changes if change.action == "updated"]
-    published = published_rounds_of(session, (change.row.student_id for change in updated))
+    if published is None:
+        published = published_rounds_of(session, (change.row.student_id for change in updated))
     found = []
     for change in updated:
         stored = change.stored

@@ -102,7 +102,9 @@ def preview(session: Session, viewer: Viewer, draft: Draft, *, max_bytes: int) -
             if read.problems:
                 return _refused(draft.kind, read)
             plan = imports.compare_students(session, viewer, read.objects)
-            rows = _student_rows(session, plan.students)
+            ids = (change.row.student_id for change in plan.students)
+            published = imports.published_rounds_of(session, ids)
+            rows = _student_rows(plan.students, published)
             return Preview(
                 draft.kind,
                 read.names,
@@ -110,7 +112,9 @@ def preview(session: Session, viewer: Viewer, draft: Draft, *, max_bytes: int) -
                 _shown(rows),
                 _counts(rows),
                 schools_created=plan.schools_created,
-                confirmation=imports.confirmation_code(imports.to_confirm(session, plan.students)),
+                confirmation=imports.confirmation_code(
+                    imports.to_confirm(session, plan.students, published)
+                ),
             )
         read = imports.read_offers_upload(session, viewer, draft.files, max_bytes=max_bytes)
         if read.problems:
@@ -187,9 +191,8 @@ def _field_changes(change: imports.RowChange[Any]) -> list[FieldChange]:
 
 
 def _student_rows(
-    session: Session, changes: Sequence[imports.RowChange[Student]]
+    changes: Sequence[imports.RowChange[Student]], published: Mapping[str, list[str]]
 ) -> list[RowPreview]:
-    published = imports.published_rounds_of(session, (c.row.student_id for c in changes))
     rows = []
     for change in changes:
         new, stored = change.row, change.stored

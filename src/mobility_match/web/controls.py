@@ -88,6 +88,17 @@ def _body_fields(kind: str, body: bytes) -> Iterator[tuple[str, str]]:
     yield from _strings(decoded, "body")
 
 
+def refused_fields(fields: Iterable[tuple[str, str]]) -> list[dict[str, str]]:
+    """One problem per field holding a control character, each field once."""
+    problems: dict[str, str] = {}
+    for field, text in fields:
+        code = control_in(text)
+        shown = CONTROL.sub("?", field)  # a key holding the control is shown without it
+        if code is not None and shown not in problems:
+            problems[shown] = MESSAGE.format(code=code)
+    return [{"field": field, "message": message} for field, message in problems.items()]
+
+
 def _header_problems(scope: Scope) -> list[dict[str, str]]:
     """One problem per header whose value holds a control character (names are checked
     by the HTTP server)."""
@@ -113,7 +124,7 @@ async def multipart_fields(request: Request) -> None:
         fields.append((f"body.{name}", name))
         if isinstance(value, str):
             fields.append((f"body.{name}", value))
-    refused = ControlCharacters._refused(fields)
+    refused = refused_fields(fields)
     if refused:
         raise RequestValidationError(
             [
@@ -137,7 +148,7 @@ class ControlCharacters:
         query = scope.get("query_string", b"").decode("latin-1")
         for name, value in parse_qsl(query, keep_blank_values=True):
             fields += [(f"query.{name}", name), (f"query.{name}", value)]
-        refused = self._refused(fields) + _header_problems(scope)
+        refused = refused_fields(fields) + _header_problems(scope)
         if refused:
             await self._refuse(scope, receive, send, refused)
             return
@@ -146,22 +157,11 @@ class ControlCharacters:
             await self.app(scope, receive, send)
             return
         body = await self._read_body(receive)
-        refused = self._refused(_body_fields(kind, body))
+        refused = refused_fields(_body_fields(kind, body))
         if refused:
             await self._refuse(scope, receive, send, refused)
             return
         await self.app(scope, self._replay(body, receive), send)
-
-    @staticmethod
-    def _refused(fields: Iterable[tuple[str, str]]) -> list[dict[str, str]]:
-        """One problem per field holding a control character, each field once."""
-        problems: dict[str, str] = {}
-        for field, text in fields:
-            code = control_in(text)
-            shown = CONTROL.sub("?", field)  # a key holding the control is shown without it
-            if code is not None and shown not in problems:
-                problems[shown] = MESSAGE.format(code=code)
-        return [{"field": field, "message": message} for field, message in problems.items()]
 
     @staticmethod
     async def _read_body(receive: Receive) -> bytes:
