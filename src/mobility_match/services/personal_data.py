@@ -62,6 +62,7 @@ from mobility_match.models import (
 from mobility_match.services import audit
 from mobility_match.services.documents import file_name
 from mobility_match.services.errors import Conflict, NotFound, Refused
+from mobility_match.services.placements import is_current
 from mobility_match.services.rows import chunks, require
 
 FORMAT = "mobility_match personal data export, version 1"
@@ -483,8 +484,7 @@ def current_placement(session: Session, student_id: str, today: dt.date) -> Assi
             Assignment.student_id == student_id,
             col(Round.status) == RoundStatus.PUBLISHED,
             col(Round.superseded_by).is_(None),
-            col(Assignment.offer_id).is_not(None),
-            col(Assignment.response).in_([Response.PENDING, Response.CONFIRMED]),
+            is_current(),
             col(Assignment.end_date) >= today,
         )
     ).first()
