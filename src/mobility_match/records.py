@@ -14,6 +14,10 @@ from typing import Any
 from mobility_match import domain, models
 from mobility_match.importing.cells import language_requirement
 
+GUARDIAN_COLUMNS = ("guardian_name", "guardian_email", "guardian_phone")
+"""Optional students.csv columns: a parent or guardian to contact (for a minor), kept in
+the student's `extra`."""
+
 
 def student_row(student: domain.Student) -> models.Student:
     """The table row of an imported student."""

@@ -39,8 +39,8 @@ from mobility_match.models import (
     Student,
     utcnow,
 )
+from mobility_match.records import GUARDIAN_COLUMNS
 from mobility_match.services.outbox import LINK, Mail, enqueue
-from mobility_match.services.placements import GUARDIAN_COLUMNS
 from mobility_match.services.rows import require
 from mobility_match.wording.catalogues import translations
 from mobility_match.wording.reasons import reason_words

@@ -25,15 +25,13 @@ from mobility_match.models import (
     RoundStatus,
     School,
 )
+from mobility_match.records import GUARDIAN_COLUMNS
 from mobility_match.services.answers import get_assignment
 from mobility_match.services.errors import Conflict, Gone
 from mobility_match.services.snapshots import snapshot_objects
 
 FIRST_STEPS = 5
 """How many of the checklist's earliest steps the student's letter lists."""
-
-GUARDIAN_COLUMNS = ("guardian_name", "guardian_email", "guardian_phone")
-"""Optional students.csv columns: a parent or guardian to contact (for a minor)."""
 
 
 def is_current() -> ColumnElement[bool]:
