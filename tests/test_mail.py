@@ -260,7 +260,7 @@ def test_publishing_mails_each_student_with_an_email_once(
     assert {mail.status for mail in _outbox(engine)} == {MailStatus.SENT}
 
     page = _round_page(app, engine, published)
-    assert "Mails aux élèves" in page
+    assert "Messages de ce tour" in page
     assert re.search(r"sans adresse e-mail[^<]*</th><td class=\"number\">1<", page), page
 
 
@@ -356,7 +356,7 @@ def test_a_mail_never_accepted_fails_and_the_coordinator_sees_who(
     smtp.start()
     assert deliver_due(engine, settings, now=now + dt.timedelta(days=30)).sent == 0
     page = _round_page(app, engine, published)
-    assert "Élèves non joints" in page
+    assert "Personnes non jointes" in page
     assert "chloe@eleves.example" in page
     assert "Connection" in page or "refused" in page.lower(), page
 

@@ -257,6 +257,14 @@ def serve(
         except ImportFailed as failure:
             raise _fail([str(problem) for problem in failure.problems]) from None
         service.print_sign_ins(out, accounts, settings.public_url)
+    if not settings.mails_from_service:
+        out.print(
+            "Mail and reminders: left to `mobility-match worker` processes (start at least "
+            "one); this service only writes mails to the outbox.",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     service.run(settings, host, port, workers)
 
 
@@ -353,6 +361,48 @@ def send_mail() -> None:
         highlight=False,
         soft_wrap=True,
     )
+
+
+@app.command()
+def worker() -> None:
+    """Run the background work until stopped (Ctrl-C or SIGTERM): deliver the outbox's
+    mails and write the daily reminders. On PostgreSQL the service leaves this to worker
+    processes (start one or more, on any machine reaching the database); on SQLite the
+    service does it itself unless MOBILITY_MATCH_MAIL_IN_SERVICE=false."""
+    import signal  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+
+    from mobility_match import db  # noqa: PLC0415
+    from mobility_match.config import get_settings  # noqa: PLC0415
+    from mobility_match.services import reminders  # noqa: PLC0415
+    from mobility_match.services.outbox import MailSender  # noqa: PLC0415
+
+    settings = get_settings()
+    engine = db.make_engine(settings.database_url)
+    db.migrate(engine)
+    stop = threading.Event()
+
+    def _stop(_signal: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    sender = MailSender(engine, settings, daily=reminders.run_daily)
+    where = settings.smtp_host or str(settings.mail_folder)
+    out.print(
+        f"worker: delivering mail ({where}) every {settings.mail_poll_seconds:g} s and "
+        "writing the daily reminders; stop with Ctrl-C.",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    sender.start()
+    try:
+        stop.wait()
+    finally:
+        sender.shutdown()
+        engine.dispose()
+    out.print("worker: stopped.", markup=False, highlight=False)
 
 
 @app.command("reminders")

@@ -103,10 +103,11 @@ class Settings(BaseSettings):
         description="Where mails are written as .eml files when no SMTP host is set "
         "(default: out/mail under the working directory).",
     )
-    mail_in_service: bool = Field(
-        default=True,
-        description="Deliver mail from a thread of the service; false when "
-        "`mobility-match send-mail` runs from cron or a worker instead.",
+    mail_in_service: bool | None = Field(
+        default=None,
+        description="Deliver mail (and write the daily reminders) from a thread of the "
+        "service. Unset: yes on SQLite; on PostgreSQL `mobility-match worker` processes do "
+        "it. False when `mobility-match send-mail` runs from cron instead.",
     )
     mail_poll_seconds: float = Field(default=5.0, gt=0)
 
@@ -154,6 +155,14 @@ class Settings(BaseSettings):
         if self.mail_from.endswith("@localhost>") or self.mail_from.endswith("@localhost"):
             problems.append("set MOBILITY_MATCH_MAIL_FROM to an address of the programme")
         return problems
+
+    @property
+    def mails_from_service(self) -> bool:
+        """Whether the service itself delivers mail and writes the daily reminders: as set,
+        else on SQLite only (on PostgreSQL, `mobility-match worker` does)."""
+        if self.mail_in_service is not None:
+            return self.mail_in_service
+        return self.database_url.startswith("sqlite")
 
     @property
     def mail_folder(self) -> Path:

@@ -452,7 +452,7 @@ class OutboxMail(SQLModel, table=True):
     key: str = Field(unique=True, max_length=200)
     kind: str = Field(max_length=32)
     audience: str = Field(max_length=16)
-    """Whom it is for: `student`, `guardian` (later `teacher`, `coordinator`…)."""
+    """Whom it is for: `student`, `guardian`, `teacher`, `coordinator` or `partner`."""
     recipient: str = Field(max_length=254)
     recipient_name: str = Field(default="", max_length=254)
     language: str = Field(max_length=8)
@@ -462,6 +462,8 @@ class OutboxMail(SQLModel, table=True):
     link: str | None = Field(default=None, max_length=500)
     round_id: int | None = Field(default=None, foreign_key="round.id", index=True)
     student_id: str | None = Field(default=None, max_length=64, index=True)
+    account_id: int | None = Field(default=None, index=True)
+    """For a mail to staff (a teacher, a coordinator, a partner): the account it is for."""
     status: MailStatus = Field(default=MailStatus.QUEUED, max_length=16)
     attempts: int = 0
     next_attempt_at: dt.datetime = Field(default_factory=utcnow)

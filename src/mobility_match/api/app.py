@@ -33,6 +33,7 @@ from mobility_match.api import (
     personal_data,
     rounds,
 )
+from mobility_match.api import mail as mail_api
 from mobility_match.api.limits import BodyLimit
 from mobility_match.api.openapi import describe
 from mobility_match.api.problems import invalid_request_detail, problem
@@ -160,7 +161,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         solver.recover()
         jobs.recover()
-        if settings.mail_in_service:
+        if settings.mails_from_service:
             mail_sender.start()
         try:
             yield
@@ -200,6 +201,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         documents,
         checklists,
         me,
+        mail_api,
         audit,
         personal_data,
     ):

@@ -33,6 +33,7 @@ from mobility_match.models import (
     Assignment,
     MailStatus,
     OutboxMail,
+    Partner,
     Role,
     Round,
     School,
@@ -40,7 +41,7 @@ from mobility_match.models import (
     utcnow,
 )
 from mobility_match.records import GUARDIAN_COLUMNS
-from mobility_match.services.outbox import LINK, Mail, enqueue
+from mobility_match.services.outbox import LINK, Mail, enqueue, enqueue_all
 from mobility_match.services.rows import require
 from mobility_match.wording.catalogues import translations
 from mobility_match.wording.reasons import reason_words
@@ -69,6 +70,7 @@ DEADLINE_REMINDER = MailKind("deadline_reminder", "student")
 STEPS_REMINDER = MailKind("steps_reminder", "student")
 STEPS_DIGEST_TEACHER = MailKind("steps_digest", "teacher", ("fr",))
 STEPS_DIGEST_COORDINATOR = MailKind("steps_digest", "coordinator", ("fr",))
+PUBLICATION_PARTNER = MailKind("publication_partner", "partner", ("fr", "en", "de", "pl"))
 
 KINDS: Mapping[str, MailKind] = {
     kind.name: kind
@@ -82,6 +84,7 @@ KINDS: Mapping[str, MailKind] = {
         DEADLINE_REMINDER,
         STEPS_REMINDER,
         STEPS_DIGEST_TEACHER,
+        PUBLICATION_PARTNER,
     )
 }
 """Every kind of mail; each has `templates/mail/<name>.<lang>.txt` and `.html` per language."""
@@ -210,7 +213,8 @@ def enqueue_publication(
     ).all()
     languages = languages_of(session, [row.student_id for row, _email in rows])
     link = url(settings, "/student")
-    mails = without = 0
+    without = 0
+    mails: list[Mail] = []
     for assignment, email in rows:
         changed = previous is not None
         same = assignment.student_id in before and before[assignment.student_id] == (
@@ -243,19 +247,109 @@ def enqueue_publication(
             kind = PUBLICATION_UNPLACED
             words = reason_words(assignment.reason_code, translations(language).gettext)
             context["reason"] = words.to_student if words is not None else ""
-        mail = compose(
-            kind,
-            f"publish:{round_.id}:{assignment.student_id}",
-            email,
-            f"{assignment.first_name} {assignment.last_name}".strip(),
-            language,
-            context,
-            settings,
-            round_id=round_.id,
-            student_id=assignment.student_id,
+        mails.append(
+            compose(
+                kind,
+                f"publish:{round_.id}:{assignment.student_id}",
+                email,
+                f"{assignment.first_name} {assignment.last_name}".strip(),
+                language,
+                context,
+                settings,
+                round_id=round_.id,
+                student_id=assignment.student_id,
+            )
         )
-        mails += enqueue(session, mail)
-    return Enqueued(mails, without)
+    assignments = [row for row, _email in rows]
+    mails.extend(_partner_publication(session, round_, settings, assignments, before))
+    return Enqueued(enqueue_all(session, mails), without)
+
+
+PARTNER_LANGUAGES = {"DE": "de", "PL": "pl", "UK": "en"}
+"""The language a partner's mail is in when its account chose none: its country's."""
+
+
+def _partner_publication(
+    session: Session,
+    round_: Round,
+    settings: Settings,
+    rows: Sequence[Assignment],
+    before: Mapping[str, str | None],
+) -> list[Mail]:
+    """Each partner organisation's accounts learn how many trainees each of its offers
+    received (no names: those are on its placements page), in the partner's language. For
+    a re-run, only partners whose offers gained or lost a trainee."""
+    rerun = round_.previous_round_id is not None and bool(before)
+    previous_offers = set(before.values()) if rerun else set()
+    placed: dict[str, dict[str, list[Assignment]]] = {}
+    changed_partners: set[str] = set()
+    for row in rows:
+        if row.offer_id is None or row.partner is None:
+            continue
+        placed.setdefault(row.partner, {}).setdefault(row.offer_id, []).append(row)
+        if rerun and before.get(row.student_id) != row.offer_id:
+            changed_partners.add(row.partner)
+    if rerun:
+        # A partner whose offer lost a trainee changed too, even with no new trainee.
+        offer_partners = dict(
+            session.exec(
+                select(Assignment.offer_id, Assignment.partner).where(
+                    Assignment.round_id == round_.previous_round_id,
+                    col(Assignment.offer_id).in_([o for o in previous_offers if o is not None]),
+                )
+            ).all()
+        )
+        now_at = {row.student_id: row.offer_id for row in rows}
+        for student_id, offer_id in before.items():
+            if offer_id is not None and now_at.get(student_id) != offer_id:
+                partner = offer_partners.get(offer_id)
+                if partner is not None:
+                    changed_partners.add(partner)
+    partners = changed_partners if rerun else set(placed)
+    if not partners:
+        return []
+    countries = dict(
+        session.exec(
+            select(Partner.code, Partner.country).where(col(Partner.code).in_(partners))
+        ).all()
+    )
+    mails = []
+    for person in staff(session, Role.PARTNER, partners=partners):
+        code = person.partner or ""
+        language = person.language or PARTNER_LANGUAGES.get(countries.get(code, ""), "en")
+        offers = [
+            {
+                "offer_id": offer_id,
+                "company": trainees[0].company_name,
+                "city": trainees[0].city,
+                "start": trainees[0].start_date,
+                "end": trainees[0].end_date,
+                "trainees": len(trainees),
+            }
+            for offer_id, trainees in sorted(placed.get(code, {}).items())
+        ]
+        mails.append(
+            compose(
+                PUBLICATION_PARTNER,
+                f"publish:{round_.id}:partner:{person.account_id}",
+                person.address,
+                person.name,
+                language,
+                {
+                    "recipient_name": person.name,
+                    "changed": rerun,
+                    "round_name": round_.name,
+                    "deadline": round_.response_deadline,
+                    "offers": offers,
+                    "trainees": sum(offer["trainees"] for offer in offers),
+                    "placements_page": url(settings, "/partner/placements"),
+                },
+                settings,
+                round_id=round_.id,
+                account_id=person.account_id,
+            )
+        )
+    return mails
 
 
 _COUNTRY_NAMES = {
@@ -279,20 +373,32 @@ class Staff:
     address: str
     name: str
     school_id: str | None
+    partner: str | None = None
+    language: str = ""
+    """The language the person chose for the pages (empty: none chosen)."""
 
 
-def staff(session: Session, role: Role, school_ids: Collection[str] | None = None) -> list[Staff]:
-    """The active accounts of `role` (of `school_ids` if given) whose username is an e-mail
-    address, by id."""
+def staff(
+    session: Session,
+    role: Role,
+    school_ids: Collection[str] | None = None,
+    partners: Collection[str] | None = None,
+) -> list[Staff]:
+    """The active accounts of `role` (of `school_ids` or `partners` if given) whose
+    username is an e-mail address, by id."""
     query = select(Account).where(Account.role == role, col(Account.active).is_(True))
     if school_ids is not None:
         query = query.where(col(Account.school_id).in_(list(school_ids)))
+    if partners is not None:
+        query = query.where(col(Account.partner).in_(list(partners)))
     return [
         Staff(
             account.id,
             account.username,
             account.display_name or account.username,
             account.school_id,
+            account.partner,
+            account.language,
         )
         for account in session.exec(query.order_by(col(Account.id)))
         if account.id is not None and "@" in account.username
@@ -376,6 +482,7 @@ def enqueue_withdrawal(
                 },
                 settings,
                 round_id=first.round_id,
+                account_id=teacher.account_id,
             ),
         )
     return written
@@ -473,17 +580,32 @@ def invitation_mails(session: Session, invitation_id: int) -> list[OutboxMail]:
 
 
 def my_mails(session: Session, viewer: Viewer, limit: int = 20) -> list[OutboxMail]:
-    """The mails sent (or to be sent) to the signed-in student, newest first."""
-    if viewer.student_id is None:
-        return []
+    """The mails sent (or to be sent) to the signed-in person, newest first: a student's
+    own (not those to his or her guardian), a staff member's to his or her account."""
+    if viewer.role is Role.STUDENT:
+        if viewer.student_id is None:
+            return []
+        mine = (OutboxMail.student_id == viewer.student_id) & (OutboxMail.audience == "student")
+    else:
+        mine = OutboxMail.account_id == viewer.account_id
     return list(
         session.exec(
             select(OutboxMail)
-            .where(OutboxMail.student_id == viewer.student_id, OutboxMail.audience == "student")
+            .where(mine)
             .order_by(col(OutboxMail.created_at).desc(), col(OutboxMail.id).desc())
             .limit(limit)
         ).all()
     )
+
+
+def mail_address(session: Session, viewer: Viewer) -> str | None:
+    """Where the service mails the signed-in person: a student's e-mail, a staff member's
+    username when it is an address; None when it cannot mail him or her."""
+    if viewer.role is Role.STUDENT:
+        student = session.get(Student, viewer.student_id) if viewer.student_id else None
+        address = (student.email or "").strip() if student is not None else ""
+        return address or None
+    return viewer.username if "@" in viewer.username else None
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import secrets
 import smtplib
 import ssl
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -82,40 +82,59 @@ class Mail:
     html_body: str
     round_id: int | None = None
     student_id: str | None = None
+    account_id: int | None = None
     link: str | None = None
 
 
 def enqueue(session: Session, mail: Mail) -> bool:
     """Write `mail` to the outbox in the caller's transaction (the caller commits); False
     when a mail with its key was already written (nothing changes then)."""
-    values: dict[str, Any] = {
-        "key": mail.key,
-        "kind": mail.kind,
-        "audience": mail.audience,
-        "recipient": mail.recipient,
-        "recipient_name": mail.recipient_name,
-        "language": mail.language,
-        "subject": " ".join(mail.subject.split())[:300],
-        "text_body": mail.text_body,
-        "html_body": mail.html_body,
-        "link": mail.link,
-        "round_id": mail.round_id,
-        "student_id": mail.student_id,
-        "status": MailStatus.QUEUED,
-        "attempts": 0,
-        "next_attempt_at": utcnow(),
-        "last_error": "",
-        "created_at": utcnow(),
-    }
+    return enqueue_all(session, [mail]) == 1
+
+
+INSERT_ROWS = 500
+"""Mails written by one INSERT statement (a publication writes thousands)."""
+
+
+def enqueue_all(session: Session, mails: Sequence[Mail]) -> int:
+    """Write `mails` to the outbox in the caller's transaction (the caller commits), a few
+    hundred rows per statement; those whose key was already written change nothing. How
+    many were written."""
+    now = utcnow()
+    rows = [
+        {
+            "key": mail.key,
+            "kind": mail.kind,
+            "audience": mail.audience,
+            "recipient": mail.recipient,
+            "recipient_name": mail.recipient_name,
+            "language": mail.language,
+            "subject": " ".join(mail.subject.split())[:300],
+            "text_body": mail.text_body,
+            "html_body": mail.html_body,
+            "link": mail.link,
+            "round_id": mail.round_id,
+            "student_id": mail.student_id,
+            "account_id": mail.account_id,
+            "status": MailStatus.QUEUED,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "last_error": "",
+            "created_at": now,
+        }
+        for mail in mails
+    ]
     dialect = session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        insert(OutboxMail)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(col(OutboxMail.id))
-    )
-    written = session.execute(statement).first() is not None
+    written = 0
+    for start in range(0, len(rows), INSERT_ROWS):
+        statement = (
+            insert(OutboxMail)
+            .values(rows[start : start + INSERT_ROWS])
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(col(OutboxMail.id))
+        )
+        written += len(session.execute(statement).all())
     if written:
         session.info[_ENQUEUED] = True
     return written

@@ -248,6 +248,7 @@ def _step_reminders(
                 },
                 settings,
                 round_id=round_.id,
+                account_id=teacher.account_id,
             ),
         )
     summary = [
@@ -279,6 +280,7 @@ def _step_reminders(
                 },
                 settings,
                 round_id=round_.id,
+                account_id=coordinator.account_id,
             ),
         )
     return students, teachers, coordinators

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
 from mobility_match.api.auth import clear_session_cookie, client_address, set_session_cookie
-from mobility_match.api.deps import SessionDep, SettingsDep
+from mobility_match.api.deps import ReadSessionDep, SessionDep, SettingsDep
 from mobility_match.models import Role
-from mobility_match.services import accounts, sessions
+from mobility_match.services import accounts, mail, sessions
 from mobility_match.services.errors import TooManyAttempts, Unauthenticated
 from mobility_match.web import csrf
 from mobility_match.web.deps import OptionalViewer, PageViewer, safe_next
@@ -98,6 +98,22 @@ def logout(viewer: PageViewer, session: SessionDep, settings: SettingsDep) -> Re
 def home(viewer: PageViewer) -> Response:
     """The signed-in person's home page."""
     return RedirectResponse(HOME_OF[viewer.role], status_code=303)
+
+
+@router.get("/messages")
+def my_messages(request: Request, viewer: PageViewer, session: ReadSessionDep) -> Response:
+    """The mails the service sent (or is sending) to the signed-in person, newest first,
+    with their words and their delivery state."""
+    context = {
+        "mails": mail.my_mails(session, viewer, limit=MESSAGES_SHOWN),
+        "address": mail.mail_address(session, viewer),
+        "shown": MESSAGES_SHOWN,
+    }
+    return render(request, "messages.html", context, viewer=viewer)
+
+
+MESSAGES_SHOWN = 50
+"""How many of a person's latest mails the messages page shows."""
 
 
 @router.post("/language")
