@@ -235,12 +235,16 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/api/rounds/{round_id}/solve"): Route(C, ROUND),
     ("POST", "/api/rounds/{round_id}/cancel"): Route(C, ROUND),
     ("GET", "/api/rounds/{round_id}/statistics"): Route(C, ROUND),
+    ("GET", "/api/rounds/{round_id}/mails"): Route(C, ROUND),
     ("GET", "/api/rounds/{round_id}/assignments"): Route(EVERYONE, ROUND),
     ("GET", "/api/rounds/{round_id}/assignments/{student_id}"): Route(EVERYONE, ASSIGNMENT),
     ("POST", "/api/rounds/{round_id}/assignments/{student_id}/lock"): Route(C, ASSIGNMENT),
     ("DELETE", "/api/rounds/{round_id}/assignments/{student_id}/lock"): Route(C, ASSIGNMENT),
     ("POST", "/api/rounds/{round_id}/assignments/{student_id}/move"): Route(
         C, ASSIGNMENT, body=lambda w, n: {"offer_id": None}
+    ),
+    ("GET", "/api/rounds/{round_id}/assignments/{student_id}/why-not"): Route(
+        PREPARERS, ASSIGNMENT
     ),
     ("POST", "/api/rounds/{round_id}/assignments/{student_id}/response"): Route(
         frozenset({STUDENT}), ASSIGNMENT, body=lambda w, n: {"decision": "confirm"}
@@ -273,6 +277,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/checklists/overdue"): Route(SCHOOL_STAFF),
     ("GET", "/api/checklists/overdue.{fmt}"): Route(SCHOOL_STAFF, fixed={"fmt": "xlsx"}),
     ("GET", "/api/me/placements"): Route(frozenset({STUDENT})),
+    ("GET", "/api/me/mails"): Route(EVERYONE),
     ("GET", "/api/me/checklist"): Route(frozenset({STUDENT})),
     ("GET", "/api/audit"): Route(C),
     ("GET", "/api/students/{student_id}/personal-data"): Route(PREPARERS, ("student_id",)),
