@@ -116,6 +116,10 @@ class Student(SQLModel, table=True):
     extra: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
     version: int = 1
     updated_at: dt.datetime = Field(default_factory=utcnow)
+    cohort: int | None = Field(default=None, index=True)
+    """The year of the diploma: the cohort the evaluation follows the graduate in."""
+    guardian_consent_on: dt.date | None = None
+    """When a parent or guardian agreed that a minor be asked for the follow-up."""
 
 
 class Offer(SQLModel, table=True):
@@ -227,6 +231,12 @@ class Round(SQLModel, table=True):
     solved_at: dt.datetime | None = None
     published_at: dt.datetime | None = None
     response_deadline: dt.date | None = None
+    inputs_sha256: str = Field(default="", max_length=64)
+    """SHA-256 of the round's inputs (its snapshot and locks), recorded when it is solved."""
+    software: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
+    """Versions of mobility_match, OR-tools and Python that solved it."""
+    fairness_price: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    """The same round solved without gender balance and without school fairness."""
 
 
 class RoundSnapshot(SQLModel, table=True):
@@ -472,3 +482,136 @@ class OutboxMail(SQLModel, table=True):
     last_error: str = Field(default="", max_length=1000)
     created_at: dt.datetime = Field(default_factory=utcnow)
     sent_at: dt.datetime | None = None
+
+
+# ---- the evaluation: what happened to each graduate ---------------------------------
+
+
+class PlacementOutcomeKind(StrEnum):
+    COMPLETED = "completed"
+    INTERRUPTED = "interrupted"
+    NOT_STARTED = "not_started"
+
+
+class InterruptionReason(StrEnum):
+    HEALTH = "health"
+    FAMILY = "family"
+    HOST = "host"
+    """The host ended the placement."""
+    ADAPTATION = "adaptation"
+    """Difficulties living or working abroad."""
+    CONDUCT = "conduct"
+    OTHER = "other"
+
+
+class PlacementOutcome(SQLModel, table=True):
+    """How a published placement ended, recorded by a teacher, a coordinator or a partner."""
+
+    __tablename__ = "placement_outcome"
+    __table_args__ = (UniqueConstraint("round_id", "student_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="round.id", index=True)
+    student_id: str = Field(max_length=64, index=True)
+    offer_id: str = Field(max_length=64)
+    outcome: PlacementOutcomeKind = Field(max_length=16)
+    interrupted_on: dt.date | None = None
+    reason: InterruptionReason | None = Field(default=None, max_length=16)
+    note: str = Field(default="", max_length=500)
+    recorded_by: int | None = Field(default=None, foreign_key="account.id")
+    recorded_at: dt.datetime = Field(default_factory=utcnow)
+    version: int = 1
+
+
+class Situation(StrEnum):
+    """A graduate's situation, in the categories of the French national insertion statistics."""
+
+    PERMANENT_CONTRACT = "permanent_contract"
+    FIXED_TERM_CONTRACT = "fixed_term_contract"
+    TEMPORARY_AGENCY = "temporary_agency"
+    WORK_STUDY = "work_study"
+    """An apprenticeship or another work-study contract."""
+    SELF_EMPLOYED = "self_employed"
+    EDUCATION = "education"
+    """In further education or training."""
+    JOB_SEEKING = "job_seeking"
+    INACTIVE = "inactive"
+    UNKNOWN = "unknown"
+
+
+class AnswerSource(StrEnum):
+    LINK = "link"
+    """The graduate answered through his or her follow-up link."""
+    TEACHER = "teacher"
+    """A teacher entered it (after a phone call)."""
+    IMPORT = "import"
+
+
+class FollowUpAnswer(SQLModel, table=True):
+    """A graduate's situation at one wave of the follow-up (months after the diploma)."""
+
+    __tablename__ = "follow_up_answer"
+    __table_args__ = (UniqueConstraint("student_id", "wave"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    student_id: str = Field(max_length=64, index=True)
+    wave: int
+    """Months after the diploma: 6 or 12 (configurable)."""
+    situation: Situation = Field(max_length=24)
+    in_trade: bool | None = None
+    """Whether the job is in the graduate's trade (None: not employed, or not said)."""
+    country: str = Field(default="", max_length=2)
+    """Where the graduate works or studies (ISO code; FR for France)."""
+    as_of: dt.date
+    source: AnswerSource = Field(max_length=16)
+    recorded_by: int | None = Field(default=None, foreign_key="account.id")
+    recorded_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class SurveyKind(StrEnum):
+    FOLLOW_UP = "follow_up"
+    HOST_REVIEW = "host_review"
+
+
+class SurveyLink(SQLModel, table=True):
+    """A single-use, expiring link that asks someone outside the service: a graduate for the
+    follow-up, a host's tutor for the end-of-placement review. Only a hash of its secret is
+    kept."""
+
+    __tablename__ = "survey_link"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: SurveyKind = Field(max_length=16)
+    token_hash: str = Field(unique=True, index=True, max_length=64)
+    student_id: str = Field(max_length=64, index=True)
+    wave: int | None = None
+    round_id: int | None = Field(default=None, foreign_key="round.id")
+    offer_id: str | None = Field(default=None, max_length=64)
+    recipient: str = Field(default="", max_length=254)
+    language: str = Field(default="fr", max_length=8)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    expires_at: dt.datetime
+    used_at: dt.datetime | None = None
+    reminders: int = 0
+    last_reminded_at: dt.datetime | None = None
+
+
+class HostReview(SQLModel, table=True):
+    """The host tutor's end-of-placement review of a trainee."""
+
+    __tablename__ = "host_review"
+    __table_args__ = (UniqueConstraint("round_id", "student_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="round.id", index=True)
+    student_id: str = Field(max_length=64, index=True)
+    offer_id: str = Field(max_length=64)
+    actual_start: dt.date | None = None
+    actual_end: dt.date | None = None
+    days_absent: int | None = None
+    skills: list[str] = Field(default_factory=list, sa_type=JSON)
+    """Skills the tutor observed, from the vocabulary of the review form."""
+    comment: str = Field(default="", max_length=2000)
+    would_host_again: bool | None = None
+    language: str = Field(default="en", max_length=8)
+    answered_at: dt.datetime = Field(default_factory=utcnow)
