@@ -47,13 +47,19 @@ def mean_acceptable(students: list[Student], offers: list[Offer], sample: int = 
     return len(pairs) / len(picked)
 
 
-def benchmark_round(n: int, seed: int, *, scarce_services: bool = False) -> RoundInput:
-    """Return a round of n students with about TARGET_ACCEPTABLE acceptable offers each."""
+def benchmark_round(
+    n: int, seed: int, *, scarce_services: bool = False, dense: bool = False
+) -> RoundInput:
+    """Return a round of n students with about TARGET_ACCEPTABLE acceptable offers each.
+
+    `dense`: one intake only, as when cohorts share one long availability window, so
+    that each student has a share of all offers (hundreds at 10,000 students).
+    """
     offers = generate_offers(
         max(1, round(n * OFFERS_PER_STUDENT)), seed, scarce_services=scarce_services
     )
     students = generate_students(n, seed, offers)
-    intakes = max(1, round(mean_acceptable(students, offers) / TARGET_ACCEPTABLE))
+    intakes = 1 if dense else max(1, round(mean_acceptable(students, offers) / TARGET_ACCEPTABLE))
     offers = [_shift_offer(o, j % intakes) for j, o in enumerate(offers)]
     students = [_shift_student(s, i % intakes) for i, s in enumerate(students)]
     return RoundInput(tuple(students), tuple(offers))

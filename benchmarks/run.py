@@ -17,6 +17,15 @@ after placements). Per size, variant and seed it prints both times and
 placements, then the worst case over the seeds:
 
     python benchmarks/run.py --rerun --sizes 1000 3000 10000 --seeds 1 2 3
+
+With --sweep it solves every size and variant over many seeds (one process per
+size and variant) and reports the distribution, not only the median: p50, p90
+and worst of the whole solve and of the school-fairness stage, the same-run
+reference min-cost flow, and the ratios of the two. Variants add `mixed genders`
+(services scarce, genders drawn at random whatever the trade) and `dense` (one
+intake: each student has hundreds of acceptable offers at 10,000 students):
+
+    python benchmarks/run.py --sweep --sizes 1000 3000 10000 --seeds $(seq 1 50)
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ import resource
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +47,108 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cohorts import benchmark_round
 
-from mobility_match.domain import RoundInput, RoundResult, load_vocabulary
+from mobility_match.domain import Gender, RoundInput, RoundResult, load_vocabulary
 from mobility_match.matching.engine import solve_round
 from mobility_match.matching.problem import prepare
 
 VARIANTS = {"usual": False, "scarce services": True}
+SWEEP_VARIANTS = ("usual", "scarce services", "mixed genders", "dense")
+
+
+def sweep_round(size: int, seed: int, variant: str) -> RoundInput:
+    """The round of one seed of a sweep variant (see the module's docstring)."""
+    if variant == "dense":
+        return benchmark_round(size, seed, dense=True)
+    round_input = benchmark_round(size, seed, scarce_services=variant != "usual")
+    if variant != "mixed genders":
+        return round_input
+    rng = np.random.default_rng(seed)
+    genders = rng.choice([Gender.F, Gender.M, Gender.X], size, p=[0.48, 0.48, 0.04])
+    students = tuple(
+        replace(s, gender=g) for s, g in zip(round_input.students, genders, strict=True)
+    )
+    return RoundInput(students, round_input.offers)
+
+
+def run_sweep_case(size: int, variant: str, seed: int, time_limit: float) -> dict[str, Any]:
+    """Solve one seed of a sweep; runs inside the child process of its size and variant."""
+    round_input = sweep_round(size, seed, variant)
+    result = solve_round(round_input, load_vocabulary(), time_limit=time_limit, seed=seed)
+    fairness = [s for s in result.stages if s.name == "school_fairness"]
+    return {
+        "seed": seed,
+        "pairs": result.acceptable_pairs,
+        "solve_seconds": result.solve_seconds,
+        "fairness_seconds": fairness[0].seconds if fairness else 0.0,
+        "fairness_method": fairness[0].method if fairness else "",
+        "reference_seconds": reference_seconds(round_input),
+        "all_optimal": all(s.status.value == "OPTIMAL" for s in result.stages),
+    }
+
+
+def _quantiles(values: list[float]) -> str:
+    p50, p90 = np.percentile(values, [50, 90])
+    return f"{p50:.2f} / {p90:.2f} / {max(values):.2f}"
+
+
+def sweep_markdown(cases: list[tuple[int, str, list[dict[str, Any]]]]) -> str:
+    """Per size and variant: the distribution over the seeds, as a Markdown table."""
+    lines = [
+        "| students | variant | seeds | pairs (max) | solve s p50 / p90 / max "
+        "| school fairness s p50 / p90 / max | ref. min-cost flow s p50 / max "
+        "| solve / ref. p50 / p90 / max | all OPTIMAL | worst seed |",
+        "|---:|---|---:|---:|---|---|---|---|---:|---:|",
+    ]
+    for size, variant, runs in cases:
+        ratios = [r["solve_seconds"] / max(r["reference_seconds"], 1e-3) for r in runs]
+        reference = [r["reference_seconds"] for r in runs]
+        worst = max(runs, key=lambda r: r["solve_seconds"])
+        lines.append(
+            f"| {size:,} | {variant} | {len(runs)} | {max(r['pairs'] for r in runs):,} "
+            f"| {_quantiles([r['solve_seconds'] for r in runs])} "
+            f"| {_quantiles([r['fairness_seconds'] for r in runs])} "
+            f"| {np.percentile(reference, 50):.3f} / {max(reference):.3f} "
+            f"| {_quantiles(ratios)} "
+            f"| {sum(r['all_optimal'] for r in runs)}/{len(runs)} | {worst['seed']} |"
+        )
+    return "\n".join(lines)
+
+
+def sweep_main(sizes: list[int], variants: list[str], seeds: list[int], time_limit: float) -> None:
+    """One child process per size and variant, solving every seed; then the table."""
+    cases = []
+    for size in sizes:
+        for variant in variants:
+            child = [
+                sys.executable,
+                __file__,
+                "--sweep-child",
+                str(size),
+                variant,
+                "--seeds",
+                *map(str, seeds),
+                "--time-limit",
+                str(time_limit),
+            ]
+            runs = []
+            with subprocess.Popen(child, stdout=subprocess.PIPE, text=True) as process:
+                assert process.stdout is not None
+                for line in process.stdout:
+                    run = json.loads(line)
+                    runs.append(run)
+                    print(
+                        f"{size:>6} {variant:<16} seed {run['seed']:>3} pairs {run['pairs']:>9,} "
+                        f"solve {run['solve_seconds']:>7.2f} s  fairness "
+                        f"{run['fairness_seconds']:>6.2f} s ({run['fairness_method']})  "
+                        f"reference {run['reference_seconds']:.3f} s  "
+                        f"optimal {run['all_optimal']}",
+                        flush=True,
+                    )
+            if process.returncode != 0:
+                raise SystemExit(f"the child for {size} {variant} failed")
+            cases.append((size, variant, runs))
+    print()
+    print(sweep_markdown(cases))
 
 
 def reference_seconds(round_input: RoundInput) -> float:
@@ -227,13 +334,31 @@ def markdown(cases: list[tuple[str, dict[str, Any]]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 50_000])
-    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        choices=list(SWEEP_VARIANTS),
+        help="Default: all four with --sweep, else usual and scarce services.",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--time-limit", type=float, default=300.0)
     parser.add_argument("--rerun", action="store_true", help="Measure re-runs (see above).")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="With --rerun.")
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", default=[1, 2, 3], help="With --rerun or --sweep."
+    )
+    parser.add_argument("--sweep", action="store_true", help="Seeds sweep (see above).")
     parser.add_argument("--child", nargs=2, metavar=("SIZE", "SCARCE"), help=argparse.SUPPRESS)
+    parser.add_argument("--sweep-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.sweep_child:
+        size, variant = int(args.sweep_child[0]), args.sweep_child[1]
+        for seed in args.seeds:
+            print(json.dumps(run_sweep_case(size, variant, seed, args.time_limit)), flush=True)
+        return
+    if args.sweep:
+        sweep_main(args.sizes, args.variants or list(SWEEP_VARIANTS), args.seeds, args.time_limit)
+        return
+    args.variants = [v for v in args.variants or VARIANTS if v in VARIANTS]
     if args.child:
         size, scarce = int(args.child[0]), args.child[1] == "1"
         case = run_rerun_case if args.rerun else run_case

@@ -36,8 +36,8 @@ WORDING = ROOT / "src" / "mobility_match" / "wording"
 """Words the pages and the mails share: each module marking messages is an area (its name)."""
 TRANSLATIONS = WEB / "translations"
 
-PARTNER_AREAS = frozenset({"common", "partner", "uploads"})
-"""Areas a partner sees: translated into German and Polish too."""
+PARTNER_AREAS = frozenset({"common", "partner", "review", "uploads"})
+"""Areas a partner or a host sees: translated into German and Polish too."""
 
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2)}
 JINJA_OPTIONS = {"extensions": "jinja2.ext.i18n", "trim_blocks": "true", "lstrip_blocks": "true"}

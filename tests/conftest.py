@@ -44,6 +44,9 @@ def _per_worker(url: str) -> str:
     return base.set(database=name).render_as_string(hide_password=False)
 
 
+QUEUE_TABLES = ("procrastinate_jobs", "procrastinate_workers", "procrastinate_periodic_defers")
+"""The task queue's tables on PostgreSQL (migration 0011), emptied with ours."""
+
 TEST_DATABASE_URL = _per_worker(os.environ.get("MOBILITY_MATCH_TEST_DATABASE_URL", ""))
 
 
@@ -72,7 +75,7 @@ def database_url(_database_template: str, tmp_path: Path) -> str:
     """The URL of an empty, migrated database for one test."""
     if TEST_DATABASE_URL:
         engine = make_engine(TEST_DATABASE_URL)
-        tables = ", ".join(f'"{name}"' for name in SQLModel.metadata.tables)
+        tables = ", ".join(f'"{name}"' for name in [*SQLModel.metadata.tables, *QUEUE_TABLES])
         with engine.begin() as connection:
             connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         engine.dispose()
@@ -102,6 +105,10 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         public_url="http://testserver",
         solve_time_limit=20.0,
         lease_seconds=30.0,
+        # The service runs document jobs itself on both databases here; the task queue
+        # of PostgreSQL and its workers are tests/test_worker_queue.py's.
+        jobs_in_service=True,
+        render_processes=1,  # in the test's process; tests/test_render_pool.py uses two
     )
 
 

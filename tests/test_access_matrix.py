@@ -35,13 +35,18 @@ from tests.accounts import add_account, session_headers
 from tests.factories import make_offer, make_student
 from tests.programme import wait_for_round
 
-COORDINATOR, PARTNER, TEACHER, STUDENT = (
+COORDINATOR, PARTNER, TEACHER, STUDENT, EVALUATOR = (
     Role.COORDINATOR,
     Role.PARTNER,
     Role.TEACHER,
     Role.STUDENT,
+    Role.EVALUATOR,
 )
 EVERYONE = frozenset(Role)
+PEOPLE = EVERYONE - {EVALUATOR}
+"""Everyone but evaluators, who see no round, placement or person (their list of rounds is
+empty): only the evaluation's figures."""
+EVALUATORS = frozenset({COORDINATOR, EVALUATOR})
 STAFF = frozenset({COORDINATOR, PARTNER, TEACHER})
 MISSING = "999999"
 
@@ -158,6 +163,11 @@ def _offers_file(world: World) -> dict[str, Any]:
     return {"file": ("offers.csv", text.encode(), "text/csv")}
 
 
+def _follow_up_file(world: World) -> dict[str, Any]:
+    text = "student_id,wave,situation,as_of\nST-A,6,job_seeking,2027-12-01\n"
+    return {"file": ("follow-up.csv", text.encode(), "text/csv")}
+
+
 def _deadline(world: World, n: int) -> dict[str, Any]:
     return {"response_deadline": (dt.date.today() + dt.timedelta(days=30)).isoformat()}
 
@@ -231,13 +241,13 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/api/imports/offers"): Route(frozenset({COORDINATOR, PARTNER}), files=_offers_file),
     ("GET", "/api/rounds"): Route(EVERYONE),
     ("POST", "/api/rounds"): Route(C, body=lambda w, n: {"name": f"Round {n}"}),
-    ("GET", "/api/rounds/{round_id}"): Route(EVERYONE, ROUND),
+    ("GET", "/api/rounds/{round_id}"): Route(PEOPLE, ROUND),
     ("POST", "/api/rounds/{round_id}/solve"): Route(C, ROUND),
     ("POST", "/api/rounds/{round_id}/cancel"): Route(C, ROUND),
     ("GET", "/api/rounds/{round_id}/statistics"): Route(C, ROUND),
     ("GET", "/api/rounds/{round_id}/mails"): Route(C, ROUND),
-    ("GET", "/api/rounds/{round_id}/assignments"): Route(EVERYONE, ROUND),
-    ("GET", "/api/rounds/{round_id}/assignments/{student_id}"): Route(EVERYONE, ASSIGNMENT),
+    ("GET", "/api/rounds/{round_id}/assignments"): Route(PEOPLE, ROUND),
+    ("GET", "/api/rounds/{round_id}/assignments/{student_id}"): Route(PEOPLE, ASSIGNMENT),
     ("POST", "/api/rounds/{round_id}/assignments/{student_id}/lock"): Route(C, ASSIGNMENT),
     ("DELETE", "/api/rounds/{round_id}/assignments/{student_id}/lock"): Route(C, ASSIGNMENT),
     ("POST", "/api/rounds/{round_id}/assignments/{student_id}/move"): Route(
@@ -255,6 +265,9 @@ ROUTES: dict[tuple[str, str], Route] = {
         C, ("round_id", "other_round_id")
     ),
     ("GET", "/api/rounds/{round_id}/export/{table}.{fmt}"): Route(C, ROUND),
+    ("GET", "/api/rounds/{round_id}/fairness-price"): Route(C, ROUND),
+    ("POST", "/api/rounds/{round_id}/fairness-price"): Route(C, ROUND),
+    ("GET", "/api/rounds/{round_id}/beneficiary-module.csv"): Route(C, ROUND),
     ("GET", "/api/rounds/{round_id}/placements/{student_id}/documents"): Route(
         SCHOOL_STAFF, ASSIGNMENT
     ),
@@ -285,6 +298,16 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/api/students/{student_id}/erasure"): Route(
         C, ("student_id",), body=lambda w, n: {"confirm": f"not-the-id-{n}"}
     ),
+    ("PUT", "/api/rounds/{round_id}/placements/{student_id}/outcome"): Route(
+        frozenset({COORDINATOR, TEACHER, PARTNER}),
+        ASSIGNMENT,
+        body=lambda w, n: {"outcome": "not_started"},
+    ),
+    ("POST", "/api/imports/follow-up"): Route(SCHOOL_STAFF, files=_follow_up_file),
+    ("GET", "/api/evaluation/indicators"): Route(EVALUATORS),
+    ("GET", "/api/evaluation/indicators.{fmt}"): Route(EVALUATORS, fixed={"fmt": "xlsx"}),
+    ("GET", "/api/evaluation/export.{fmt}"): Route(EVALUATORS),
+    ("GET", "/api/evaluation/dictionary.csv"): Route(EVALUATORS),
 }
 
 
@@ -315,6 +338,7 @@ def build_world(engine: Engine, client: TestClient) -> World:
         PARTNER: add_account(engine, "ofaj@example.org", PARTNER, partner="OFAJ"),
         TEACHER: add_account(engine, "teacher-a@example.org", TEACHER, school_id="SCH-A"),
         STUDENT: add_account(engine, "ST-A", STUDENT, student_id="ST-A", password=None),
+        EVALUATOR: add_account(engine, "evaluator@example.org", EVALUATOR),
     }
     add_account(engine, "ST-B", STUDENT, student_id="ST-B", password=None)
     other_partner = add_account(engine, "abc@example.org", PARTNER, partner="ABC_WIEDZY")
@@ -405,7 +429,7 @@ def test_access_control_matrix(engine: Engine, client: TestClient) -> None:
     audited: set[tuple[str, str]] = set()
     # Students first and coordinators last, so that changes made by one role (a
     # withdrawn offer, a new round) come after the cells that look at them.
-    order = [None, STUDENT, TEACHER, PARTNER, COORDINATOR]
+    order = [None, STUDENT, TEACHER, PARTNER, EVALUATOR, COORDINATOR]
     for role in order:
         for (method, template), route in ROUTES.items():
             targets: list[tuple[str, str, dict[str, str]]] = [("own", "", {})]
@@ -445,6 +469,8 @@ def _audit_events(engine: Engine) -> int:
 def _expected(role: Role | None, route: Route, target: str, param: str) -> Callable[[int], bool]:
     if role is None:
         return lambda status: status == 401
+    if role is EVALUATOR and role not in route.roles:
+        return lambda status: status in (403, 404)  # a round it may not see is missing
     if role not in route.roles:
         return lambda status: status == 403
     sees_others = role is COORDINATOR and param != "token_id"

@@ -64,13 +64,13 @@ def test_a_minor_going_to_poland_gets_the_young_worker_rules() -> None:
     assert "young_worker_rules" not in steps(Country.PL, minor=False)
 
 
-def test_a_uk_placement_gets_the_visa_eta_and_passport_steps() -> None:
-    """It gives an adult going to the UK the sponsorship, visa and ETA steps, all to be checked
-    by the coordinator, and a passport-only identity step."""
+def test_a_uk_placement_gets_the_visa_and_passport_steps() -> None:
+    """It gives an adult going to the UK the sponsor scheme's conditions, sponsorship and visa
+    steps, all to be checked by the coordinator, and a passport-only identity step (the ETA,
+    which the visa replaces, is tested in test_checklist_rules.py)."""
     british = steps(Country.UK, minor=False)
-    assert VISA_STEPS | {"eta"} <= british.keys()
-    assert all(british[key].check_legal for key in VISA_STEPS | {"eta"})
-    assert "sans visa" in british["eta"].title
+    assert VISA_STEPS | {"sponsor_scheme_conditions"} <= british.keys()
+    assert all(british[key].check_legal for key in VISA_STEPS | {"sponsor_scheme_conditions"})
     assert "trois mois" in british["visa_application"].explanation
     identity = british["identity_document"]
     assert "passeport" in identity.title
@@ -82,6 +82,7 @@ def test_the_visa_route_is_for_adults_only() -> None:
     templates = {step.key: step for step in load_checklists().templates_for(Country.UK)}
     assert all(templates[key].applies is Applies.ADULT for key in VISA_STEPS)
     assert templates["eta"].applies is Applies.ALL
+    assert templates["eta"].replaced_by == "visa_application"
 
 
 @pytest.mark.parametrize("country", [Country.DE, Country.PL])
@@ -117,9 +118,8 @@ def test_the_attendance_certificate_falls_on_the_last_day() -> None:
 
 
 def test_a_negative_days_before_falls_after_arrival() -> None:
-    """It dates the German address registration two weeks after arrival."""
-    assert steps(Country.DE, minor=False)["address_registration"].due_on == dt.date(2027, 5, 17)
-    assert steps(Country.DE, minor=False)["arrival_confirmed"].due_on > DEPARTURE
+    """It dates the arrival message the day after arrival."""
+    assert steps(Country.DE, minor=False)["arrival_confirmed"].due_on == dt.date(2027, 5, 4)
 
 
 @pytest.mark.parametrize("country", list(Country))
@@ -267,7 +267,7 @@ days_before = 35
 key = "city_visit"
 title = "Visiter la ville avec le tuteur"
 explanation = "Le premier samedi."
-who = "teacher"
+who = "student"
 days_before = -5
 anchor = "departure"
 """,

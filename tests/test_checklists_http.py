@@ -49,7 +49,8 @@ def test_publishing_gives_each_placed_student_a_dated_checklist(
     pl_keys = {s["key"] for s in adult_pl["steps"]}
     assert {"exit_authorisation", "parental_consent", "youth_work_protection"} <= minor_keys
     assert not {"exit_authorisation", "parental_consent"} & (uk_keys | pl_keys)
-    assert {"certificate_of_sponsorship", "visa_application", "eta"} <= uk_keys
+    assert {"certificate_of_sponsorship", "visa_application"} <= uk_keys
+    assert "eta" not in uk_keys  # the visa replaces it
     assert not {"certificate_of_sponsorship", "visa_application", "eta"} & (minor_keys | pl_keys)
     # Deadlines are counted back from the departure, and the end step falls on the last day.
     assert step(minor, "ceam")["due_on"] == (world.start - dt.timedelta(days=28)).isoformat()

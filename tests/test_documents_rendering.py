@@ -41,7 +41,7 @@ TITLES = {
     (DocumentKind.LEARNING_AGREEMENT, "de"): "Lernvereinbarung",
     (DocumentKind.LEARNING_AGREEMENT, "pl"): "Porozumienie o programie praktyki",
     (DocumentKind.LEARNING_AGREEMENT, "en"): "Learning Agreement",
-    (DocumentKind.ATTENDANCE_CERTIFICATE, "de"): "Teilnahmebescheinigung",
+    (DocumentKind.ATTENDANCE_CERTIFICATE, "de"): "Praktikumsbescheinigung",
     (DocumentKind.ATTENDANCE_CERTIFICATE, "pl"): "Zaświadczenie o odbyciu praktyki",
     (DocumentKind.ATTENDANCE_CERTIFICATE, "en"): "Certificate of Attendance",
     (DocumentKind.CHECKLIST, "fr"): "Liste de préparation au départ",
@@ -260,7 +260,8 @@ def test_autoescape_covers_override_templates_of_any_extension(tmp_path: Path) -
     facts = make_facts(first_name="<b>Zoé</b>", last_name="<i>O'Neil</i>")
     html = DocumentRenderer(override_dir=tmp_path).html(DocumentKind.CHECKLIST, "fr", facts)
     assert "<sender>&lt;b&gt;Zoé&lt;/b&gt;</sender>" in html
-    assert "note: &lt;i&gt;O&#39;Neil&lt;/i&gt;" in html
+    # A French page: the colon gets its no-break space, the escaped name stays escaped.
+    assert "note\u00a0: &lt;i&gt;O&#39;Neil&lt;/i&gt;" in html
     assert "<b>" not in html
 
 

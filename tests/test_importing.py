@@ -740,7 +740,8 @@ def test_reports_a_lock_that_breaks_a_hard_rule(tmp_path: Path) -> None:
     assert_problem(
         problems,
         f"{path}:2:offer_id:",
-        "lock of S001 on UK-001 breaks the age rule: the student is under 18 on 2026-09-07",
+        "lock of S001 on UK-001 breaks the age rule: the student is under 18 on 2026-07-27, "
+        "the deadline of the visa application",
     )
 
 

@@ -36,7 +36,7 @@ from tests.accounts import add_account
 from tests.pages import browser, text_of, token_of
 from tests.published import publish_small_round
 
-PUBLIC = {"/", "/login", "/invite/{token}"}
+PUBLIC = {"/", "/login", "/invite/{token}", "/review/{token}", "/follow-up/{token}"}
 MISSING = "999999"
 
 FOREIGN_TO = {
@@ -182,7 +182,14 @@ def test_no_form_acts_on_another_s_object(
         "partner": ("/partner",),
         "student": ("/student",),
     }
-    everyone = {"/login", "/logout", "/language", "/invite/{token}/accept"}
+    everyone = {
+        "/login",
+        "/logout",
+        "/language",
+        "/invite/{token}/accept",
+        "/review/{token}",
+        "/follow-up/{token}",
+    }
     for name, client in clients.items():
         with client:
             token = token_of(client)

@@ -16,7 +16,7 @@ from mobility_match.api.app import create_app
 from mobility_match.cli import app as cli
 from mobility_match.config import ProductionRefused, Settings, get_settings
 from mobility_match.db import make_engine
-from mobility_match.models import AuditEvent, ChecklistStep, Offer, Role, Student
+from mobility_match.models import AuditEvent, ChecklistStep, FollowUpAnswer, Offer, Role, Student
 from mobility_match.serve import HideInvitationTokens, prepare_database, prepare_demo
 from tests.programme import COMPANIES
 from tests.published import publish_small_round
@@ -41,6 +41,7 @@ def test_production_settings_pass_the_check() -> None:
         secure_cookies=True,
         smtp_host="smtp.example",
         mail_from="Programme <mobilite@programme.example>",
+        pseudonym_key="a secret of the evaluation, at least 32 characters",
     ).check_production()
 
 
@@ -104,7 +105,9 @@ def test_demo_data_gives_a_working_sign_in_for_every_role(tmp_path: Path) -> Non
     assert "already holds data" in printed
     engine = make_engine(settings.database_url)
     with Session(engine) as session:
-        assert session.exec(select(func.count()).select_from(Student)).one() == 120
+        # The demo cohort, and a past one (as large) with follow-up answers.
+        assert session.exec(select(func.count()).select_from(Student)).one() == 240
+        assert session.exec(select(func.count()).select_from(FollowUpAnswer)).one() > 120
         assert session.exec(select(func.count()).select_from(Offer)).one() == 162
     assert [account.role for account in second] == list(Role)
     with TestClient(create_app(settings, engine)) as client:
@@ -137,7 +140,8 @@ def test_demo_data_gives_a_working_sign_in_for_every_role(tmp_path: Path) -> Non
         assert {"identity_document", "ceam", "learning_agreement"} <= {s["key"] for s in steps}
         letter = client.get(f"{placement}/documents/host_letter.html", headers=headers)
         assert letter.status_code == 200
-        assert "04 65 71" in letter.text  # the demo school's contact is filled in
+        # the demo school's contact is filled in, its telephone in international form
+        assert "+33\u00a04\u00a065\u00a071" in letter.text
     engine.dispose()
 
 

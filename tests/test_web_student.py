@@ -366,7 +366,7 @@ def test_why_this_placement_names_the_broken_rules_of_each_choice_and_the_goals_
     assert "allemand A2" in text  # the student's own languages
     assert "Vœu n° 1" in text
     assert "cette offre demande B1 en allemand ; vous avez A2 en allemand." in text
-    assert "un stage au Royaume-Uni exige d'avoir 18 ans" in text
+    assert "dernier jour pour demander le visa qu'exige un stage au Royaume-Uni" in text
     assert "C'est le stage que vous avez obtenu" in text
     assert "Gdańska Stocznia" in text
     goals = [

@@ -4,6 +4,8 @@ Every query of students, offers, rounds and assignments made on behalf of a
 person goes through a function here, which narrows it to that person's
 school, partner organisation or own record. Objects outside that scope are
 treated as missing (404), so nobody learns which ids exist elsewhere.
+An evaluator (the scientific committee) is in no scope at all: every query here
+gives it nothing; it reads the evaluation's pseudonymised figures only.
 """
 
 from __future__ import annotations
@@ -104,10 +106,13 @@ def offers(viewer: Viewer, query: SelectOfScalar[Offer] | None = None) -> Select
 
 
 def rounds(viewer: Viewer, query: SelectOfScalar[Round] | None = None) -> SelectOfScalar[Round]:
-    """Rounds: every one for coordinators; only published ones for everybody else."""
+    """Rounds: every one for coordinators; only published ones for everybody else but
+    evaluators, who see none (a round leads to its placements)."""
     query = select(Round) if query is None else query
     if viewer.is_coordinator:
         return query
+    if viewer.role is Role.EVALUATOR:
+        return _none(query)
     return query.where(Round.status == RoundStatus.PUBLISHED)
 
 
@@ -157,10 +162,13 @@ def documents(
 
 
 def jobs(viewer: Viewer, query: SelectOfScalar[Job] | None = None) -> SelectOfScalar[Job]:
-    """Background jobs: all for coordinators, one's own for everybody else."""
+    """Background jobs: all for coordinators, one's own for everybody else (none for an
+    evaluator, who starts none)."""
     query = select(Job) if query is None else query
     if viewer.is_coordinator:
         return query
+    if viewer.role is Role.EVALUATOR:
+        return _none(query)
     return query.where(Job.account_id == viewer.account_id)
 
 

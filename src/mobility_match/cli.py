@@ -105,6 +105,130 @@ def match(
     print_summary(out, statistics, result)
 
 
+@app.command()
+def explain(
+    students: Annotated[Path, typer.Option(help="students.csv (or .xlsx)")],
+    offers: Annotated[list[Path], typer.Option(help="An offers file; repeat for several.")],
+    student: Annotated[str, typer.Option(help="The id of the student to explain.")],
+    offer: Annotated[
+        str | None,
+        typer.Option(
+            help="An offer: why the student is not on it (default: the offers the "
+            "student ranked higher, or every acceptable offer of an unplaced student)."
+        ),
+    ] = None,
+    assignments: Annotated[
+        Path | None,
+        typer.Option(
+            help="assignments.csv of the round, as `match` wrote it (default: the "
+            "round is solved first, as `match` would)."
+        ),
+    ] = None,
+    locks: Annotated[Path | None, typer.Option(help="locks.csv of the round.")] = None,
+    policy: Annotated[Path | None, typer.Option(help="Policy TOML of the round.")] = None,
+    previous: Annotated[
+        Path | None, typer.Option(help="assignments.csv of the published round it re-runs.")
+    ] = None,
+    language: Annotated[str, typer.Option(help="fr or en.")] = "en",
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the facts and sentences as JSON.")
+    ] = False,
+    limit: Annotated[int, typer.Option(help="Offers examined at most.", min=1)] = 5,
+    time_limit: Annotated[float, typer.Option(help="Seconds each solve may take.", min=0.1)] = 60.0,
+    seed: Annotated[int, typer.Option(help="Seed of the solver.")] = 0,
+) -> None:
+    """Say why a student is not on an offer, or not on a choice he or she ranked higher.
+
+    For each offer: every hard rule the pair breaks; else who holds its places (and at
+    which rank each listed it) and the first stage of the policy that giving the student
+    the offer would worsen, with its value before and after (a free place: the student
+    added; a full offer: the round solved again with the student locked there).
+    """
+    import json  # noqa: PLC0415
+
+    from mobility_match.matching.why import (  # noqa: PLC0415
+        AssignmentError,
+        SolvedRound,
+        offer_data,
+        student_data,
+        why_not_offer,
+        why_student,
+    )
+    from mobility_match.wording.why import (  # noqa: PLC0415
+        LANGUAGES,
+        Words,
+        offer_explanation,
+        student_lines,
+    )
+
+    if language not in LANGUAGES:
+        raise _fail([f"--language: {language!r} is not one of {', '.join(LANGUAGES)}"])
+    vocabulary = load_vocabulary()
+    try:
+        chosen_policy = load_policy(policy) if policy else DEFAULT_POLICY
+    except PolicyError as error:
+        raise _fail(str(error).splitlines()) from None
+    problems = []
+    published, found = read_previous(previous) if previous else (None, [])
+    problems.extend(found)
+    given, found = read_previous(assignments) if assignments else (None, [])
+    problems.extend(found)
+    try:
+        round_input = load_round(students, offers, locks, vocabulary)
+    except ImportFailed as failure:
+        raise _fail([str(problem) for problem in (*failure.problems, *problems)]) from None
+    if problems:
+        raise _fail([str(problem) for problem in problems])
+    names = {
+        s.student_id: f"{s.first_name} {s.last_name} ({s.student_id})" for s in round_input.students
+    }
+    labels = {o.offer_id: o.label() for o in round_input.offers}
+    if student not in names:
+        raise _fail([f"--student: {student} is not a student of {students}"])
+    if offer is not None and offer not in labels:
+        raise _fail([f"--offer: {offer} is not an offer of the offers files"])
+    try:
+        if given is None:
+            result = solve_round(
+                round_input,
+                vocabulary,
+                chosen_policy,
+                time_limit=time_limit,
+                seed=seed,
+                previous=published,
+            )
+            given = {p.student_id: p.offer_id for p in result.placements}
+        solved = SolvedRound(
+            round_input,
+            vocabulary,
+            given,
+            chosen_policy,
+            previous=published,
+            time_limit=time_limit,
+            seed=seed,
+        )
+    except LockError as error:
+        raise _fail([f"{locks}: {error}"]) from None
+    except AssignmentError as error:
+        raise _fail([f"{assignments}: {problem}" for problem in error.problems]) from None
+    words = Words(language)
+    shown = {**names, "": ""}
+    if offer is not None:
+        why = why_not_offer(solved, student, offer)
+        listed = bool(solved.students[solved.student_index[student]].preferences)
+        lines = offer_explanation(why, words, listed, labels.__getitem__, shown.__getitem__)
+        data = offer_data(why)
+    else:
+        whole = why_student(solved, student, limit=limit)
+        lines = student_lines(whole, words, labels.__getitem__, shown.__getitem__)
+        data = student_data(whole)
+    if json_output:
+        typer.echo(json.dumps({**data, "sentences": lines}, ensure_ascii=False, indent=2))
+        return
+    for line in lines:
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
 @app.command("demo-data")
 def demo_data(
     students: Annotated[int, typer.Option(help="How many students.", min=1)] = 200,
@@ -257,10 +381,10 @@ def serve(
         except ImportFailed as failure:
             raise _fail([str(problem) for problem in failure.problems]) from None
         service.print_sign_ins(out, accounts, settings.public_url)
-    if not settings.mails_from_service:
+    if not settings.mails_from_service or not settings.jobs_from_service:
         out.print(
-            "Mail and reminders: left to `mobility-match worker` processes (start at least "
-            "one); this service only writes mails to the outbox.",
+            "Mail, reminders and document jobs: left to `mobility-match worker` processes "
+            "(start at least one); this service only queues them.",
             markup=False,
             highlight=False,
             soft_wrap=True,
@@ -338,6 +462,50 @@ def retention(
     )
 
 
+@app.command("evaluation-retention")
+def evaluation_retention(
+    apply: Annotated[
+        bool,
+        typer.Option("--apply", help="Do it (else only say what would be done)."),
+    ] = False,
+    cohort: Annotated[
+        int | None, typer.Option(help="Only the graduates of this cohort (diploma year).")
+    ] = None,
+    today: Annotated[
+        str | None,
+        typer.Option(help="Count as if this day (YYYY-MM-DD) were today, to look ahead."),
+    ] = None,
+) -> None:
+    """Once MOBILITY_MATCH_EVALUATION_RETENTION_MONTHS have passed since
+    MOBILITY_MATCH_EVALUATION_END, erase the evaluated cohorts' personal data and keep
+    their answers under pseudonyms; says what it would do, and --apply does it."""
+    import datetime as dt  # noqa: PLC0415
+
+    from sqlmodel import Session  # noqa: PLC0415
+
+    from mobility_match import db  # noqa: PLC0415
+    from mobility_match.config import get_settings  # noqa: PLC0415
+    from mobility_match.services import evaluation_retention as retention  # noqa: PLC0415
+
+    try:
+        day = dt.date.fromisoformat(today) if today else dt.date.today()
+    except ValueError:
+        raise _fail([f"--today: {today!r} is not a date (YYYY-MM-DD)"]) from None
+    settings = get_settings()
+    engine = db.make_engine(settings.database_url)
+    try:
+        db.migrate(engine)
+        with Session(engine, expire_on_commit=False) as session:
+            if apply:
+                done = retention.apply(session, settings, today=day, cohort=cohort)
+            else:
+                done = retention.plan(session, settings, today=day, cohort=cohort)
+    finally:
+        engine.dispose()
+    for line in retention.describe(done, applied=apply):
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
 @app.command("send-mail")
 def send_mail() -> None:
     """Deliver the mails that are due once (for cron or a worker, with
@@ -366,39 +534,43 @@ def send_mail() -> None:
 @app.command()
 def worker() -> None:
     """Run the background work until stopped (Ctrl-C or SIGTERM): deliver the outbox's
-    mails and write the daily reminders. On PostgreSQL the service leaves this to worker
-    processes (start one or more, on any machine reaching the database); on SQLite the
-    service does it itself unless MOBILITY_MATCH_MAIL_IN_SERVICE=false."""
+    mails, write the daily reminders and, on PostgreSQL, build the documents ZIPs of the
+    task queue. On PostgreSQL the service leaves this to worker processes (start one or
+    more, on any machine reaching the database); on SQLite the service does it itself."""
     import signal  # noqa: PLC0415
     import threading  # noqa: PLC0415
 
     from mobility_match import db  # noqa: PLC0415
     from mobility_match.config import get_settings  # noqa: PLC0415
-    from mobility_match.services import reminders  # noqa: PLC0415
+    from mobility_match.documents.rendering import DocumentRenderer  # noqa: PLC0415
+    from mobility_match.services import queue, reminders  # noqa: PLC0415
     from mobility_match.services.outbox import MailSender  # noqa: PLC0415
 
     settings = get_settings()
     engine = db.make_engine(settings.database_url)
     db.migrate(engine)
-    stop = threading.Event()
-
-    def _stop(_signal: int, _frame: object) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
     sender = MailSender(engine, settings, daily=reminders.run_daily)
     where = settings.smtp_host or str(settings.mail_folder)
+    documents = queue.uses_queue(settings) and engine.dialect.name == "postgresql"
     out.print(
-        f"worker: delivering mail ({where}) every {settings.mail_poll_seconds:g} s and "
-        "writing the daily reminders; stop with Ctrl-C.",
+        f"worker: delivering mail ({where}) every {settings.mail_poll_seconds:g} s, writing "
+        "the daily reminders"
+        + (", building the documents jobs of the queue" if documents else "")
+        + "; stop with Ctrl-C.",
         markup=False,
         highlight=False,
         soft_wrap=True,
     )
     sender.start()
     try:
-        stop.wait()
+        if documents:
+            # procrastinate's worker stops on SIGINT and SIGTERM, after the job it runs.
+            queue.run_worker(engine, settings, DocumentRenderer(settings.templates_dir))
+        else:
+            stop = threading.Event()
+            signal.signal(signal.SIGTERM, lambda _signal, _frame: stop.set())
+            signal.signal(signal.SIGINT, lambda _signal, _frame: stop.set())
+            stop.wait()
     finally:
         sender.shutdown()
         engine.dispose()
@@ -412,14 +584,16 @@ def send_reminders(
         typer.Option(help="The day to remind as of, YYYY-MM-DD (default: today)."),
     ] = None,
 ) -> None:
-    """Write the day's reminders to the outbox (for cron, once a day; a second run the
-    same day writes nothing): the response deadline, checklist steps due or overdue."""
+    """Write the day's mails to the outbox (for cron, once a day; a second run the same day
+    writes nothing): the response deadline, checklist steps due or overdue, the host
+    tutors' reviews and the graduates' follow-up requests, with their reminders."""
     import datetime as dt  # noqa: PLC0415
 
     from sqlmodel import Session  # noqa: PLC0415
 
     from mobility_match import db  # noqa: PLC0415
     from mobility_match.config import get_settings  # noqa: PLC0415
+    from mobility_match.services import follow_up_survey, host_review  # noqa: PLC0415
     from mobility_match.services.reminders import send_reminders as remind  # noqa: PLC0415
 
     try:
@@ -432,12 +606,21 @@ def send_reminders(
         db.migrate(engine)
         with Session(engine) as session:
             done = remind(session, settings, day)
+            reviews = host_review.send_host_reviews(session, settings, day)
+            asked = follow_up_survey.send_follow_up(session, settings, day)
     finally:
         engine.dispose()
     out.print(
         f"{done.total} reminders written for {day.isoformat()}: {done.deadline} response "
         f"deadlines, {done.students} students' steps, {done.teachers} teachers' and "
         f"{done.coordinators} coordinators' digests.",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    out.print(
+        f"Host tutors' reviews: {reviews.requests} asked, {reviews.reminders} reminded. "
+        f"Follow-up of the graduates: {asked.requests} asked, {asked.reminders} reminded.",
         markup=False,
         highlight=False,
         soft_wrap=True,

@@ -8,6 +8,7 @@ is `production`: `Settings.check_production()` says which setting to change.
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -16,6 +17,8 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///mobility_match.db"
+DEVELOPMENT_PSEUDONYM_KEY = "development pseudonym key"
+"""The evaluation's pseudonym key on a laptop; production refuses it."""
 
 
 class ProductionRefused(RuntimeError):
@@ -110,6 +113,24 @@ class Settings(BaseSettings):
         "it. False when `mobility-match send-mail` runs from cron instead.",
     )
     mail_poll_seconds: float = Field(default=5.0, gt=0)
+    jobs_in_service: bool | None = Field(
+        default=None,
+        description="Run the document jobs (a school's ZIP) on threads of the service. Unset: "
+        "yes on SQLite; on PostgreSQL they go to a task queue that `mobility-match worker` "
+        "processes serve.",
+    )
+    render_processes: int = Field(
+        default=0,
+        ge=0,
+        description="Processes that render the PDFs of a documents ZIP side by side "
+        "(WeasyPrint holds the GIL); 0: one per core, 1: in the process that builds it.",
+    )
+    worker_heartbeat_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How often a worker says it is alive; the jobs of a worker silent for "
+        "three beats are run again by another.",
+    )
 
     retention_days_after_cohort_end: int = Field(
         default=1095,
@@ -117,6 +138,67 @@ class Settings(BaseSettings):
         description="Days a student's data are kept after the end of his or her cohort (the "
         "last placement of the rounds he or she was in); `mobility-match retention` erases "
         "them then. Three years by default: see docs/record-of-processing.md.",
+    )
+    host_review_link_days: int = Field(
+        default=60,
+        ge=1,
+        description="Days the link of a host tutor's end-of-placement review works after the "
+        "placement's end was mailed (reminders follow after 3 and 10 days).",
+    )
+    evaluation_end: dt.date | None = Field(
+        default=None,
+        description="The day the evaluation of the programme ends (YYYY-MM-DD); unset: the "
+        "evaluation is going on and `mobility-match evaluation-retention` changes nothing.",
+    )
+    evaluation_retention_months: int = Field(
+        default=24,
+        ge=0,
+        description="Months after evaluation_end when the evaluated cohorts' personal data "
+        "are erased and their answers kept under pseudonyms (evaluation-retention).",
+    )
+    pseudonym_key: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_PSEUDONYM_KEY),
+        description="The key of the keyed hash (HMAC-SHA-256) that makes the evaluation's "
+        "pseudonyms; never stored with the data. Set MOBILITY_MATCH_PSEUDONYM_KEY.",
+    )
+
+    follow_up_months: str = Field(
+        default="6,12",
+        pattern=r"^\s*\d{1,2}(\s*,\s*\d{1,2})*\s*$",
+        description="The waves of the graduates' follow-up: months after the diploma, "
+        "comma-separated.",
+    )
+    diploma_day: str = Field(
+        default="07-05",
+        pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$",
+        description="The day of the diploma in the cohort's year (MM-DD): waves count from it.",
+    )
+    follow_up_link_days: int = Field(
+        default=30, ge=1, description="Days a follow-up link works after it was last mailed."
+    )
+    follow_up_reminder_days: str = Field(
+        default="7,14",
+        pattern=r"^\s*(\d{1,3}(\s*,\s*\d{1,3})*)?\s*$",
+        description="Days after the follow-up request when non-respondents are reminded "
+        "(comma-separated; empty: no reminder).",
+    )
+
+    @property
+    def follow_up_waves(self) -> tuple[int, ...]:
+        """The follow-up's waves, in months after the diploma, in order."""
+        return tuple(sorted({int(part) for part in self.follow_up_months.split(",")}))
+
+    @property
+    def follow_up_reminders(self) -> tuple[int, ...]:
+        """Days after a follow-up request when its reminders go, in order."""
+        parts = [part for part in self.follow_up_reminder_days.split(",") if part.strip()]
+        return tuple(sorted({int(part) for part in parts}))
+
+    evaluation_min_count: int = Field(
+        default=10,
+        ge=1,
+        description="The fewest answers (or graduates) a rate of the evaluation is shown for; "
+        "below it the indicators say 'not enough answers'.",
     )
 
     def check_production(self, *, demo: bool = False) -> None:
@@ -131,6 +213,16 @@ class Settings(BaseSettings):
         if not self.public_url.startswith("https://"):
             problems.append("set MOBILITY_MATCH_PUBLIC_URL to the service's https:// address")
         problems.extend(self._mail_problems())
+        if self.pseudonym_key.get_secret_value() == DEVELOPMENT_PSEUDONYM_KEY:
+            problems.append(
+                "set MOBILITY_MATCH_PSEUDONYM_KEY to a random secret of at least 32 characters: "
+                "the development key would let anyone recompute the evaluation's pseudonyms"
+            )
+        elif len(self.pseudonym_key.get_secret_value()) < 32:
+            problems.append(
+                "set MOBILITY_MATCH_PSEUDONYM_KEY to at least 32 characters: a short key can "
+                "be guessed"
+            )
         if demo:
             problems.append("--demo creates accounts with known passwords: not in production")
         if problems:
@@ -162,6 +254,14 @@ class Settings(BaseSettings):
         else on SQLite only (on PostgreSQL, `mobility-match worker` does)."""
         if self.mail_in_service is not None:
             return self.mail_in_service
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def jobs_from_service(self) -> bool:
+        """Whether the service runs the document jobs itself: as set, else on SQLite only
+        (on PostgreSQL, `mobility-match worker` does, through the task queue)."""
+        if self.jobs_in_service is not None:
+            return self.jobs_in_service
         return self.database_url.startswith("sqlite")
 
     @property

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from fractions import Fraction
 
 import pandas as pd
@@ -143,30 +143,42 @@ def to_csv_bytes(frame: pd.DataFrame) -> bytes:
     return text.encode("utf-8-sig")
 
 
-def to_xlsx_bytes(frame: pd.DataFrame, sheet_name: str) -> bytes:
+ABOUT_SHEET = "about"
+"""The sheet of a round's export that says what its result was computed from."""
+
+
+def to_xlsx_bytes(
+    frame: pd.DataFrame, sheet_name: str, about: Sequence[tuple[str, str]] | None = None
+) -> bytes:
     """Return the frame as an .xlsx workbook of one sheet, text defused and stored as text.
 
     Characters a workbook cannot hold (control characters other than tab, line
     feed and carriage return) are replaced by U+FFFD. `sheet_name` must be a
-    valid Excel sheet name (at most 31 characters, none of []:*?/\\).
+    valid Excel sheet name (at most 31 characters, none of []:*?/\\). With
+    `about` (name, value pairs: services/reproducibility.about_rows), a second
+    sheet ABOUT_SHEET lists them.
     """
-    safe = safe_frame(frame)
-    for column in safe.columns:
-        if not pd.api.types.is_numeric_dtype(safe[column].dtype):
-            safe[column] = safe[column].map(_storable, na_action="ignore")
+    sheets = {sheet_name: frame}
+    if about is not None:
+        sheets[ABOUT_SHEET] = pd.DataFrame(list(about), columns=["about", "value"], dtype="str")
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        safe.to_excel(writer, sheet_name=sheet_name, index=False)
-        sheet = writer.sheets[sheet_name]
-        for row in sheet.iter_rows():
-            for cell in row:
-                # openpyxl reads a string beginning with "=" as a formula; defused text cannot
-                # begin so, and this keeps it true whatever pandas or openpyxl do.
-                if cell.data_type == "f":
-                    cell.data_type = "s"
-                if cell.value == "":  # pandas writes a missing value as "": leave it empty
-                    cell.value = None
-        sheet.freeze_panes = "A2"
+        for name, table in sheets.items():
+            safe = safe_frame(table)
+            for column in safe.columns:
+                if not pd.api.types.is_numeric_dtype(safe[column].dtype):
+                    safe[column] = safe[column].map(_storable, na_action="ignore")
+            safe.to_excel(writer, sheet_name=name, index=False)
+            sheet = writer.sheets[name]
+            for row in sheet.iter_rows():
+                for cell in row:
+                    # openpyxl reads a string beginning with "=" as a formula; defused text
+                    # cannot begin so, and this keeps it true whatever pandas or openpyxl do.
+                    if cell.data_type == "f":
+                        cell.data_type = "s"
+                    if cell.value == "":  # pandas writes a missing value as "": leave it empty
+                        cell.value = None
+            sheet.freeze_panes = "A2"
     return buffer.getvalue()
 
 

@@ -30,6 +30,7 @@ class Role(StrEnum):
     PARTNER = "partner"
     TEACHER = "teacher"
     STUDENT = "student"
+    EVALUATOR = "evaluator"
 
 
 class SchoolKind(StrEnum):

@@ -13,14 +13,22 @@ from typing import Any
 
 from mobility_match import domain, models
 from mobility_match.importing.cells import language_requirement
+from mobility_match.importing.students import COHORT_COLUMN
 
 GUARDIAN_COLUMNS = ("guardian_name", "guardian_email", "guardian_phone")
 """Optional students.csv columns: a parent or guardian to contact (for a minor), kept in
 the student's `extra`."""
 
 
+def default_cohort(student: domain.Student) -> int:
+    """The cohort of a student whose file gives none: the year the availability starts."""
+    return student.available_from.year
+
+
 def student_row(student: domain.Student) -> models.Student:
-    """The table row of an imported student."""
+    """The table row of an imported student (its `cohort` column taken out of `extra`)."""
+    extra = dict(student.extra)
+    cohort = extra.pop(COHORT_COLUMN, "").strip()
     return models.Student(
         student_id=student.student_id,
         first_name=student.first_name,
@@ -35,7 +43,8 @@ def student_row(student: domain.Student) -> models.Student:
         available_from=student.available_from,
         available_to=student.available_to,
         preferences=list(student.preferences),
-        extra=dict(student.extra),
+        extra=extra,
+        cohort=int(cohort) if cohort else default_cohort(student),
     )
 
 

@@ -6,6 +6,7 @@ does the start-up steps in order and prints how to sign in with demo data.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import re
@@ -31,6 +32,7 @@ from mobility_match.services.demo import (
     demo_accounts,
     is_empty,
     load_demo,
+    load_past_cohort,
     publish_demo_round,
 )
 from mobility_match.services.preparation import backfill as backfill_checklists
@@ -75,6 +77,14 @@ def prepare_demo(
             console.print(
                 f"Demo round {round_.id} solved and published: documents and checklists of "
                 "its placements can be tried at once."
+            )
+            # After the round, which takes the students of pilot schools: a past cohort is
+            # followed, never placed again.
+            with Session(engine) as session:
+                answers = load_past_cohort(session, settings, students, seed, dt.date.today())
+            console.print(
+                f"A past cohort of {students} graduates, with {answers} follow-up answers: the "
+                "evaluation's indicators show figures at once."
             )
         return accounts
     finally:

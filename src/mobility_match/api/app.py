@@ -26,11 +26,14 @@ from mobility_match.api import (
     auth,
     checklists,
     documents,
+    evaluation,
+    evaluation_data,
     imports,
     me,
     offers,
     people,
     personal_data,
+    round_reports,
     rounds,
 )
 from mobility_match.api import mail as mail_api
@@ -55,6 +58,7 @@ from mobility_match.services.errors import (
 )
 from mobility_match.services.jobs import JobRunner
 from mobility_match.services.outbox import MailSender
+from mobility_match.services.render_pool import RenderPool, processes_for
 from mobility_match.services.solving import Solver
 from mobility_match.web import app as web
 from mobility_match.web.controls import ControlCharacters, multipart_fields
@@ -154,7 +158,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     engine = engine or make_engine(settings.database_url)
     solver = Solver(engine, settings)
     renderer = DocumentRenderer(settings.templates_dir)
-    jobs = JobRunner(engine, settings, renderer)
+    render_pool = RenderPool(renderer, processes_for(settings.render_processes))
+    jobs = JobRunner(engine, settings, renderer, pool=render_pool)
     mail_sender = MailSender(engine, settings, daily=reminders.run_daily)
 
     @asynccontextmanager
@@ -168,6 +173,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         finally:
             solver.shutdown()
             jobs.shutdown()
+            render_pool.shutdown()
             mail_sender.shutdown()
 
     app = FastAPI(
@@ -185,6 +191,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.solver = solver
     app.state.renderer = renderer
     app.state.jobs = jobs
+    app.state.render_pool = render_pool
     app.state.checklists = load_checklists(settings.checklists_dir)
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
@@ -198,12 +205,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         offers,
         imports,
         rounds,
+        round_reports,
         documents,
         checklists,
         me,
         mail_api,
         audit,
         personal_data,
+        evaluation,
+        evaluation_data,
     ):
         app.include_router(module.router)
     web.setup(app, settings)

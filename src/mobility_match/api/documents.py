@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from fastapi.responses import HTMLResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -193,6 +193,7 @@ def school_bundle(
     engine: EngineDep,
     viewer: SchoolStaff,
     renderer: RendererDep,
+    request: Request,
     kind: Annotated[
         list[DocumentKind] | None,
         Query(description="Only these documents (repeat the parameter); default: all."),
@@ -203,7 +204,9 @@ def school_bundle(
     streams while the PDFs are rendered (a tenth of a second or two each)."""
     plan = bundles.plan_bundle(session, viewer, round_id, school_id, kind or ())
     return StreamingResponse(
-        bundles.stream_bundle(engine, viewer, renderer, plan, utcnow().date()),
+        bundles.stream_bundle(
+            engine, viewer, renderer, plan, utcnow().date(), request.app.state.render_pool
+        ),
         media_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="{plan.file_name}"'},
     )

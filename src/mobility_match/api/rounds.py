@@ -24,7 +24,7 @@ from mobility_match.api.deps import (
 from mobility_match.api.problems import SIGNED_IN, responses
 from mobility_match.domain import bare_sentence
 from mobility_match.models import Assignment, Role, Round, utcnow
-from mobility_match.services import answers, review, rounds
+from mobility_match.services import answers, reproducibility, review, rounds
 from mobility_match.services.solving import Solver
 from mobility_match.statistics import GroupFigures, RoundStatistics
 
@@ -307,6 +307,128 @@ def move(
     return AssignmentPublic.of(review.move(session, viewer, round_id, student_id, body.offer_id))
 
 
+class RuleBreakPublic(BaseModel):
+    rule: str = Field(description="The hard rule: trade, language, dates, age or preferences.")
+    variant: str = Field(
+        description="trade_sector: an offer for every trade of its sector; "
+        "age_uk: an offer in the United Kingdom; else the rule's name."
+    )
+    facts: dict[str, str] = Field(description="What shows it (dates ISO, levels CEFR).")
+
+
+class HolderPublic(BaseModel):
+    student_id: str | None = Field(description="Null: a student you may not see.")
+    rank: int | None = Field(description="The rank of the offer in the holder's preferences.")
+    locked: bool
+
+
+class StageValuePublic(BaseModel):
+    stage: str
+    before: str = Field(description="The value as the round stands, exact (n or p/q).")
+    after: str = Field(description="The value with the student on the offer, exact.")
+    worse: bool
+
+
+class MovedPublic(BaseModel):
+    student_id: str | None = Field(description="Null: a student you may not see.")
+    before: str | None
+    after: str | None
+
+
+class StudentLockPublic(BaseModel):
+    offer_id: str | None = Field(description="Null: locked out of the round.")
+    declined_in: int | None = Field(description="The round whose placement was declined.")
+
+
+class OfferWhyPublic(BaseModel):
+    offer_id: str
+    rank: int | None = Field(description="The rank of the offer in the student's preferences.")
+    verdict: Literal[
+        "rules", "placed_here", "locked", "held_by_locks", "stage", "tie", "possible"
+    ] = Field(
+        description="rules: hard rules broken; stage: `stage` would get worse; tie: "
+        "as good a round places the student there; possible: the round could improve."
+    )
+    broken: list[RuleBreakPublic]
+    places: int
+    holders: list[HolderPublic]
+    move: Literal["added", "solved"] | None = Field(
+        description="added: a free place, nobody else moves; "
+        "solved: the round solved again with the student locked on the offer."
+    )
+    stage: str | None = Field(description="The first stage, in policy order, that changes.")
+    values: list[StageValuePublic] = Field(description="Every stage, before and after.")
+    proven: bool = Field(description="False: a solve stopped before proving its stages.")
+    moved: list[MovedPublic] = Field(description="Others placed differently in the round found.")
+    lock: StudentLockPublic | None
+    heading: str
+    sentences: list[str]
+
+
+class ChoicePublic(BaseModel):
+    entry: str = Field(description="A country the student listed.")
+    rank: int
+    offers: int
+    acceptable: int
+    rule_counts: dict[str, int]
+
+
+class TradeoffPublic(StageValuePublic):
+    offer_id: str
+
+
+class WhyNotPublic(BaseModel):
+    round_id: int
+    student_id: str
+    language: Literal["fr", "en"]
+    offer_id: str | None = Field(description="Where the student is placed (null: unplaced).")
+    rank: int | None
+    situation: str = Field(description="placed, or the reason code of an unplaced student.")
+    listed_preferences: bool
+    lock: StudentLockPublic | None
+    summary: list[str] = Field(description="Where the student is, in `language`.")
+    choices: list[ChoicePublic]
+    offers: list[OfferWhyPublic] = Field(description="Without `offer`: the offers examined.")
+    more: list[str] = Field(description="Offers past `limit`, not examined.")
+    rule_counts: dict[str, int] = Field(description="Without any acceptable offer: per rule.")
+    asked: OfferWhyPublic | None = Field(description="The explanation of `offer`, if asked.")
+    tradeoff: TradeoffPublic | None = Field(
+        description="policy_tradeoff: a free offer and the stage adding the student would worsen."
+    )
+
+
+Preparer = Annotated[Viewer, Depends(allow(Role.COORDINATOR, Role.TEACHER, Role.STUDENT))]
+
+
+@router.get("/{round_id}/assignments/{student_id}/why-not", responses=responses(404, 409))
+def why_not(
+    round_id: RoundId,
+    student_id: StudentId,
+    session: ReadSessionDep,
+    viewer: Preparer,
+    offer: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="Why not this offer (default: the choices ranked "
+            "higher, or every acceptable offer of an unplaced student).",
+        ),
+    ] = None,
+    language: Annotated[
+        Literal["fr", "en"] | None, Query(description="Default: yours, else French.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=10, description="Offers examined at most.")] = 3,
+) -> WhyNotPublic:
+    """Why the student is not on an offer: every hard rule broken, else who holds its places
+    and the stage of the policy a move would worsen, with its values (changes nothing)."""
+    from mobility_match.services import why_not  # noqa: PLC0415
+
+    answer = why_not.explain(
+        session, viewer, round_id, student_id, offer, language=language, limit=limit
+    )
+    return WhyNotPublic.model_validate(answer.as_data())
+
+
 @router.post("/{round_id}/assignments/{student_id}/response", responses=responses(404, 409))
 def respond(
     round_id: RoundId,
@@ -392,7 +514,10 @@ def export(
         frame = exports.assignments_frame(data, result)
     else:
         frame = exports.statistics_frame(review.statistics(session, viewer, round_id))
-    body = exports.to_csv_bytes(frame) if fmt == "csv" else exports.to_xlsx_bytes(frame, table)
+    if fmt == "csv":
+        body = exports.to_csv_bytes(frame)  # the CONTRACT's columns, nothing else
+    else:
+        body = exports.to_xlsx_bytes(frame, table, reproducibility.round_about(round_))
     filename = f"round-{round_id}-{table}.{fmt}"
     return Response(
         body,

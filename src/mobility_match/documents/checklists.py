@@ -4,8 +4,11 @@ The steps are data, not code (`mobility_match/checklists/common.toml` and one
 file per host country), so that a deadline or a legal detail can be corrected,
 or overridden from a coordinator's folder, without a release. This module reads
 and checks those files, reporting every problem at once, and turns them into
-one placement's `DueStep`s. It never touches the database and decides nothing
-about the law: a step marked `check_legal` says what a coordinator must verify.
+one placement's `DueStep`s: a step of a teacher or a coordinator is moved out of the
+school's holidays and weekends (documents/school_calendar.py), and a partner's name
+comes from the partner data through the `{partner}` placeholder, never from these
+files. It never touches the database and decides nothing about the law: a step
+marked `check_legal` says what a coordinator must verify.
 """
 
 from __future__ import annotations
@@ -23,14 +26,26 @@ from types import MappingProxyType
 from typing import TypeVar
 
 from mobility_match.documents.facts import Actor, DueStep
-from mobility_match.domain import Country
+from mobility_match.documents.school_calendar import (
+    HOLIDAYS_FILE,
+    SchoolCalendar,
+    Zone,
+    months_later_eve,
+    parse_school_calendar,
+)
+from mobility_match.domain import Country, load_vocabulary
 
 COMMON_FILE = "common.toml"
 COUNTRY_FILES: Mapping[Country, str] = MappingProxyType(
     {country: f"{country.value}.toml" for country in Country}
 )
-CHECKLIST_FILES: tuple[str, ...] = (COMMON_FILE, *COUNTRY_FILES.values())
+CHECKLIST_FILES: tuple[str, ...] = (COMMON_FILE, *COUNTRY_FILES.values(), HOLIDAYS_FILE)
 """Every file a checklist folder may hold; any other `.toml` there is reported as a typo."""
+VISA_STEP = "visa_application"
+"""The key of a country's visa application step (see Checklists.adult_visa_deadline)."""
+PARTNER = "{partner}"
+"""Replaced, in a step's texts, by the name of the placement's partner organisation."""
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 
 
 class Anchor(StrEnum):
@@ -73,22 +88,67 @@ class StepTemplate:
     legal_note: str = ""
     country: Country | None = None
     """The country file the step comes from; None for common.toml."""
+    stay_longer_than_months: int | None = None
+    """Only for a placement longer than this many months (e.g. 3 for the German Anmeldung)."""
+    replaced_by: str = ""
+    """Key of a step that makes this one needless: left out when the student has that step
+    (the UK ETA, when the student applies for a visa)."""
 
     def due_on(self, *, start_date: dt.date, end_date: dt.date) -> dt.date:
-        """Return the step's deadline for a placement running from start_date to end_date."""
+        """Return the step's deadline for a placement running from start_date to end_date,
+        counted back in calendar days, before any move out of the school's holidays."""
         anchor_date = end_date if self.anchor is Anchor.END else start_date
         return anchor_date - dt.timedelta(days=self.days_before)
 
-    def dated(self, *, start_date: dt.date, end_date: dt.date) -> DueStep:
-        """Return the step as one placement's dated step."""
+    def deadline(
+        self,
+        *,
+        start_date: dt.date,
+        end_date: dt.date,
+        calendar: SchoolCalendar,
+        zone: Zone | None,
+    ) -> dt.date:
+        """Return `due_on`, moved for a teacher's or coordinator's step to the last working
+        day of the school (of holiday `zone`, None if unknown) on or before it; a step due
+        after its anchor date never moves before it, but to the first working day after.
+        Outside the school years the calendar data covers, only weekends and public
+        holidays are avoided (a warning names the year to add).
+        """
+        due = self.due_on(start_date=start_date, end_date=end_date)
+        if self.who is Actor.STUDENT:
+            return due
+        anchor_date = end_date if self.anchor is Anchor.END else start_date
+        not_before = anchor_date if self.days_before < 0 else None
+        return calendar.working_day_before(due, zone, not_before=not_before)
+
+    def is_for(self, *, start_date: dt.date, end_date: dt.date, minor: bool) -> bool:
+        """Tell whether a student (minor or not) placed from start_date to end_date gets
+        the step, before any step replaces it."""
+        if not self.applies.includes(minor=minor):
+            return False
+        months = self.stay_longer_than_months
+        return months is None or end_date > months_later_eve(start_date, months)
+
+    def dated(
+        self,
+        *,
+        start_date: dt.date,
+        end_date: dt.date,
+        calendar: SchoolCalendar,
+        zone: Zone | None = None,
+        partner_name: str,
+    ) -> DueStep:
+        """Return the step as one placement's dated step, the partner named."""
         return DueStep(
             key=self.key,
-            title=self.title,
-            explanation=self.explanation,
+            title=self.title.replace(PARTNER, partner_name),
+            explanation=self.explanation.replace(PARTNER, partner_name),
             who=self.who,
-            due_on=self.due_on(start_date=start_date, end_date=end_date),
+            due_on=self.deadline(
+                start_date=start_date, end_date=end_date, calendar=calendar, zone=zone
+            ),
             check_legal=self.check_legal,
-            legal_note=self.legal_note,
+            legal_note=self.legal_note.replace(PARTNER, partner_name),
         )
 
 
@@ -104,26 +164,74 @@ class ChecklistDataError(ValueError):
 
 @dataclass(frozen=True)
 class Checklists:
-    """The step templates of every host country, common steps included and overridden."""
+    """The step templates of every host country, common steps included and overridden,
+    and the school holidays their teachers' and coordinators' deadlines avoid."""
 
     templates: Mapping[Country, tuple[StepTemplate, ...]]
+    calendar: SchoolCalendar
 
     def templates_for(self, country: Country) -> tuple[StepTemplate, ...]:
         """Return a country's step templates, for minors and adults alike, undated."""
         return self.templates[country]
 
+    def adult_visa_deadline(
+        self, country: Country, *, start_date: dt.date, end_date: dt.date
+    ) -> dt.date | None:
+        """Return the deadline of the country's visa application when only adults may apply.
+
+        That is the `visa_application` step (VISA_STEP) marked `applies = "adult"`: the
+        matching's age rule (matching/rules.py) places a student there only if he or she
+        is 18 on this day, so that the rule and the student's checklist read one date.
+        None when the country's checklist has no such step.
+        """
+        for template in self.templates[country]:
+            if template.key == VISA_STEP and template.applies is Applies.ADULT:
+                return template.due_on(start_date=start_date, end_date=end_date)
+        return None
+
     def steps_for(
-        self, country: Country, *, start_date: dt.date, end_date: dt.date, minor: bool
+        self,
+        country: Country,
+        *,
+        start_date: dt.date,
+        end_date: dt.date,
+        minor: bool,
+        partner_name: str | None = None,
+        zone: Zone | None = None,
     ) -> tuple[DueStep, ...]:
-        """Return one student's dated steps for a placement, earliest first (then by key)."""
+        """Return one student's dated steps for a placement, earliest first (then by key).
+
+        `partner_name` (from the partner data; by default the country's partner in the
+        packaged vocabulary) replaces `{partner}`; `zone` is the school's holiday zone
+        (None if unknown: the holidays of every zone are avoided).
+        """
         if end_date < start_date:
             raise ValueError(f"The placement ends ({end_date}) before it starts ({start_date}).")
-        steps = [
-            template.dated(start_date=start_date, end_date=end_date)
+        chosen = [
+            template
             for template in self.templates[country]
-            if template.applies.includes(minor=minor)
+            if template.is_for(start_date=start_date, end_date=end_date, minor=minor)
+        ]
+        keys = {template.key for template in chosen}
+        name = partner_name or _packaged_partner_name(country)
+        steps = [
+            template.dated(
+                start_date=start_date,
+                end_date=end_date,
+                calendar=self.calendar,
+                zone=zone,
+                partner_name=name,
+            )
+            for template in chosen
+            if template.replaced_by not in keys
         ]
         return tuple(sorted(steps, key=lambda step: (step.due_on, step.key)))
+
+
+def _packaged_partner_name(country: Country) -> str:
+    """The name of the country's partner in the packaged vocabulary, if it has exactly one."""
+    names = [p.name for p in load_vocabulary().partners.values() if p.country is country]
+    return names[0] if len(names) == 1 else "du pays d'accueil"
 
 
 # ---- loading -------------------------------------------------------------------------
@@ -181,9 +289,24 @@ def _build(sources: Mapping[str, _Source], problems: list[str]) -> Checklists:
         country: _merge(common, _parse_file(sources[name], country, problems))
         for country, name in COUNTRY_FILES.items()
     }
-    if problems:
+    for country, steps in templates.items():
+        problems.extend(_unknown_replacements(sources[COUNTRY_FILES[country]].label, steps))
+    holidays = sources[HOLIDAYS_FILE]
+    calendar = parse_school_calendar(holidays.text, holidays.label, problems)
+    if problems or calendar is None:
         raise ChecklistDataError(problems)
-    return Checklists(templates=MappingProxyType(templates))
+    return Checklists(templates=MappingProxyType(templates), calendar=calendar)
+
+
+def _unknown_replacements(label: str, steps: tuple[StepTemplate, ...]) -> list[str]:
+    # A misspelt key would silently keep the step for everyone.
+    keys = {step.key for step in steps}
+    return [
+        f"{label}: step {step.key}: replaced_by: {step.replaced_by!r} is not the key of a "
+        "step of this country (common steps included)"
+        for step in steps
+        if step.replaced_by and step.replaced_by not in keys
+    ]
 
 
 def _merge(
@@ -207,6 +330,8 @@ _FIELDS = (
     "applies",
     "check_legal",
     "legal_note",
+    "stay_longer_than_months",
+    "replaced_by",
 )
 _KEY_PATTERN = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
 
@@ -281,6 +406,8 @@ def _parse_step(
         check_legal=reader.flag("check_legal"),
         legal_note=reader.text("legal_note", required=False),
         country=country,
+        stay_longer_than_months=reader.months("stay_longer_than_months"),
+        replaced_by=reader.text("replaced_by", required=False),
     )
     if template.check_legal and not template.legal_note and "legal_note" not in raw:
         reader.problem(
@@ -333,7 +460,23 @@ class _StepReader:
         if not isinstance(value, str) or not value.strip():
             self.problem(name, f"{_shown(value)} is not a non-empty text")
             return ""
+        for placeholder in _PLACEHOLDER.findall(value):
+            if placeholder != PARTNER:
+                self.problem(
+                    name,
+                    f"unknown placeholder {placeholder} (only {PARTNER} is replaced, "
+                    "by the name of the placement's partner organisation)",
+                )
         return value.strip()
+
+    def months(self, name: str) -> int | None:
+        value = self.raw.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            self.problem(name, f"{_shown(value)} is not a whole number of months (1 or more)")
+            return None
+        return value
 
     def integer(self, name: str) -> int:
         value = self.raw.get(name)

@@ -9,10 +9,10 @@ value.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from mobility_match.domain import Country, Diploma, Gender
+from mobility_match.domain import Country, Diploma, Gender, Offer, Student, cefr_name
 
 HOST_LANGUAGE: dict[Country, str] = {Country.DE: "de", Country.PL: "pl", Country.UK: "en"}
 """The language letters to a host company are written in (the French original goes with them)."""
@@ -88,9 +88,56 @@ class PlacementFacts:
     """Until when the student confirms or declines the placement."""
     first_steps: tuple[DueStep, ...] = ()
     """The checklist's earliest open steps, for the student's letter."""
+    # optional details the data may give (empty when it does not)
+    tutor_gender: str = ""
+    """`F` or `M` when the offer says (its optional `contact_gender` column): the salutation
+    then names the contact (`Sehr geehrte Frau Schmidt`); empty otherwise."""
+    tutor_function: str = ""
+    """The contact's function in the company (the offer's optional `contact_function`)."""
+    school_contact_function: str = ""
+    """The signer's function at the school; empty: the programme's wording for it."""
+    student_address: str = ""
+    """The learner's postal address (students.csv optional `address` column)."""
+    working_language: str = ""
+    """The language of the placement (`de`, `en`, `pl`): the offer's requirement the learner
+    meets, else the host country's language."""
+    working_level: str = ""
+    """The learner's CEFR level in the working language; empty when unknown."""
 
     @property
     def weeks(self) -> int:
         """The placement's length in whole weeks, a started week counting as one."""
         days = (self.end_date - self.start_date).days + 1
         return -(-days // 7)
+
+
+def working_language(student: Student, offer: Offer) -> tuple[str, str]:
+    """The placement's working language and the learner's CEFR level in it.
+
+    The first alternative of the offer's requirement that the learner meets; without one,
+    the host country's language. The level is empty when the learner's file gives none.
+    """
+    for need in offer.language_requirement:
+        if student.languages.get(need.lang, 0) >= need.level:
+            return need.lang, cefr_name(student.languages[need.lang])
+    lang = HOST_LANGUAGE[offer.country]
+    level = student.languages.get(lang, 0)
+    return lang, cefr_name(level) if level else ""
+
+
+def with_details(facts: PlacementFacts, student: Student, offer: Offer) -> PlacementFacts:
+    """The facts completed with what the documents say beyond the placement itself: the
+    optional columns of the snapshot's student and offer (`address`; `contact_gender`,
+    `contact_function`) and the working language."""
+    offer_extra = {name.strip().lower(): value.strip() for name, value in offer.extra}
+    student_extra = {name.strip().lower(): value.strip() for name, value in student.extra}
+    gender = offer_extra.get("contact_gender", "").upper()
+    language, level = working_language(student, offer)
+    return replace(
+        facts,
+        tutor_gender=gender if gender in ("F", "M") else "",
+        tutor_function=offer_extra.get("contact_function", ""),
+        student_address=student_extra.get("address", ""),
+        working_language=language,
+        working_level=level,
+    )

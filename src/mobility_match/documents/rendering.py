@@ -52,7 +52,7 @@ _TITLES: Mapping[DocumentKind, Mapping[str, str]] = {
         "fr": "Contrat pédagogique",
     },
     DocumentKind.ATTENDANCE_CERTIFICATE: {
-        "de": "Teilnahmebescheinigung",
+        "de": "Praktikumsbescheinigung",
         "pl": "Zaświadczenie o odbyciu praktyki",
         "en": "Certificate of Attendance",
         "fr": "Attestation de présence",
@@ -139,7 +139,34 @@ def _filters() -> dict[str, Callable[..., Any]]:
         "eqf_level": formatting.eqf_level,
         "eqf_label": formatting.eqf_label,
         "country_name": formatting.country_name,
+        "in_country": formatting.in_country,
+        "occupation": formatting.occupation,
+        "language_name": formatting.language_name,
+        "address_lines": formatting.address_lines,
+        "phone": formatting.phone,
+        "after": formatting.after,
+        "to_you": formatting.to_you,
+        "typography": formatting.typography,
     }
+
+
+def _globals() -> dict[str, Callable[..., Any]]:
+    return {
+        "full_name": formatting.full_name,
+        "title_in": title_in,
+        "host_language": HOST_LANGUAGE.__getitem__,
+        "partner": formatting.partner,
+        "phrase": formatting.phrase,
+        "salutation": formatting.salutation,
+        "addressee": formatting.addressee,
+        "minor_duties": formatting.minor_duties,
+        "labels": formatting.labels,
+        "commitments": formatting.commitments,
+    }
+
+
+_FOR_THE_HOST: frozenset[DocumentKind] = frozenset({DocumentKind.HOST_LETTER, *_BILINGUAL})
+"""Read by the host abroad: the school's telephone is written in international form."""
 
 
 class DocumentRenderer:
@@ -165,9 +192,7 @@ class DocumentRenderer:
             lstrip_blocks=True,
         )
         self._environment.filters.update(_filters())
-        self._environment.globals["full_name"] = formatting.full_name
-        self._environment.globals["title_in"] = title_in
-        self._environment.globals["host_language"] = HOST_LANGUAGE.__getitem__
+        self._environment.globals.update(_globals())
         self._folders = tuple(folders)
 
     def html(
@@ -196,6 +221,7 @@ class DocumentRenderer:
             title=document_title(kind, lang),
             heading=titles[lang],
             heading_fr=titles["fr"] if kind in _BILINGUAL and lang != "fr" else "",
+            for_host=kind in _FOR_THE_HOST,
         )
 
     def pdf(self, html: str) -> bytes:

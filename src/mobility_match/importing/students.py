@@ -15,7 +15,7 @@ from pathlib import Path
 from mobility_match.domain import Student, Vocabulary
 from mobility_match.importing import cells
 from mobility_match.importing.sheet import open_sheet, present, sorted_problems
-from mobility_match.importing.table import Problem
+from mobility_match.importing.table import Invalid, Problem
 
 # fmt: off
 STUDENT_COLUMNS = (
@@ -26,6 +26,23 @@ STUDENT_COLUMNS = (
 STUDENT_OPTIONAL_COLUMNS = ("email", "lang_en", "lang_de", "lang_pl", "preferences")
 
 _LANG_COLUMN = re.compile(r"lang_([a-z]{2})")
+COHORT_COLUMN = "cohort"
+"""Optional column: the year of the diploma (records.py stores it in `Student.cohort`; when
+missing or empty, the year the availability starts)."""
+_YEAR = re.compile(r"\d{4}(?:\.0+)?")
+FIRST_COHORT, LAST_COHORT = 2000, 2100
+
+
+def cohort(cell: str) -> int | None:
+    """The optional `cohort` cell: the year of the diploma (empty: records.py's default)."""
+    if not cell:
+        return None
+    if _YEAR.fullmatch(cell) and FIRST_COHORT <= int(float(cell)) <= LAST_COHORT:
+        return int(float(cell))
+    raise Invalid(
+        f"'{cell}' is not a cohort; expected the year of the diploma, e.g. 2026 "
+        f"(between {FIRST_COHORT} and {LAST_COHORT}), or nothing"
+    )
 
 
 @dataclass
@@ -82,6 +99,13 @@ def read_students_file(path: Path, vocabulary: Vocabulary) -> StudentsFile:
         available_from = row.value("available_from", cells.date)
         available_to = row.value("available_to", cells.date)
         preferences = row.value("preferences", cells.preferences) or ()
+        diploma_year = row.value(COHORT_COLUMN, cohort)
+        if diploma_year is not None and birth_date is not None and diploma_year < birth_date.year:
+            row.report(
+                COHORT_COLUMN,
+                f"cohort {diploma_year} is before the birth date {birth_date}; "
+                "the cohort is the year of the diploma",
+            )
         read.preferences[row.number] = preferences
         if (
             available_from is not None
@@ -116,7 +140,10 @@ def read_students_file(path: Path, vocabulary: Vocabulary) -> StudentsFile:
                 languages={lang: level for lang, level in levels.items() if level is not None},
                 preferences=preferences,
                 email=email or "",
-                extra=tuple((c, row.cells[c]) for c in extra),
+                extra=tuple(
+                    (c, row.cells[c] if c != COHORT_COLUMN else str(diploma_year or ""))
+                    for c in extra
+                ),
             )
         )
     if sheet.frame is not None and sheet.frame.empty:

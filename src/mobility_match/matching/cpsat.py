@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
-import pandas as pd
 from ortools.sat.python import cp_model
 
 from mobility_match.domain import StageStatus
@@ -29,6 +28,7 @@ from mobility_match.matching.pairs import IntArray
 from mobility_match.matching.policy import CHANGES, MAXIMISED
 from mobility_match.matching.problem import Assignment, F, M, Problem, measure
 
+INT_MIN, INT_MAX = cp_model.INT_MIN, cp_model.INT_MAX
 EPSILON = 1e-6
 """CP-SAT reports integer objectives as floats; this absorbs their rounding."""
 
@@ -50,8 +50,9 @@ class Effort:
 
     Stopping on CP-SAT's deterministic time (about a second each on a current
     machine) keeps results reproducible: the same round stops at the same point
-    whatever the machine's load. The wall-clock limit only acts if the machine
-    is much slower than that.
+    whatever the machine's load. The wall seconds are the search's share of what
+    is left before the round's deadline (run.RoundRun): they act only when the
+    machine is slow or busy, and the result then says it may vary.
     """
 
     deterministic: float
@@ -134,32 +135,35 @@ class CpRound:
         self.student = problem.pairs.student[free]
         self.offer = problem.pairs.offer[free]
         self.cost = problem.pairs.cost[free]
-        self.x = model.new_bool_var_series("x", pd.RangeIndex(len(free)))
+        self.x_index = new_booleans(model, len(free))
+        """The proto index of each pair's variable: constraints, hints, objectives and values
+        go by it, written straight into the proto (the expression API takes seconds per
+        constraint over every pair of a large round, and the time limit covers the round)."""
         add_assignment_rules(
-            model, list(self.x), problem, admissible, free, problem.residual_capacity()
+            model, self.x_index, problem, admissible, free, problem.residual_capacity()
         )
         locked = problem.locked_assignment()
         self.locked_measures = measure(problem, locked)
-        self.placed = cp_model.LinearExpr.sum(self.x)
-        self.by_gender = [self._count(problem.gender[self.student] == g) for g in range(3)]
-        self.cost_expr = cp_model.LinearExpr.weighted_sum(self.x, [int(c) for c in self.cost])
         self.eligible_f, self.eligible_m, _ = problem.eligible_by_gender()
         self._gap: cp_model.IntVar | None = None
         self._fairness: tuple[cp_model.IntVar, int] | None = None
-        self._changes: tuple[cp_model.LinearExpr, int] | None = None
+        self._changes: tuple[IntArray, int] | None = None
         if counts is not None:
             for g, count in enumerate(counts):
-                model.add(self.by_gender[g] + self.locked_measures.placed_by_gender[g] == count)
+                members = self.x_index[problem.gender[self.student] == g]
+                wanted = count - self.locked_measures.placed_by_gender[g]
+                add_linear(model, members, np.ones(len(members), dtype=np.int64), wanted, wanted)
 
-    def _count(self, mask: np.ndarray) -> cp_model.LinearExpr:
-        return cp_model.LinearExpr.sum([self.x[k] for k in np.flatnonzero(mask)])
-
-    def _school_counts(self) -> list[tuple[int, cp_model.LinearExpr, int]]:
-        """Return (school, placed expression without locks, placed by locks) per eligible school."""
+    def _school_members(self) -> list[tuple[int, IntArray, int]]:
+        """Return (school, variables of its pairs, placed by locks) per eligible school."""
         eligible = self.problem.eligible_by_school()
-        schools = self.problem.school[self.student]
+        members = dict(groups_by(self.problem.school[self.student]))
         return [
-            (int(k), self._count(schools == k), int(self.locked_measures.school_placed[k]))
+            (
+                int(k),
+                self.x_index[np.array(members.get(int(k), []), dtype=np.int64)],
+                int(self.locked_measures.school_placed[k]),
+            )
             for k in np.flatnonzero(eligible > 0)
         ]
 
@@ -169,9 +173,15 @@ class CpRound:
             e_f, e_m = self.eligible_f, self.eligible_m
             lf, lm, _ = self.locked_measures.placed_by_gender
             self._gap = self.model.new_int_var(0, e_f * e_m, "gender_gap")
-            diff = (self.by_gender[F] + lf) * e_m - (self.by_gender[M] + lm) * e_f
-            self.model.add(self._gap >= diff)
-            self.model.add(self._gap >= -diff)
+            gender = self.problem.gender[self.student]
+            # diff = e_M·placed_F − e_F·placed_M + constant, over the free pairs' variables.
+            signed = np.where(gender == F, e_m, np.where(gender == M, -e_f, 0)).astype(np.int64)
+            constant = lf * e_m - lm * e_f
+            keep = signed != 0
+            variables = np.append(self.x_index[keep], self._gap.index)
+            for sign in (1, -1):  # G - sign·diff ≥ 0
+                coefficients = np.append(-sign * signed[keep], 1)
+                add_linear(self.model, variables, coefficients, sign * constant, INT_MAX)
         return self._gap
 
     def _fairness_var(self) -> tuple[cp_model.IntVar, int]:
@@ -185,19 +195,20 @@ class CpRound:
             eligible = self.problem.eligible_by_school()
             scale = int(eligible.max(initial=0)) ** 2 + 1
             z = self.model.new_int_var(0, scale, "school_fairness")
-            for k, count, locked in self._school_counts():
-                self.model.add((count + locked) * scale >= z * int(eligible[k]))
+            for k, members, locked in self._school_members():
+                # D·(placed + locked) − e_k·z ≥ 0
+                variables = np.append(members, z.index)
+                coefficients = np.append(np.full(len(members), scale), -int(eligible[k]))
+                add_linear(self.model, variables, coefficients, -scale * locked, INT_MAX)
             self._fairness = (z, scale)
         return self._fairness
 
-    def _changes_expr(self) -> tuple[cp_model.LinearExpr, int]:
-        """The changes from the previous assignment, as (expression over the pairs, constant)."""
+    def _changes_expr(self) -> tuple[IntArray, int]:
+        """The changes from the previous assignment: (weight per pair, constant)."""
         if self._changes is None:
-            if self.previous is None:
-                raise ValueError("the changes stage needs the previous assignment")
-            weights = change_weights(self.previous, self.student, self.offer)
-            expr = cp_model.LinearExpr.weighted_sum(self.x, [int(w) for w in weights])
-            self._changes = (expr, count_changes(self.previous, self.problem.locked_assignment()))
+            weights = change_weights(self.previous_offers(), self.student, self.offer)
+            constant = count_changes(self.previous_offers(), self.problem.locked_assignment())
+            self._changes = (weights.astype(np.int64), constant)
         return self._changes
 
     def stage_value(self, stage: str, assignment: Assignment) -> Fraction:
@@ -219,22 +230,25 @@ class CpRound:
 
     def keep(self, stage: str, allowed: Fraction) -> None:
         """Constrain every later stage to keep `stage` at `allowed` or better."""
-        model = self.model
+        model, everyone, locked = self.model, self.x_index, self.locked_measures
+        ones = np.ones(len(everyone), dtype=np.int64)
         if stage == "placements":
-            model.add(self.placed + self.locked_measures.placed >= math.ceil(allowed))
+            add_linear(model, everyone, ones, math.ceil(allowed) - locked.placed, INT_MAX)
         elif stage == "preferences":
-            model.add(self.cost_expr + self.locked_measures.preference_cost <= math.floor(allowed))
+            high = math.floor(allowed) - locked.preference_cost
+            add_linear(model, everyone, self.cost.astype(np.int64), INT_MIN, high)
         elif stage == "gender_gap":
             if not self.gap_is_trivial():
                 limit = math.floor(allowed * self.eligible_f * self.eligible_m)
                 model.add(self._gap_var() <= limit)
         elif stage == CHANGES:
-            changes, constant = self._changes_expr()
-            model.add(changes + constant <= math.floor(allowed))
+            weights, constant = self._changes_expr()
+            add_linear(model, everyone, weights, INT_MIN, math.floor(allowed) - constant)
         else:
             eligible = self.problem.eligible_by_school()
-            for k, count, locked in self._school_counts():
-                model.add(count + locked >= math.ceil(allowed * int(eligible[k])))
+            for k, members, placed in self._school_members():
+                needed = math.ceil(allowed * int(eligible[k])) - placed
+                add_linear(model, members, np.ones(len(members), dtype=np.int64), needed, INT_MAX)
 
     def solve(
         self,
@@ -256,15 +270,16 @@ class CpRound:
         """
         model = self.model
         to_value = self._set_objective(stage)
+        # In bulk through the proto: one add_hint per pair takes seconds on large rounds.
         model.clear_hints()  # type: ignore[no-untyped-call]
         chosen = hint[self.student] == self.offer
-        for var, value in zip(self.x, chosen, strict=True):
-            model.add_hint(var, bool(value))
+        model.proto.solution_hint.vars.extend(self.x_index.tolist())
+        model.proto.solution_hint.values.extend(chosen.astype(np.int64).tolist())
         solver = cp_model.CpSolver()
         solver.parameters.random_seed = settings.seed
         solver.parameters.num_workers = settings.workers
         solver.parameters.max_deterministic_time = max(0.1, effort.deterministic)
-        solver.parameters.max_time_in_seconds = max(0.1, effort.wall)
+        solver.parameters.max_time_in_seconds = max(0.05, effort.wall)
         with Watch(cancelled, solver) as watch:
             callback = None
             if progress is not None or watch.active:
@@ -272,7 +287,7 @@ class CpRound:
             status = solver.solve(model, callback)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             assignment = self.problem.locked_assignment()
-            values = solver.boolean_values(self.x).to_numpy(dtype=bool)
+            values = np.asarray(solver.response_proto.solution, dtype=np.int64)[self.x_index] > 0
             assignment[self.student[values]] = self.offer[values]
         elif status == cp_model.UNKNOWN:
             assignment = hint.copy()
@@ -285,36 +300,12 @@ class CpRound:
         wall = wall_clock_stopped(solver, status)
         # A bound counts only if proven: CP-SAT's own when it found a solution, one proven
         # before, or the stage's trivial one; and only on the right side of the value.
-        bounds = [self._trivial_bound(stage)]
+        bounds = [trivial_bound(self.problem, stage, self.pair_index, self.previous)]
         if proven is not None:
             bounds.append(proven)
         if status == cp_model.FEASIBLE:
             bounds.append(to_value(solver.best_objective_bound))
-        if stage in MAXIMISED:
-            bound = min(b for b in bounds if b >= value)
-        else:
-            bound = max(b for b in bounds if b <= value)
-        status_out = StageStatus.OPTIMAL if bound == value else StageStatus.FEASIBLE
-        return StageOutcome(assignment, value, bound, status_out, spent, wall)
-
-    def _trivial_bound(self, stage: str) -> Fraction:
-        """A bound on the stage that holds whatever the search: every eligible student
-        placed, no gap, no preference cost beyond the locks', every kept student kept,
-        every school at 1."""
-        locked = self.locked_measures
-        if stage == "placements":
-            return Fraction(locked.placed + len(np.unique(self.student)))
-        if stage == "preferences":
-            return Fraction(locked.preference_cost)
-        if stage == "gender_gap":
-            return Fraction(0)
-        if stage == CHANGES:
-            _, constant = self._changes_expr()
-            if self.previous is None:
-                raise ValueError("the changes stage needs the previous assignment")
-            weights = change_weights(self.previous, self.student, self.offer)
-            return Fraction(constant - int(np.count_nonzero(weights < 0)))
-        return Fraction(1)
+        return _outcome(stage, assignment, value, bounds, spent, wall)
 
     def _set_objective(self, stage: str) -> Callable[[float], Fraction]:
         """Make `stage` the model's objective; return how to read its objective values.
@@ -322,26 +313,47 @@ class CpRound:
         Objective values and bounds come back as floats; a maximised objective's
         bound is rounded down and a minimised one's up, so the bound stays valid.
         """
-        model = self.model
+        everyone = self.x_index
         if stage == "placements":
-            model.maximize(self.placed)
+            self._objective(everyone, np.ones(len(everyone), dtype=np.int64), maximize=True)
             offset = self.locked_measures.placed
             return lambda v: Fraction(math.floor(v + EPSILON) + offset)
         if stage == "preferences":
-            model.minimize(self.cost_expr)
+            self._objective(everyone, self.cost.astype(np.int64), maximize=False)
             offset = self.locked_measures.preference_cost
             return lambda v: Fraction(math.ceil(v - EPSILON) + offset)
         if stage == "gender_gap":
-            model.minimize(self._gap_var())
+            gap = self._gap_var()
+            self._objective(np.array([gap.index]), np.array([1]), maximize=False)
             denominator = max(1, self.eligible_f * self.eligible_m)
             return lambda v: Fraction(math.ceil(v - EPSILON), denominator)
         if stage == CHANGES:
-            changes, constant = self._changes_expr()
-            model.minimize(changes)
+            _, constant = self._changes_expr()
+            weights = change_weights(self.previous_offers(), self.student, self.offer)
+            self._objective(everyone, weights.astype(np.int64), maximize=False)
             return lambda v: Fraction(math.ceil(v - EPSILON) + constant)
         z, scale = self._fairness_var()
-        model.maximize(z)
+        self._objective(np.array([z.index]), np.array([1]), maximize=True)
         return lambda v: self._rate_bound(math.floor(v + EPSILON), scale)
+
+    def _objective(self, variables: IntArray, coefficients: IntArray, *, maximize: bool) -> None:
+        """Set a linear objective straight in the model's proto, by variable index.
+
+        CpModel.minimize flattens the expression in Python, one append per term:
+        seconds on large rounds, and the time limit covers the whole round.
+        """
+        self.model.clear_objective()  # type: ignore[no-untyped-call]
+        keep = coefficients != 0
+        objective = self.model.proto.objective
+        objective.vars.extend(variables[keep].tolist())
+        objective.coeffs.extend((-coefficients[keep] if maximize else coefficients[keep]).tolist())
+        objective.scaling_factor = -1.0 if maximize else 1.0
+
+    def previous_offers(self) -> IntArray:
+        """The previous assignment the changes stage counts from."""
+        if self.previous is None:
+            raise ValueError("the changes stage needs the previous assignment")
+        return self.previous
 
     def _rate_bound(self, z: int, scale: int) -> Fraction:
         """Turn z = ⌊scale · rate⌋ into the largest school rate it allows."""
@@ -355,6 +367,68 @@ class CpRound:
         return best
 
 
+def _outcome(
+    stage: str,
+    assignment: Assignment,
+    value: Fraction,
+    bounds: list[Fraction],
+    spent: float = 0.0,
+    wall: bool = False,
+) -> StageOutcome:
+    """The outcome with the tightest proven bound on the right side of the value."""
+    if stage in MAXIMISED:
+        bound = min(b for b in bounds if b >= value)
+    else:
+        bound = max(b for b in bounds if b <= value)
+    status = StageStatus.OPTIMAL if bound == value else StageStatus.FEASIBLE
+    return StageOutcome(assignment, value, bound, status, spent, wall)
+
+
+def unsearched(
+    problem: Problem,
+    stage: str,
+    hint: Assignment,
+    previous: IntArray | None = None,
+    proven: Fraction | None = None,
+) -> StageOutcome:
+    """The outcome of a stage the round's deadline left no time to search: the hint, with
+    the best bound proven before (`proven`) or the trivial one."""
+    if stage == CHANGES:
+        if previous is None:
+            raise ValueError("the changes stage needs the previous assignment")
+        value = Fraction(count_changes(previous, hint))
+    else:
+        value = measure(problem, hint).stage_value(stage)
+    bounds = [trivial_bound(problem, stage, np.flatnonzero(problem.free_pair_mask()), previous)]
+    if proven is not None:
+        bounds.append(proven)
+    return _outcome(stage, hint, value, bounds, wall=True)
+
+
+def trivial_bound(
+    problem: Problem, stage: str, pairs: IntArray, previous: IntArray | None
+) -> Fraction:
+    """A bound on the stage that holds whatever the search over `pairs` (indices of free
+    pairs): every student of those pairs placed, no gap, no preference cost beyond the
+    locks', every student who can be kept kept, every school at 1."""
+    locked_assignment = problem.locked_assignment()
+    locked = measure(problem, locked_assignment)
+    student, offer = problem.pairs.student[pairs], problem.pairs.offer[pairs]
+    if stage == "placements":
+        return Fraction(locked.placed + len(np.unique(student)))
+    if stage == "preferences":
+        return Fraction(locked.preference_cost)
+    if stage == "gender_gap":
+        return Fraction(0)
+    if stage == CHANGES:
+        if previous is None:
+            raise ValueError("the changes stage needs the previous assignment")
+        weights = change_weights(previous, student, offer)
+        constant = count_changes(previous, locked_assignment)
+        return Fraction(constant - int(np.count_nonzero(weights < 0)))
+    return Fraction(1)
+
+
 def groups_by(keys: IntArray) -> list[tuple[int, list[int]]]:
     """Split positions by key: (key, positions) for each key present, in key order."""
     order = np.argsort(keys, kind="stable")
@@ -362,30 +436,54 @@ def groups_by(keys: IntArray) -> list[tuple[int, list[int]]]:
     return [(int(keys[order[lo]]), order[lo:hi].tolist()) for lo, hi in itertools.pairwise(edges)]
 
 
+def new_booleans(model: cp_model.CpModel, count: int) -> IntArray:
+    """Add `count` Boolean variables to the model's proto at once; return their indices."""
+    first = len(model.proto.variables)
+    if count:
+        model.proto.merge_text_format("variables { domain: [0, 1] } " * count)
+    return np.arange(first, first + count, dtype=np.int64)
+
+
+def add_linear(
+    model: cp_model.CpModel,
+    variables: IntArray,
+    coefficients: IntArray,
+    low: int,
+    high: int,
+) -> None:
+    """Add low ≤ Σ coefficient·variable ≤ high, by variable index, straight into the proto."""
+    linear = model.proto.constraints.add().linear
+    linear.vars.extend(variables.tolist())
+    linear.coeffs.extend(coefficients.tolist())
+    linear.domain.extend([int(low), int(high)])
+
+
 def add_assignment_rules(
     model: cp_model.CpModel,
-    x: Sequence[cp_model.IntVar],
+    x: IntArray,
     problem: Problem,
     admissible: Admissible | None,
     chosen: IntArray,
     left: IntArray,
 ) -> None:
-    """Add the rules of an assignment, over the chosen pairs, with `left` places per offer."""
+    """Add the rules of an assignment over the chosen pairs, whose variables are `x` (proto
+    indices), with `left` places per offer."""
     student, offer = problem.pairs.student[chosen], problem.pairs.offer[chosen]
+    constraints = model.proto.constraints
     # Each student goes to at most one offer; to exactly one when every least-cost flow places it.
     for i, members in groups_by(student):
         if admissible is not None and admissible.student_forced[i]:
-            model.add_exactly_one(x[k] for k in members)
+            constraints.add().exactly_one.literals.extend(x[members].tolist())
         elif len(members) > 1:
-            model.add_at_most_one(x[k] for k in members)
+            constraints.add().at_most_one.literals.extend(x[members].tolist())
     # Each offer takes at most its places left; exactly those when least-cost flows fill it.
     for j, members in groups_by(offer):
-        taken = cp_model.LinearExpr.sum([x[k] for k in members])
+        ones = np.ones(len(members), dtype=np.int64)
         if admissible is not None and admissible.offer_full[j]:
-            model.add(taken == int(left[j]))
+            add_linear(model, x[members], ones, int(left[j]), int(left[j]))
         elif len(members) > left[j]:
-            model.add(taken <= int(left[j]))
+            add_linear(model, x[members], ones, 0, int(left[j]))
     # A pair that every least-cost flow uses stays used.
     if admissible is not None:
         for k in np.flatnonzero(admissible.pair_forced[chosen]):
-            model.add(x[int(k)] == 1)
+            add_linear(model, x[[int(k)]], np.ones(1, dtype=np.int64), 1, 1)

@@ -115,11 +115,16 @@ def solve_round(
     outcomes as the stages before it allow. `cancelled` is polled between stages
     and during searches; once it returns True, SolveCancelled is raised.
 
-    `time_limit` is counted in CP-SAT's deterministic time; the wall clock stops the
-    searches only at `wall_safety` times it, and the result then says it may not be
-    reproducible (`RoundResult.reproducible`).
+    `time_limit` is the wall seconds the whole round may take (times `wall_safety`,
+    1 but in tests), counted from this call: searches and flow loops stop at that
+    deadline, and what is left after it (explaining every placement) is only a
+    small margin. Searches are first limited in CP-SAT's deterministic time, half the
+    limit in all (run.DETERMINISTIC_SHARE), so that the same seed gives the same
+    result on any machine; when the wall clock ends or skips a search instead, the
+    result says it may not be reproducible (`RoundResult.reproducible`).
     """
     started = time.perf_counter()
+    clock = time.monotonic()
     problem = prepare(round_input, vocabulary)
     if CHANGES in policy.stages and previous is None:
         raise ValueError(f"the {CHANGES!r} stage needs the previous assignment")
@@ -127,7 +132,9 @@ def solve_round(
     if previous is not None:
         policy = with_changes_stage(policy)
     settings = SolverSettings(seed=seed, workers=workers)
-    run = RoundRun(problem, policy, time_limit, settings, progress, before, cancelled, wall_safety)
+    run = RoundRun(
+        problem, policy, time_limit, settings, progress, before, cancelled, wall_safety, clock
+    )
     flows = uses_flow_path(policy) and not cp_sat_only
     assignment = solve_by_flows(run) if flows else _solve_by_cp_sat(run)
     placements = explain(problem, assignment, vocabulary)

@@ -7,7 +7,9 @@ over the few rates that exist (p/eligible_k), bounds the stage from above. Its
 flow often keeps the gender gap of the earlier stage too, and is then optimal;
 when it does not, flows with a small cost on one gender are walked toward the
 gender target, and where they stop, the students their cycles move are handed
-to a small CP-SAT repair (repair.py). Flow_path.py decides which rates to try.
+to a small CP-SAT repair (repair.py). Where gender binds, the linear relaxation
+of the whole stage (fairness_lp.py) bounds it tighter. Flow_path.py decides which
+rates to try.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from fractions import Fraction
 
 import numpy as np
 import numpy.typing as npt
-from ortools.graph.python import min_cost_flow
+from ortools.graph.python import max_flow, min_cost_flow
 
 from mobility_match.matching.changes import FlowCost, flow_cost
 from mobility_match.matching.flows import Admissible
@@ -122,6 +124,51 @@ class SchoolNetwork:
     def _watches_cost(self, limits: FairnessLimits) -> bool:
         return self.admissible is None and limits.max_cost is not None
 
+    def _arcs(
+        self, rate: Fraction, limits: FairnessLimits
+    ) -> tuple[IntArray, IntArray, IntArray] | None:
+        """Lower bounds, capacities and node supplies for `rate`; None if plainly out of reach."""
+        most = limits.max_placed - self.locked.placed
+        fewest = max(0, limits.min_placed - self.locked.placed)
+        n_schools = len(self.free_by_school)
+        lower = self._lower.copy()
+        lower[:n_schools] = self.lower_bounds(rate)
+        capacities = self._capacities.copy()
+        capacities[self._bypass] = most - fewest
+        if (lower > capacities).any() or int(lower[:n_schools].sum()) > most:
+            return None
+        # A lower bound l on u → v: l units are sent up front, so u owes l and v holds l.
+        supplies = np.zeros(self._n_nodes, dtype=np.int64)
+        supplies[SOURCE], supplies[SINK] = most, -most
+        np.subtract.at(supplies, self._tails, lower)
+        np.add.at(supplies, self._heads, lower)
+        return lower, capacities, supplies
+
+    def reachable(self, rate: Fraction, limits: FairnessLimits) -> bool:
+        """Whether a flow reaches `rate` within the placement and cost limits (not gender).
+
+        Without a cost to watch, a max-flow from a super source to a super sink
+        settles it, several times faster than the min-cost flow of `solve`: the
+        supplies the lower bounds leave must all get through.
+        """
+        if self._watches_cost(limits):
+            return self.solve(rate, limits) is not None
+        arcs = self._arcs(rate, limits)
+        if arcs is None:
+            return False
+        lower, capacities, supplies = arcs
+        source, sink = self._n_nodes, self._n_nodes + 1
+        giving, taking = np.flatnonzero(supplies > 0), np.flatnonzero(supplies < 0)
+        solver = max_flow.SimpleMaxFlow()
+        solver.add_arcs_with_capacity(
+            np.concatenate([self._tails, np.full(len(giving), source), taking]).astype(np.int32),
+            np.concatenate([self._heads, giving, np.full(len(taking), sink)]).astype(np.int32),
+            np.concatenate([capacities - lower, supplies[giving], -supplies[taking]]),
+        )
+        if solver.solve(source, sink) != solver.OPTIMAL:
+            raise RuntimeError("max-flow failed")
+        return int(solver.optimal_flow()) == int(supplies[giving].sum())
+
     def solve(
         self, rate: Fraction, limits: FairnessLimits, gender_cost: tuple[int, int, int] = (0, 0, 0)
     ) -> SchoolFlow | None:
@@ -132,26 +179,16 @@ class SchoolNetwork:
         least preference cost. Return None when no flow reaches the rate within
         the placement and preference-cost limits; gender is not checked here.
         """
-        most = limits.max_placed - self.locked.placed
-        fewest = max(0, limits.min_placed - self.locked.placed)
-        n_schools = len(self.free_by_school)
-        lower = self._lower.copy()
-        lower[:n_schools] = self.lower_bounds(rate)
-        capacities = self._capacities.copy()
-        capacities[self._bypass] = most - fewest
-        if (lower > capacities).any() or int(lower[:n_schools].sum()) > most:
+        arcs = self._arcs(rate, limits)
+        if arcs is None:
             return None
+        lower, capacities, supplies = arcs
         watch = self._watches_cost(limits)
         weight = len(self.students) + 1 if any(gender_cost) else 1
         costs = np.zeros(len(self._tails), dtype=np.int64)
         if watch:
             costs[self._pair_arcs] = self.pair_cost * weight
         costs[self._student_arcs] = np.array(gender_cost)[self.problem.gender[self.students]]
-        # A lower bound l on u → v: l units are sent up front, so u owes l and v holds l.
-        supplies = np.zeros(self._n_nodes, dtype=np.int64)
-        supplies[SOURCE], supplies[SINK] = most, -most
-        np.subtract.at(supplies, self._tails, lower)
-        np.add.at(supplies, self._heads, lower)
         solver = min_cost_flow.SimpleMinCostFlow()
         solver.add_arcs_with_capacity_and_unit_cost(
             self._tails, self._heads, capacities - lower, costs
@@ -168,7 +205,14 @@ class SchoolNetwork:
             return None
         return found
 
-    def balanced(self, rate: Fraction, limits: FairnessLimits) -> Attempt:
+    def balanced(
+        self,
+        rate: Fraction,
+        limits: FairnessLimits,
+        stop: Callable[[], bool] | None = None,
+        walks: int = WALKS,
+        exchanges: bool = True,
+    ) -> Attempt:
         """Look for an assignment reaching `rate` that also keeps the gender limits.
 
         From a flow reaching the rate, pick the nearest gender vectors allowed
@@ -180,18 +224,25 @@ class SchoolNetwork:
         cost nothing), so only the gender counts need aiming. When no target is
         hit, which proves nothing, the attempt keeps the nearest flow and the
         students that cycles changing the gender counts move: there a small
-        CP-SAT model (repair.py) can finish the job.
+        CP-SAT model (repair.py) can finish the job. `stop` (the round's deadline)
+        ends the walk early, as if no target were hit; `walks` bounds its legs, and
+        without `exchanges` the swaps around where it stops are not tried (the
+        students they move are only needed for a repair).
         """
         current = self.solve(rate, limits)
         moved = np.zeros(self.problem.n_students, dtype=bool)
         if current is None:
             return Attempt(None, None, moved)
         fixed_total = limits.min_placed == limits.max_placed
-        for _ in range(WALKS):
+        for _ in range(walks):
+            if stop is not None and stop():
+                return Attempt(None, current, moved)
             targets = self._targets(current, limits)
             if targets is None:
                 return Attempt(current.assignment(), current, moved)
             for target in targets[:TARGETS_TRIED]:
+                if stop is not None and stop():
+                    return Attempt(None, current, moved)
                 delta = target - current.placed_by_gender
                 if not delta.any():
                     return Attempt(current.assignment(), current, moved)
@@ -217,7 +268,9 @@ class SchoolNetwork:
             else:
                 break
         # Swaps of one gender for another, around where the walk stopped.
-        for steer in EXCHANGES:
+        for steer in EXCHANGES if exchanges else ():
+            if stop is not None and stop():
+                break
             aimed = self._steered(rate, limits, current, steer)
             if aimed is not None:
                 moved |= self.students_on(current.cycles_to(aimed))
@@ -449,10 +502,20 @@ def candidate_rates(eligible_by_school: IntArray) -> list[Fraction]:
     return sorted(rates) or [Fraction(1)]
 
 
-def highest(rates: list[Fraction], feasible: Callable[[Fraction], bool]) -> int:
-    """Return the index of the highest rate for which a monotone test holds (rates[0] must hold)."""
+def highest(
+    rates: list[Fraction],
+    feasible: Callable[[Fraction], bool],
+    stop: Callable[[], bool] | None = None,
+) -> int:
+    """Return the index of the highest rate for which a monotone test holds (rates[0] must hold).
+
+    When `stop` says so, the search ends early with the highest index not yet ruled
+    out: an upper bound on the answer, no longer the answer itself.
+    """
     lo, hi = 0, len(rates) - 1
     while lo < hi:
+        if stop is not None and stop():
+            return hi
         mid = (lo + hi + 1) // 2
         if feasible(rates[mid]):
             lo = mid

@@ -2,7 +2,8 @@
 
 Max-flow for placements; the gender polytope (balance.py) for the gap; min-cost
 flows along its optimal lines for preferences; then school fairness by flows
-with a proven bound (fairness.py), with CP-SAT only when flows cannot reach it.
+with a proven bound (fairness.py), tightened by its linear relaxation where
+gender binds (fairness_lp.py), with CP-SAT only on what flows and LP leave.
 Used for policies that start with placements followed by gender_gap and/or
 preferences (engine.uses_flow_path says which).
 """
@@ -15,6 +16,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from mobility_match.domain import StageStatus
 from mobility_match.matching.balance import (
     GenderPolytope,
     Vector,
@@ -25,11 +27,13 @@ from mobility_match.matching.balance import (
 from mobility_match.matching.changes import change_weights, count_changes
 from mobility_match.matching.cpsat import CpRound, Effort
 from mobility_match.matching.fairness import (
+    WALKS,
     FairnessLimits,
     SchoolNetwork,
     candidate_rates,
     highest,
 )
+from mobility_match.matching.fairness_lp import Relaxation, StageLp, Unsolved, rate_bound
 from mobility_match.matching.flows import FlowNetwork
 from mobility_match.matching.policy import CHANGES
 from mobility_match.matching.problem import Assignment, measure
@@ -44,6 +48,8 @@ PROOF_STEPS = 4
 NEIGHBOURHOOD_EFFORT = 2.0
 """Deterministic seconds for a CP-SAT repair of the students that flows move."""
 PROOF_EFFORT = 30.0
+ROUNDING_EFFORT = 8.0
+"""Deterministic seconds for a CP-SAT repair around the LP solution's fractional students."""
 """Deterministic seconds for a CP-SAT model of every student at one rate."""
 
 
@@ -54,7 +60,15 @@ class LeastCost:
     cost: int
     assignment: Assignment
     vectors: tuple[Vector, ...]
-    """Free placements by gender of all least-cost vectors (empty: gender was not constrained)."""
+    """Free placements by gender of all least-cost vectors (empty: gender was not constrained,
+    or the search was cut short)."""
+    proven: bool = True
+    """False when the round's deadline cut the search short: `cost` is then only the least
+    found, and `vectors` empty."""
+
+
+class _Late(Exception):
+    """The round's deadline passed in the middle of a search by flows."""
 
 
 def solve_by_flows(run: RoundRun) -> Assignment:
@@ -117,11 +131,17 @@ def solve_by_flows(run: RoundRun) -> Assignment:
             total, least_total = (free_max, fewest) if before is not None else (min_free, None)
             cost, assignment = _least_cost(network, total, None, least_total)
         else:
-            least = _least_cost_balanced(network, polytope, gap_limit)
+            least = _least_cost_balanced(network, polytope, gap_limit, run)
             cost, assignment = least.cost, least.assignment
         if before is not None:  # the flows' cost holds the changes: measure preferences alone
             cost = measure(problem, assignment).preference_cost - locked.preference_cost
-        run.record("preferences", Fraction(cost + locked.preference_cost), since, "flow")
+        value = Fraction(cost + locked.preference_cost)
+        if least is None or least.proven:
+            run.record("preferences", value, since, "flow")
+        else:  # cut short by the deadline: only the trivial bound is proven
+            bound = Fraction(locked.preference_cost)
+            status = StageStatus.OPTIMAL if bound == value else StageStatus.FEASIBLE
+            run.record("preferences", value, since, "flow", bound, status)
     if "school_fairness" in policy.stages:
         limits = FairnessLimits(
             min_placed=int(run.allowed["placements"]),
@@ -146,40 +166,47 @@ def _least_cost(
 
 
 def _least_cost_balanced(
-    network: FlowNetwork, polytope: GenderPolytope, gap_limit: int
+    network: FlowNetwork, polytope: GenderPolytope, gap_limit: int, run: RoundRun
 ) -> LeastCost:
     """Least preference cost over every vector of most placements and gap within the limit.
 
     Trivial when the gap cannot differ (a gender has no eligible student); else
     the vectors lie on at most two lattice lines, along which the cost is
     convex, so a binary search finds each line's least cost and the run of
-    vectors that tie with it.
+    vectors that tie with it. Past the round's deadline, the least cost found so
+    far, unproven.
     """
     if polytope.eligible_f == 0 or polytope.eligible_m == 0:
         cost, assignment = _least_cost(network, polytope.min_total, None)
         return LeastCost(cost, assignment, ())
     cache: dict[Vector, int] = {}
+    assignments: dict[Vector, Assignment] = {}
 
     def cost_of(vector: Vector) -> int:
         if vector not in cache:
-            cache[vector] = _least_cost(network, sum(vector), vector)[0]
+            if cache and run.out_of_time():
+                raise _Late
+            cache[vector], assignments[vector] = _least_cost(network, sum(vector), vector)
         return cache[vector]
 
     tied: list[Vector] = []
-    for line in lines(list(polytope.vectors(gap_limit)), polytope):
-        k = convex_minimum(lambda i, line=line: cost_of(line[i]), len(line))  # type: ignore[misc]
-        low = high = k
-        while low > 0 and cost_of(line[low - 1]) == cost_of(line[k]):
-            low -= 1
-        while high < len(line) - 1 and cost_of(line[high + 1]) == cost_of(line[k]):
-            high += 1
-        tied.extend(line[low : high + 1])
-    if not tied:
-        raise RuntimeError("no vector reaches the smallest gender gap")
-    best = min(cost_of(v) for v in tied)
+    try:
+        for line in lines(list(polytope.vectors(gap_limit)), polytope):
+            k = convex_minimum(lambda i, line=line: cost_of(line[i]), len(line))  # type: ignore[misc]
+            low = high = k
+            while low > 0 and cost_of(line[low - 1]) == cost_of(line[k]):
+                low -= 1
+            while high < len(line) - 1 and cost_of(line[high + 1]) == cost_of(line[k]):
+                high += 1
+            tied.extend(line[low : high + 1])
+        if not tied:
+            raise RuntimeError("no vector reaches the smallest gender gap")
+        best = min(cost_of(v) for v in tied)
+    except _Late:
+        vector = min(cache, key=lambda v: (cache[v], v))
+        return LeastCost(cache[vector], assignments[vector], (), proven=False)
     vectors = tuple(sorted(v for v in tied if cost_of(v) == best))
-    least, assignment = _least_cost(network, sum(vectors[0]), vectors[0])
-    return LeastCost(least, assignment, vectors)
+    return LeastCost(best, assignments[vectors[0]], vectors)
 
 
 def _school_fairness(
@@ -194,15 +221,22 @@ def _school_fairness(
     When gap and preferences were both settled without tolerance, the assignments
     allowed are exactly the least-cost flows of the least-cost gender vectors:
     one network cut down to those flows per vector, and no cost to watch.
-    Otherwise one network with the limits. Each network's relaxation (school
-    rates without the gender constraint) bounds the stage. Flows alone find a
-    rate they reach, from that bound down. The rate just above is then settled
-    by CP-SAT (repair.py): reached, and the next one is tried, or out of reach
-    in every network, which proves the stage optimal. When the effort allowed
-    settles neither, CP-SAT searches between the best found and the bound.
+    Otherwise one network with the limits. Each network's flow relaxation (school
+    rates without the gender constraint) bounds the stage. When a flow does not
+    reach that bound, gender binds: the linear relaxation with the gender limits
+    (fairness_lp.py) gives a bound most often equal to the optimum, and a
+    solution that reaches it once a few students are placed by CP-SAT. What
+    remains is settled as before: flows find a rate they reach, from the bound
+    down; the rate just above is settled by CP-SAT (repair.py): reached, and the
+    next one is tried, or out of reach in every network, which proves the stage
+    optimal. When the effort allowed settles neither, CP-SAT searches between the
+    best found and the bound. The round's deadline cuts every loop short, the
+    bound staying proven.
     """
     problem, policy = run.problem, run.policy
     since = run.started("school_fairness")
+    if run.out_of_time():  # no time for networks: the assignment so far, unproven
+        return run.cp_stage("school_fairness", assignment, since)
     exact = (
         least is not None
         and least.vectors
@@ -222,9 +256,20 @@ def _school_fairness(
     rates = candidate_rates(problem.eligible_by_school())
     reached = measure(problem, assignment).min_school_rate
     first = bisect.bisect_left(rates, reached)
-    tops = [_relaxation_bound(net, lim, rates, first) for net, lim in cut]
+    tops = [_relaxation_bound(run, net, lim, rates, first) for net, lim in cut]
     best_index, best, method = first, assignment, "flow"
+    # One short try by flows at the bound first: when gender binds, the LP does better.
+    best_index, best = _highest_reached(
+        run, cut, rates, best_index, max(tops), best, probes=1, walks=1
+    )
+    if best_index < max(tops) and not run.out_of_time():
+        # Flows miss the flow bound: gender binds. The LP with gender bounds tighter,
+        # and rounding its solution most often reaches that bound.
+        best_index, best = _linear_relaxation(run, cut, rates, tops, best_index, best)
+        method = "flow+lp"
     for _ in range(PROOF_STEPS):
+        if run.out_of_time():
+            break
         # Flows alone, from the bound down: the highest rate they reach, without proof.
         best_index, best = _highest_reached(run, cut, rates, best_index, max(tops), best)
         # Reaching a rate means reaching every lower one: settling the rate just above
@@ -236,6 +281,9 @@ def _school_fairness(
         for k, (school_network, network_limits) in enumerate(cut):
             if tops[k] < rate:
                 continue
+            if run.out_of_time():
+                settled = False
+                break
             outcome = _reach(run, school_network, network_limits, rates[rate])
             method = "flow+cp-sat"
             if outcome.verdict is Verdict.FOUND and outcome.assignment is not None:
@@ -260,17 +308,129 @@ def _school_fairness(
     return run.cp_stage("school_fairness", best, since, model, rates[bound])
 
 
+def _linear_relaxation(
+    run: RoundRun,
+    cut: list[tuple[SchoolNetwork, FairnessLimits]],
+    rates: list[Fraction],
+    tops: list[int],
+    best_index: int,
+    best: Assignment,
+) -> tuple[int, Assignment]:
+    """Lower each network's bound (`tops`, in place) by LPs; try to reach the highest.
+
+    Per network, the LP's optimum bounds the rate; then the LP with every school's
+    floor at a rate (⌈rate · eligible⌉ students), feasible for a rate only if it is
+    for every lower one, is searched between the best rate reached and that bound:
+    no solution proves a rate out of reach there. The highest rate with one is most
+    often reached by its solution, integral but for a few students, whom a small
+    CP-SAT repair (then their offers' other students) places. Return the best rate
+    index and assignment.
+    """
+    order = sorted(range(len(cut)), key=lambda k: -tops[k])
+    for k in order:
+        school_network, limits = cut[k]
+        if tops[k] <= best_index or run.out_of_time():
+            continue
+        lp = StageLp(run.problem, school_network.admissible, limits, run.flow_cost)
+        try:
+            optimum = lp.solve(None, run.wall_left())
+            if optimum is None:
+                tops[k] = -1
+                continue
+            hi = min(tops[k], rate_bound(rates, optimum.rate))
+            lo, solution = best_index, None
+            if hi > best_index and not optimum.fractional.any():
+                # An integral optimum is an assignment already: no floors to try.
+                found = _round(run, school_network, limits, rates[hi], optimum)
+                if found is not None:
+                    tops[k], best_index, best = hi, hi, found
+                    continue
+            # Down from the bound, most often reached or nearly, in steps that double
+            # until a rate has a solution; then by halves between it and the bound.
+            probe, step = hi, 0
+            while lo < hi and not run.out_of_time():
+                floors = lp.solve(rates[probe], run.wall_left())
+                if floors is None:
+                    hi = probe - 1
+                    if solution is None:
+                        probe, step = max(lo + 1, hi - step), 2 * step + 1
+                        continue
+                else:
+                    lo, solution = probe, floors
+                probe = (lo + hi + 1) // 2
+        except Unsolved:
+            run.wall_clock_stops += 1
+            return best_index, best
+        if lo < hi:  # cut short by the deadline: hi is still a bound
+            tops[k] = hi
+            continue
+        tops[k] = hi
+        if solution is not None and lo > best_index:
+            found = _round(run, school_network, limits, rates[lo], solution)
+            if found is not None:
+                best_index, best = lo, found
+    return best_index, best
+
+
+def _round(
+    run: RoundRun,
+    school_network: SchoolNetwork,
+    limits: FairnessLimits,
+    rate: Fraction,
+    lp: Relaxation,
+) -> Assignment | None:
+    """Place the LP solution's fractional students (then every student of their offers) by
+    CP-SAT, the integral ones kept, so that every school reaches `rate`."""
+    problem = run.problem
+    free = lp.fractional.copy()
+    pairs = problem.pairs
+    offers = np.zeros(problem.n_offers, dtype=bool)
+    offers[pairs.offer[free[pairs.student]]] = True
+    wider = free.copy()
+    wider[pairs.student[offers[pairs.offer]]] = True
+    # The wider neighbourhood gets more effort: what follows, if it fails, costs more.
+    for students, most in ((free, NEIGHBOURHOOD_EFFORT), (wider, ROUNDING_EFFORT)):
+        share = run.effort("school_fairness")
+        if run.out_of_time():
+            return None
+        effort = Effort(min(most, share.deterministic), share.wall / 2)
+        repaired = repair(
+            problem,
+            school_network.admissible,
+            limits,
+            rate,
+            lp.integral,
+            students,
+            effort,
+            run.cancelled,
+            run.flow_cost,
+        )
+        run.deterministic_used += repaired.deterministic_time
+        run.wall_clock_stops += repaired.wall_clock_stop
+        if repaired.assignment is not None and _keeps(run, repaired.assignment, limits):
+            return repaired.assignment
+    return None
+
+
 def _relaxation_bound(
-    school_network: SchoolNetwork, limits: FairnessLimits, rates: list[Fraction], first: int
+    run: RoundRun,
+    school_network: SchoolNetwork,
+    limits: FairnessLimits,
+    rates: list[Fraction],
+    first: int,
 ) -> int:
-    """The index of the highest rate reached without the gender constraint (-1: none)."""
-    if school_network.solve(rates[first], limits) is None:
+    """The index of the highest rate reached without the gender constraint (-1: none).
+
+    A binary search; cut short by the round's deadline, the lowest rate it has not
+    ruled out, still a bound.
+    """
+    if not school_network.reachable(rates[first], limits):
         return -1
 
     def reachable(rate: Fraction) -> bool:
-        return school_network.solve(rate, limits) is not None
+        return school_network.reachable(rate, limits)
 
-    return first + highest(rates[first:], reachable)
+    return first + highest(rates[first:], reachable, run.out_of_time)
 
 
 @dataclass(frozen=True)
@@ -294,15 +454,19 @@ def _reach(
     gender-changing cycles move, everyone else kept; then CP-SAT on every
     student, whose infeasibility is a proof.
     """
-    attempt = school_network.balanced(rate, limits)
+    attempt = school_network.balanced(rate, limits, run.out_of_time)
     if attempt.nearest is None:
         return Outcome(Verdict.IMPOSSIBLE)
     if attempt.assignment is not None and _keeps(run, attempt.assignment, limits):
         return Outcome(Verdict.FOUND, attempt.assignment)
     start = attempt.nearest.assignment()
     everyone = np.ones(run.problem.n_students, dtype=bool)
-    for free, effort in ((attempt.moved, NEIGHBOURHOOD_EFFORT), (everyone, PROOF_EFFORT)):
-        wall = run.effort("school_fairness").wall / 2
+    for free, most in ((attempt.moved, NEIGHBOURHOOD_EFFORT), (everyone, PROOF_EFFORT)):
+        # Within the stage's share of the round's deterministic time, and half its wall time.
+        share = run.effort("school_fairness")
+        if run.out_of_time():
+            break
+        effort = Effort(min(most, share.deterministic), share.wall / 2)
         repaired = repair(
             run.problem,
             school_network.admissible,
@@ -310,10 +474,11 @@ def _reach(
             rate,
             start,
             free,
-            Effort(effort, wall),
+            effort,
             run.cancelled,
             run.flow_cost,
         )
+        run.deterministic_used += repaired.deterministic_time
         run.wall_clock_stops += repaired.wall_clock_stop
         if repaired.assignment is not None and _keeps(run, repaired.assignment, limits):
             return Outcome(Verdict.FOUND, repaired.assignment, "flow+cp-sat")
@@ -329,17 +494,21 @@ def _highest_reached(
     lo: int,
     hi: int,
     best: Assignment,
+    probes: int = RATE_PROBES,
+    walks: int = WALKS,
 ) -> tuple[int, Assignment]:
     """The highest rate in [lo, hi] that flows reach (lo: `best` already does), the bound first.
 
     Then a binary search: not a proof, flows may miss a rate that can be reached.
     """
-    for probe in range(RATE_PROBES):
-        if hi <= lo:
+    for probe in range(probes):
+        if hi <= lo or run.out_of_time():
             break
         rate = hi if probe == 0 else (lo + hi + 1) // 2
         for school_network, network_limits in cut:
-            attempt = school_network.balanced(rates[rate], network_limits)
+            attempt = school_network.balanced(
+                rates[rate], network_limits, run.out_of_time, walks, exchanges=False
+            )
             if attempt.assignment is not None and _keeps(run, attempt.assignment, network_limits):
                 lo, best = rate, attempt.assignment
                 break

@@ -16,6 +16,7 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
+from mobility_match.documents.checklists import Checklists
 from mobility_match.domain import Gender, RoundInput, Vocabulary
 from mobility_match.matching.pairs import IntArray, Pairs, RuleTable
 from mobility_match.matching.rules import why_not
@@ -102,10 +103,15 @@ class Problem:
         return int(k)
 
 
-def prepare(round_input: RoundInput, vocabulary: Vocabulary) -> Problem:
-    """Compute the acceptable pairs of a round and check that its locks can hold."""
+def prepare(
+    round_input: RoundInput, vocabulary: Vocabulary, checklists: Checklists | None = None
+) -> Problem:
+    """Compute the acceptable pairs of a round and check that its locks can hold.
+
+    `checklists` date the visa deadlines the age rule reads (None: the packaged ones).
+    """
     students, offers = round_input.students, round_input.offers
-    table = RuleTable(students, offers, vocabulary)
+    table = RuleTable(students, offers, vocabulary, checklists)
     pairs = table.acceptable_pairs()
     pair_start = np.searchsorted(pairs.student, np.arange(len(students) + 1)).astype(np.int64)
     school_ids = tuple(sorted({s.school_id for s in students}))
@@ -146,7 +152,7 @@ def _check_locks(problem: Problem, vocabulary: Vocabulary) -> None:
     problems: list[str] = []
     for i in np.flatnonzero(problem.locked >= 0):
         j = int(problem.locked[i])
-        reason = why_not(students[i], offers[j], vocabulary)
+        reason = why_not(students[i], offers[j], vocabulary, problem.table.context.checklists)
         if reason is not None:
             problems.append(f"lock of {students[i].student_id} on {offers[j].offer_id}: {reason}")
     for full in np.flatnonzero(problem.residual_capacity() < 0):

@@ -64,6 +64,8 @@ class Repair:
     assignment: Assignment | None = None
     wall_clock_stop: bool = False
     """The wall-clock safety net, not the deterministic time, ended the search."""
+    deterministic_time: float = 0.0
+    """CP-SAT's deterministic seconds spent, counted against the round's time limit."""
 
 
 def repair(
@@ -108,7 +110,9 @@ def repair(
             return Repair(Verdict.IMPOSSIBLE)
     model = cp_model.CpModel()
     x = [model.new_bool_var(f"x{k}") for k in range(len(chosen))]
-    add_assignment_rules(model, x, problem, admissible, chosen, left)
+    add_assignment_rules(
+        model, np.array([v.index for v in x], dtype=np.int64), problem, admissible, chosen, left
+    )
     # Every school reaches the rate (a school with nobody movable must reach it already).
     eligible = problem.eligible_by_school()
     needed = np.array([math.ceil(rate * int(e)) for e in eligible]) - base.school_placed
@@ -134,14 +138,15 @@ def repair(
     with Watch(cancelled, solver):
         status = solver.solve(model)
     wall = wall_clock_stopped(solver, status)
+    spent = solver.deterministic_time
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         values = np.array([solver.boolean_value(v) for v in x], dtype=bool)
         assignment = fixed.copy()
         assignment[student[values]] = offer[values]
-        return Repair(Verdict.FOUND, assignment, wall)
+        return Repair(Verdict.FOUND, assignment, wall, spent)
     if status == cp_model.INFEASIBLE:
-        return Repair(Verdict.IMPOSSIBLE)
-    return Repair(Verdict.UNKNOWN, wall_clock_stop=wall)
+        return Repair(Verdict.IMPOSSIBLE, deterministic_time=spent)
+    return Repair(Verdict.UNKNOWN, wall_clock_stop=wall, deterministic_time=spent)
 
 
 def _keep_earlier_stages(

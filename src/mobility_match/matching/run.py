@@ -15,13 +15,19 @@ from fractions import Fraction
 from mobility_match.domain import StageResult, StageStatus
 from mobility_match.matching.cancel import CancelCheck, check
 from mobility_match.matching.changes import FlowCost, flow_cost
-from mobility_match.matching.cpsat import CpRound, Effort, SolverSettings
+from mobility_match.matching.cpsat import CpRound, Effort, SolverSettings, unsearched
 from mobility_match.matching.pairs import IntArray
 from mobility_match.matching.policy import Policy
 from mobility_match.matching.problem import Assignment, Problem
 
-WALL_SAFETY = 2.0
-"""The wall-clock stop, as a multiple of the time limit (see cpsat.Effort)."""
+WALL_SAFETY = 1.0
+"""The wall-clock deadline of the whole round, as a multiple of the time limit."""
+DETERMINISTIC_SHARE = 0.5
+"""CP-SAT's deterministic seconds for the whole round, as a share of the time limit.
+
+A deterministic second takes about a wall second on an idle current machine;
+the other half of the limit is for building models, flows and a busy machine,
+so that the deterministic time, not the wall clock, usually ends a search."""
 
 
 @dataclass(frozen=True)
@@ -51,16 +57,22 @@ class RoundRun:
         previous: IntArray | None = None,
         cancelled: CancelCheck | None = None,
         wall_safety: float = WALL_SAFETY,
+        started: float | None = None,
     ) -> None:
-        """`previous` (changes.previous_offers) is needed by a policy with the changes stage."""
+        """`previous` (changes.previous_offers) is needed by a policy with the changes stage.
+
+        The wall-clock deadline is `wall_safety` times the time limit after `started`
+        (time.monotonic(), default now): the caller starts the clock before preparing.
+        """
         self.problem = problem
         self.policy = policy
         self.time_limit = time_limit
         self.deterministic_used = 0.0
         """CP-SAT's deterministic seconds spent so far: what stage budgets are taken from."""
         self.wall_clock_stops = 0
-        """CP-SAT searches the wall-clock safety net ended (the result may then vary)."""
-        self.wall_deadline = time.monotonic() + wall_safety * time_limit
+        """Searches the wall clock ended or skipped (the result may then vary)."""
+        start = time.monotonic() if started is None else started
+        self.wall_deadline = start + wall_safety * time_limit
         self.settings = settings
         self.progress = progress
         self.previous = previous
@@ -90,14 +102,26 @@ class RoundRun:
     def effort(self, stage: str) -> Effort:
         """The share of the time left for `stage`: an equal part with the stages after it.
 
-        Counted in CP-SAT's deterministic time, so that shares, and so results, are
-        the same from run to run; the wall clock only stops a much slower machine.
+        Counted first in CP-SAT's deterministic time, so that shares, and so results,
+        are the same from run to run; the wall clock's share of what is left before
+        the deadline stops a slow or busy machine (the result then says it may vary).
         """
         stages = self.policy.stages
         left = len(stages) - stages.index(stage)
-        deterministic = max(0.0, self.time_limit - self.deterministic_used) / left
-        wall = max(0.0, self.wall_deadline - time.monotonic()) / left
-        return Effort(deterministic, wall)
+        budget = self.time_limit * DETERMINISTIC_SHARE
+        deterministic = max(0.0, budget - self.deterministic_used) / left
+        return Effort(deterministic, self.wall_left() / left)
+
+    def wall_left(self) -> float:
+        """Wall seconds left before the round's deadline."""
+        return max(0.0, self.wall_deadline - time.monotonic())
+
+    def out_of_time(self) -> bool:
+        """Whether the deadline has passed; what it cuts short counts as a wall-clock stop."""
+        if self.wall_left() > 0:
+            return False
+        self.wall_clock_stops += 1
+        return True
 
     def report(self, stage: str, best: float | None = None, bound: float | None = None) -> None:
         if self.progress is not None:
@@ -139,14 +163,20 @@ class RoundRun:
         """Settle one stage with CP-SAT in its share of the time left, and keep it.
 
         `model` replaces the round's own model, e.g. one cut down to least-cost flows;
-        `proven` is a bound on the stage proven before (CpRound.solve).
+        `proven` is a bound on the stage proven before (CpRound.solve). Past the round's
+        deadline, neither model nor search: the hint stays, FEASIBLE unless it meets a
+        bound (cpsat.unsearched).
         """
         if since is None:
             since = self.started(stage)
-        model = self.cp if model is None else model
-        outcome = model.solve(
-            stage, hint, self.effort(stage), self.settings, self.report, self.cancelled, proven
-        )
+        if self.out_of_time():
+            outcome = unsearched(self.problem, stage, hint, self.previous, proven)
+        else:
+            model = self.cp if model is None else model
+            effort = self.effort(stage)  # after building the model, which takes its time
+            outcome = model.solve(
+                stage, hint, effort, self.settings, self.report, self.cancelled, proven
+            )
         self.deterministic_used += outcome.deterministic_time
         self.wall_clock_stops += outcome.wall_clock_stop
         self.record(stage, outcome.value, since, "cp-sat", outcome.bound, outcome.status)

@@ -16,7 +16,9 @@ import csv
 import datetime as dt
 import io
 import zipfile
+from collections import deque
 from collections.abc import Collection, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
@@ -29,6 +31,7 @@ from mobility_match.domain import Country
 from mobility_match.models import Assignment
 from mobility_match.services import audit
 from mobility_match.services.documents import (
+    Draft,
     ascii_name,
     draft_documents,
     every_document,
@@ -42,6 +45,7 @@ from mobility_match.services.placements import (
     current_placement,
     is_current,
 )
+from mobility_match.services.render_pool import RenderPool
 from mobility_match.services.rounds import get_round
 
 INDEX_COLUMNS = (
@@ -132,12 +136,26 @@ def stream_bundle(
     renderer: DocumentRenderer,
     plan: BundlePlan,
     today: dt.date,
+    pool: RenderPool | None = None,
 ) -> Iterator[bytes]:
-    """Yield the ZIP archive piece by piece: one folder per student, then index.csv."""
+    """Yield the ZIP archive piece by piece: one folder per student, then index.csv.
+
+    With a `pool` of several processes, the documents of the next students render while
+    those of the first are stored and written (about twice the pool's size in flight);
+    the archive's order and content are the same.
+    """
+    pool = pool or RenderPool(renderer, 1)
     sink = _Chunks()
     index: list[dict[str, object]] = []
-    documents = new_versions = 0
+    counts = {"documents": 0, "new_versions": 0}
+    in_flight: deque[_Student] = deque()
+    window = 2 * pool.processes
     with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as archive:
+
+        def write_first() -> Iterator[bytes]:
+            student = in_flight.popleft()
+            yield from _write_student(engine, viewer, student, archive, sink, index, counts)
+
         for student_id in plan.student_ids:
             with Session(engine, expire_on_commit=False) as session:
                 try:
@@ -154,41 +172,12 @@ def stream_bundle(
                 ]
                 drafts = draft_documents(session, renderer, assignment, round_, wanted, today)
                 session.commit()  # no transaction open while rendering
-            folder = ascii_name(
-                f"{assignment.last_name}-{assignment.first_name}-{assignment.student_id}"
-            )
-            for draft in drafts:
-                if draft.unchanged:
-                    assert draft.latest is not None
-                    document = draft.latest
-                else:
-                    pdf = renderer.pdf(draft.html)
-                    with Session(engine, expire_on_commit=False) as session:
-                        try:
-                            (document,) = store_versions(session, viewer, [(draft, pdf)])
-                        except ServiceError as refusal:
-                            index.append(
-                                {"student_id": student_id, "left_out_because": refusal.message}
-                            )
-                            break
-                    new_versions += 1
-                member = f"{folder}/{file_name(document)}"
-                archive.writestr(member, document.pdf)
-                documents += 1
-                index.append(
-                    {
-                        "student_id": student_id,
-                        "last_name": assignment.last_name,
-                        "first_name": assignment.first_name,
-                        "document": draft.kind.value,
-                        "lang": draft.lang,
-                        "version": document.version,
-                        "new_version": not draft.unchanged,
-                        "sent_at": document.sent_at.isoformat() if document.sent_at else "",
-                        "file": member,
-                    }
-                )
-                yield sink.take()
+            rendering = [None if draft.unchanged else pool.submit(draft.html) for draft in drafts]
+            in_flight.append(_Student(assignment, drafts, rendering))
+            while sum(student.rendering_count for student in in_flight) > window:
+                yield from write_first()
+        while in_flight:
+            yield from write_first()
         archive.writestr("index.csv", _index_csv(index))
     yield sink.take()
     with Session(engine) as session:
@@ -199,10 +188,69 @@ def stream_bundle(
             "school",
             plan.school_id,
             round_id=plan.round_id,
-            documents=documents,
-            new_versions=new_versions,
+            documents=counts["documents"],
+            new_versions=counts["new_versions"],
         )
         session.commit()
+
+
+@dataclass
+class _Student:
+    """A student's documents on their way into the archive: PDFs rendering for the new ones."""
+
+    assignment: Assignment
+    drafts: list[Draft]
+    rendering: list[Future[bytes] | None]
+
+    @property
+    def rendering_count(self) -> int:
+        return sum(1 for future in self.rendering if future is not None)
+
+
+def _write_student(
+    engine: Engine,
+    viewer: Viewer,
+    student: _Student,
+    archive: zipfile.ZipFile,
+    sink: _Chunks,
+    index: list[dict[str, object]],
+    counts: dict[str, int],
+) -> Iterator[bytes]:
+    """Store the student's new versions, add every document to the archive, yield after each."""
+    assignment = student.assignment
+    folder = ascii_name(f"{assignment.last_name}-{assignment.first_name}-{assignment.student_id}")
+    for draft, rendering in zip(student.drafts, student.rendering, strict=True):
+        if rendering is None:
+            assert draft.latest is not None
+            document = draft.latest
+        else:
+            pdf = rendering.result()
+            with Session(engine, expire_on_commit=False) as session:
+                try:
+                    (document,) = store_versions(session, viewer, [(draft, pdf)])
+                except ServiceError as refusal:
+                    index.append(
+                        {"student_id": assignment.student_id, "left_out_because": refusal.message}
+                    )
+                    break
+            counts["new_versions"] += 1
+        member = f"{folder}/{file_name(document)}"
+        archive.writestr(member, document.pdf)
+        counts["documents"] += 1
+        index.append(
+            {
+                "student_id": assignment.student_id,
+                "last_name": assignment.last_name,
+                "first_name": assignment.first_name,
+                "document": draft.kind.value,
+                "lang": draft.lang,
+                "version": document.version,
+                "new_version": not draft.unchanged,
+                "sent_at": document.sent_at.isoformat() if document.sent_at else "",
+                "file": member,
+            }
+        )
+        yield sink.take()
 
 
 def _index_csv(rows: list[dict[str, object]]) -> bytes:

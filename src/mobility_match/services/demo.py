@@ -12,7 +12,7 @@ import datetime as dt
 import random
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
@@ -20,21 +20,26 @@ from sqlmodel import Session, col, func, select
 from mobility_match import domain, records
 from mobility_match.access import Viewer
 from mobility_match.config import Settings
-from mobility_match.demo import generate_students
+from mobility_match.demo import REFERENCE_DAY, generate_students
+from mobility_match.demo.follow_up import generate_answers
 from mobility_match.demo.sources import ascii_slug, name_lists
 from mobility_match.documents.checklists import Checklists
 from mobility_match.models import (
     Account,
+    AnswerSource,
+    FollowUpAnswer,
     Offer,
     Role,
     Round,
     School,
     SchoolKind,
+    Situation,
     Student,
     utcnow,
 )
 from mobility_match.security import hash_password
 from mobility_match.services import audit
+from mobility_match.services.follow_up_survey import wave_date
 from mobility_match.services.invitations import invite_student
 from mobility_match.services.rounds import create_round, publish, request_solve
 from mobility_match.services.solving import Solver
@@ -99,6 +104,76 @@ def load_demo(
     )
     session.commit()
     return DemoLoad(len(school_ids), len(students), len(offers))
+
+
+def past_cohort(settings: Settings, today: dt.date) -> int:
+    """The latest cohort whose every follow-up wave has come by `today`."""
+    last = max(settings.follow_up_waves)
+    cohort = today.year
+    while wave_date(cohort, last, settings) > today:
+        cohort -= 1
+    return cohort
+
+
+def load_past_cohort(
+    session: Session, settings: Settings, n_students: int, seed: int, today: dt.date
+) -> int:
+    """Store a past cohort of `n_students` fictitious graduates in the demo's schools (pilot
+    and control), with their follow-up answers, so that the indicators show figures at
+    once; commit. How many answers were stored."""
+    schools = session.exec(select(School).order_by(col(School.school_id))).all()
+    if not schools:
+        return 0
+    cohort = past_cohort(settings, today)
+    shift = cohort - REFERENCE_DAY.year
+    students = []
+    for number, student in enumerate(generate_students(n_students, seed + 1), start=1):
+        moved = replace(
+            student,
+            student_id=f"P{cohort}-{number:05d}",
+            school_id=schools[number % len(schools)].school_id,
+            birth_date=_years_later(student.birth_date, shift),
+            available_from=_years_later(student.available_from, shift),
+            available_to=_years_later(student.available_to, shift),
+            preferences=(),
+            extra=(("cohort", str(cohort)),),
+        )
+        students.append(moved)
+        session.add(records.student_row(moved))
+    session.flush()
+    pilots = frozenset(s.school_id for s in schools if s.kind is SchoolKind.PILOT)
+    days = {wave: wave_date(cohort, wave, settings) for wave in settings.follow_up_waves}
+    answers = generate_answers(students, pilots, days, today, seed)
+    session.add_all(
+        FollowUpAnswer(
+            student_id=answer.student_id,
+            wave=answer.wave,
+            situation=Situation(answer.situation),
+            in_trade=answer.in_trade,
+            country=answer.country,
+            as_of=answer.as_of,
+            source=AnswerSource.IMPORT,
+        )
+        for answer in answers
+    )
+    audit.record(
+        session,
+        None,
+        "demo.past_cohort",
+        "database",
+        cohort=cohort,
+        graduates=len(students),
+        answers=len(answers),
+    )
+    session.commit()
+    return len(answers)
+
+
+def _years_later(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
 
 
 SCHOOL_CITIES = {
@@ -197,10 +272,11 @@ def demo_accounts(session: Session, settings: Settings) -> list[DemoAccount]:
         made.append(DemoAccount(role, username, password, described))
     session.commit()
     if teacher_school is not None:
+        # A student of the current cohort (the past one is there for the evaluation).
         student = session.exec(
             select(Student)
             .where(Student.school_id == teacher_school.school_id)
-            .order_by(col(Student.student_id))
+            .order_by(col(Student.cohort).desc().nulls_last(), col(Student.student_id))
         ).first()
         coordinator = _account(session, staff[0][0], Role.COORDINATOR, {})
         if student is not None:
@@ -210,6 +286,13 @@ def demo_accounts(session: Session, settings: Settings) -> list[DemoAccount]:
             url = f"{settings.public_url.rstrip('/')}/invite/{token}"
             name = f"{student.first_name} {student.last_name}"
             made.append(DemoAccount(Role.STUDENT, student.student_id, url, name))
+    password = secrets.token_urlsafe(12)
+    evaluator = _account(session, "evaluator@demo.example", Role.EVALUATOR, {})
+    evaluator.password_hash = hash_password(password)
+    session.add(evaluator)
+    made.append(
+        DemoAccount(Role.EVALUATOR, "evaluator@demo.example", password, "the evaluation only")
+    )
     audit.record(session, None, "demo.accounts", "account", roles=[a.role.value for a in made])
     session.commit()
     return made

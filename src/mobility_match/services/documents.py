@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 
 from mobility_match import access
 from mobility_match.access import Viewer
-from mobility_match.documents.facts import DueStep, PlacementFacts
+from mobility_match.documents.facts import DueStep, PlacementFacts, with_details
 from mobility_match.documents.rendering import (
     DocumentKind,
     DocumentRenderer,
@@ -46,6 +46,7 @@ from mobility_match.services.placements import (
     facts_of,
     placement_steps,
 )
+from mobility_match.services.snapshots import snapshot_placement
 
 
 @dataclass(frozen=True)
@@ -262,7 +263,11 @@ def _placement_facts(
         due_step(step)
         for step in placement_steps(session, assignment.round_id, assignment.student_id)
     ]
-    return facts_of(session, assignment, round_, steps, issued_on=today), steps
+    facts = facts_of(session, assignment, round_, steps, issued_on=today)
+    # The optional details (working language, extra columns) from the snapshot, cached.
+    student, offer = snapshot_placement(session, round_, assignment.student_id, assignment.offer_id)
+    assert offer is not None, "documents are for placed students"
+    return with_details(facts, student, offer), steps
 
 
 def _html(

@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from mobility_match import domain
 from mobility_match.access import Viewer
+from mobility_match.documents.checklists import Checklists
 from mobility_match.matching.rules import HardRule, broken_rules, preference_rank
 from mobility_match.models import Assignment, Round
 from mobility_match.services.answers import get_assignment
@@ -58,9 +59,17 @@ class StudentVerdicts:
 
 
 def student_verdicts(
-    session: Session, viewer: Viewer, round_id: int, student_id: str
+    session: Session,
+    viewer: Viewer,
+    round_id: int,
+    student_id: str,
+    checklists: Checklists | None = None,
 ) -> StudentVerdicts:
-    """Judge every offer of the round for one student in the viewer's scope (else 404)."""
+    """Judge every offer of the round for one student in the viewer's scope (else 404).
+
+    `checklists` date the visa deadlines of the age rule (None: the packaged ones, as
+    the round's solve reads them).
+    """
     assignment = get_assignment(session, viewer, round_id, student_id)
     round_ = get_round(session, viewer, round_id)
     students, offers = snapshot_objects(session, round_)
@@ -70,7 +79,9 @@ def student_verdicts(
     vocabulary = domain.load_vocabulary()
     verdicts = [
         OfferVerdict(
-            offer, broken_rules(student, offer, vocabulary), preference_rank(student, offer)
+            offer,
+            broken_rules(student, offer, vocabulary, checklists),
+            preference_rank(student, offer),
         )
         for offer in offers
     ]

@@ -212,7 +212,9 @@ def compare_students(
         known.update(school.school_id for school in session.exec(schools).all())
     schools_created = [school_id for school_id in school_ids if school_id not in known]
     rows = [records.student_row(student) for student in students]
-    changes = _compare(session, Student, access.students(viewer), rows, UNVERSIONED, lock=lock)
+    # A guardian's consent is recorded on the teacher's page, never by a file: kept.
+    kept = UNVERSIONED | {"guardian_consent_on"}
+    changes = _compare(session, Student, access.students(viewer), rows, kept, lock=lock)
     return StudentsPlan(changes, schools_created)
 
 

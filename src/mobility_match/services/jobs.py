@@ -30,10 +30,11 @@ from mobility_match.config import Settings
 from mobility_match.documents.rendering import DocumentKind, DocumentRenderer
 from mobility_match.domain import Country
 from mobility_match.models import Account, Assignment, Job, JobStatus, utcnow
-from mobility_match.services import audit
+from mobility_match.services import audit, queue
 from mobility_match.services.bundles import BundlePlan, plan_bundle, stream_bundle
 from mobility_match.services.documents import every_document
 from mobility_match.services.errors import Conflict, NotFound, ServiceError
+from mobility_match.services.render_pool import RenderPool
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,7 @@ def create_documents_zip(
     (404 outside the viewer's scope, 409/410 with no current placement).
     """
     plan = plan_bundle(session, viewer, round_id, school_id, kinds)
+    queued = queue.uses_queue(settings)
     countries = session.exec(
         access.assignments(viewer).where(
             Assignment.round_id == round_id, col(Assignment.student_id).in_(plan.student_ids)
@@ -120,10 +122,14 @@ def create_documents_zip(
         total=total,
         file_name=plan.file_name,
         media_type="application/zip",
-        lease_expires_at=now + _lease(settings),
+        # Through the queue, a dead worker's job is run again, not failed: no lease then.
+        lease_expires_at=None if queued else now + _lease(settings),
     )
     session.add(job)
     audit.record(session, viewer, "job.create", "job", job.id, kind=job.kind, school_id=school_id)
+    if queued:
+        session.flush()
+        queue.defer_documents_zip(session, settings, job.id)
     session.commit()
     return job
 
@@ -192,10 +198,13 @@ class JobRunner:
         settings: Settings,
         renderer: DocumentRenderer,
         workers: int = 1,
+        pool: RenderPool | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
         self.renderer = renderer
+        self.pool = pool or RenderPool(renderer, 1)
+        """Where the PDFs render (the service's or the worker's pool; shut down by its owner)."""
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="job")
         self._held: set[str] = set()
         self._lock = threading.Lock()
@@ -208,8 +217,11 @@ class JobRunner:
         with Session(self.engine) as session:
             return _fail_stale(session)
 
-    def start(self, job_id: str) -> Future[None]:
-        """Run the (queued) job in the background."""
+    def start(self, job_id: str) -> Future[None] | None:
+        """Run the (queued) job in the background: on a thread of this process, or nothing
+        to do when the task queue's workers run it (it was queued with its row)."""
+        if queue.uses_queue(self.settings):
+            return None
         with self._lock:
             self._held.add(job_id)
             if self._heartbeat is None:
@@ -250,9 +262,14 @@ class JobRunner:
             except Exception:  # a busy database: the next beat tries again
                 log.exception("renewing job leases failed")
 
-    def _run(self, job_id: str) -> None:
+    def run_here(self, job_id: str) -> None:
+        """Run the job now, on this thread (a worker of the task queue): from the start
+        again if a worker that died had begun it."""
+        self._run(job_id, again=True)
+
+    def _run(self, job_id: str, *, again: bool = False) -> None:
         try:
-            started = self._begin(job_id)
+            started = self._begin(job_id, again=again)
             if started is not None:
                 viewer, plan = started
                 self._build_zip(job_id, viewer, plan)
@@ -266,14 +283,16 @@ class JobRunner:
             with self._lock:
                 self._held.discard(job_id)
 
-    def _begin(self, job_id: str) -> tuple[Viewer, BundlePlan] | None:
-        """Mark the job running (if it is still queued) and check its plan again."""
+    def _begin(self, job_id: str, *, again: bool = False) -> tuple[Viewer, BundlePlan] | None:
+        """Mark the job running (if it is still queued; or running, `again`, when the
+        worker that began it died) and check its plan again."""
+        startable = (JobStatus.QUEUED, JobStatus.RUNNING) if again else (JobStatus.QUEUED,)
         with Session(self.engine, expire_on_commit=False) as session:
             now = utcnow()
             won = session.execute(
                 update(Job)
-                .where(col(Job.id) == job_id, col(Job.status) == JobStatus.QUEUED)
-                .values(status=JobStatus.RUNNING, started_at=now)
+                .where(col(Job.id) == job_id, col(Job.status).in_(startable))
+                .values(status=JobStatus.RUNNING, started_at=now, done=0)
             )
             session.commit()
             if not getattr(won, "rowcount", 0):
@@ -293,7 +312,7 @@ class JobRunner:
         # stream_bundle yields once after each document it adds, then once for index.csv:
         # a piece is counted as a document when another piece follows it.
         parts: list[bytes] = []
-        stream = stream_bundle(self.engine, viewer, self.renderer, plan, utcnow().date())
+        stream = stream_bundle(self.engine, viewer, self.renderer, plan, utcnow().date(), self.pool)
         try:
             for piece in stream:
                 if parts:

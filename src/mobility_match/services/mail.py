@@ -71,6 +71,9 @@ STEPS_REMINDER = MailKind("steps_reminder", "student")
 STEPS_DIGEST_TEACHER = MailKind("steps_digest", "teacher", ("fr",))
 STEPS_DIGEST_COORDINATOR = MailKind("steps_digest", "coordinator", ("fr",))
 PUBLICATION_PARTNER = MailKind("publication_partner", "partner", ("fr", "en", "de", "pl"))
+HOST_REVIEW_REQUEST = MailKind("host_review_request", "host", ("en", "de", "pl", "fr"))
+"""To a host's tutor: the end-of-placement review of one trainee (services/host_review.py)."""
+FOLLOW_UP_REQUEST = MailKind("follow_up_request", "student", ("fr",))
 
 KINDS: Mapping[str, MailKind] = {
     kind.name: kind
@@ -85,6 +88,8 @@ KINDS: Mapping[str, MailKind] = {
         STEPS_REMINDER,
         STEPS_DIGEST_TEACHER,
         PUBLICATION_PARTNER,
+        FOLLOW_UP_REQUEST,
+        HOST_REVIEW_REQUEST,
     )
 }
 """Every kind of mail; each has `templates/mail/<name>.<lang>.txt` and `.html` per language."""

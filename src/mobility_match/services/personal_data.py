@@ -44,11 +44,13 @@ from mobility_match.models import (
     ChecklistStep,
     Credential,
     CredentialKind,
+    FollowUpAnswer,
     Job,
     KnownSignIn,
     LoginAttempt,
     OutboxMail,
     PlacementDocument,
+    PlacementOutcome,
     Response,
     Role,
     Round,
@@ -56,6 +58,7 @@ from mobility_match.models import (
     RoundSnapshot,
     RoundStatus,
     Student,
+    SurveyLink,
     UploadDraft,
     utcnow,
 )
@@ -93,6 +96,12 @@ EXPORT_KEYS: dict[str, str] = {
     "documents (the result itself is not copied: the documents are in `documents`).",
     "audit_events": "Events of the audit log about the student, done by him or her, or "
     "naming him or her: when, who, what.",
+    "placement_outcomes": "How each published placement ended (completed, interrupted: when "
+    "and why, did not start), and when it was recorded.",
+    "follow_up_answers": "The student's situation after the diploma at each wave of the "
+    "follow-up (job, studies…, in the trade, country), and how it was told.",
+    "survey_links": "Follow-up links mailed to the student: when, until when, when used, "
+    "reminders (no secret).",
 }
 """Each key of person.json and what it holds (also in docs/record-of-processing.md)."""
 
@@ -439,6 +448,28 @@ def _gather(session: Session, person: _Person) -> dict[str, Any]:
         ],
         "jobs": [_row(job, "result", "params") for job in _jobs(session, person)],
         "audit_events": [_row(event) for event in _audit_events(session, person)],
+        "placement_outcomes": [
+            _row(row)
+            for row in session.exec(
+                select(PlacementOutcome)
+                .where(PlacementOutcome.student_id == sid)
+                .order_by(col(PlacementOutcome.round_id))
+            )
+        ],
+        "follow_up_answers": [
+            _row(row)
+            for row in session.exec(
+                select(FollowUpAnswer)
+                .where(FollowUpAnswer.student_id == sid)
+                .order_by(col(FollowUpAnswer.wave))
+            )
+        ],
+        "survey_links": [
+            _row(row, "token_hash")
+            for row in session.exec(
+                select(SurveyLink).where(SurveyLink.student_id == sid).order_by(col(SurveyLink.id))
+            )
+        ],
     }
 
 
@@ -634,6 +665,28 @@ def _erase_all(
                 .where(col(column).in_(ids))
                 .execution_options(synchronize_session=False)
             )
+        # The evaluation keeps outcomes and situations under the reference (a note may name
+        # the person: it goes); the links, which hold the address, go.
+        _count(session, kept, "placement_outcomes", PlacementOutcome.student_id, ids)
+        session.exec(
+            update(PlacementOutcome)
+            .where(col(PlacementOutcome.student_id).in_(ids))
+            .values(student_id=case(reference, value=col(PlacementOutcome.student_id)), note="")
+            .execution_options(synchronize_session=False)
+        )
+        _count(session, kept, "follow_up_answers", FollowUpAnswer.student_id, ids)
+        session.exec(
+            update(FollowUpAnswer)
+            .where(col(FollowUpAnswer.student_id).in_(ids))
+            .values(student_id=case(reference, value=col(FollowUpAnswer.student_id)))
+            .execution_options(synchronize_session=False)
+        )
+        _count(session, deleted, "survey_links", SurveyLink.student_id, ids)
+        session.exec(
+            delete(SurveyLink)
+            .where(col(SurveyLink.student_id).in_(ids))
+            .execution_options(synchronize_session=False)
+        )
         _count(session, deleted, "mails", OutboxMail.student_id, ids)
         session.exec(
             delete(OutboxMail)

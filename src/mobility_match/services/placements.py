@@ -28,7 +28,7 @@ from mobility_match.models import (
 from mobility_match.records import GUARDIAN_COLUMNS
 from mobility_match.services.answers import get_assignment
 from mobility_match.services.errors import Conflict, Gone
-from mobility_match.services.snapshots import snapshot_objects
+from mobility_match.services.snapshots import snapshot_placement
 
 FIRST_STEPS = 5
 """How many of the checklist's earliest steps the student's letter lists."""
@@ -99,9 +99,9 @@ def facts_of(
     issued_on: dt.date,
 ) -> PlacementFacts:
     """Gather what the documents of one current placement say; `steps` is its checklist."""
-    students, offers = snapshot_objects(session, round_)
-    student = next(s for s in students if s.student_id == assignment.student_id)
-    offer = next(o for o in offers if o.offer_id == assignment.offer_id)
+    student, found = snapshot_placement(session, round_, assignment.student_id, assignment.offer_id)
+    assert found is not None, "facts_of is for placed students"
+    offer = found
     school = session.get(School, student.school_id) or School(school_id=student.school_id)
     partner = domain.load_vocabulary().partners.get(offer.partner)
     guardian = _guardian(student)

@@ -1,7 +1,8 @@
 """Writing the preparation checklists of a round being published.
 
 Each placed student gets the steps of the host country's checklist data
-(documents/checklists.py), dated back from the departure. A re-run that keeps
+(documents/checklists.py), dated back from the departure, out of the holidays of
+the school's zone, and naming the offer's partner as the partner data does. A re-run that keeps
 a student on the same offer keeps the steps already ticked. Called inside the
 publish transaction of services/rounds.py; reading and ticking are in
 services/checklists.py.
@@ -15,7 +16,8 @@ from sqlalchemy import exists, insert
 from sqlmodel import Session, col, select
 
 from mobility_match.documents.checklists import Checklists
-from mobility_match.models import Assignment, ChecklistStep, Round, RoundStatus
+from mobility_match.documents.school_calendar import school_zone
+from mobility_match.models import Assignment, ChecklistStep, Partner, Round, RoundStatus
 from mobility_match.services import audit
 from mobility_match.services.snapshots import placed_students
 
@@ -29,6 +31,7 @@ def instantiate(
     students kept on the same offer. Return the number of steps written.
     """
     carried = _ticks_kept(session, round_, previous)
+    partner_names = dict(session.exec(select(Partner.code, Partner.name)).all())
     rows = []
     for student_id, (student, offer) in sorted(placed_students(session, round_).items()):
         steps = checklists.steps_for(
@@ -36,6 +39,8 @@ def instantiate(
             start_date=offer.start_date,
             end_date=offer.end_date,
             minor=student.is_minor_on(offer.start_date),
+            partner_name=partner_names.get(offer.partner),
+            zone=school_zone(student.school_id),
         )
         for position, step in enumerate(steps):
             done = carried.get((student_id, step.key))

@@ -37,7 +37,7 @@ from mobility_match.models import (
     School,
     Student,
 )
-from mobility_match.services import mail
+from mobility_match.services import follow_up_survey, host_review, mail
 from mobility_match.services.outbox import enqueue
 from mobility_match.services.placements import is_current
 from mobility_match.services.rounds import current_published_round
@@ -296,3 +296,19 @@ def run_daily(engine: Engine, settings: Settings, today: dt.date) -> None:
             log.info("reminders of %s: %s mails", today, done.total)
     except Exception:
         log.exception("the reminders of %s failed", today)
+    try:
+        with Session(engine) as session:
+            reviews = host_review.send_host_reviews(session, settings, today)
+        if reviews.total:
+            log.info("host reviews of %s: %s mails", today, reviews.total)
+    except Exception:
+        log.exception("the host reviews of %s failed", today)
+    try:
+        with Session(engine) as session:
+            asked = follow_up_survey.send_follow_up(session, settings, today)
+        if asked.requests or asked.reminders:
+            log.info(
+                "follow-up of %s: %s requests, %s reminders", today, asked.requests, asked.reminders
+            )
+    except Exception:
+        log.exception("the follow-up requests of %s failed", today)

@@ -81,12 +81,21 @@ def list_rounds(session: Session, viewer: Viewer) -> list[Round]:
 
 
 def _pilot_students() -> SelectOfScalar[Student]:
-    """The students a new round takes: those of pilot schools."""
-    return (
+    """The students a new round takes: those of pilot schools, of the latest cohort (the
+    graduates of earlier diploma years stay for the evaluation's follow-up, never for a
+    new round) or of none recorded."""
+    pilot = (
         select(Student)
         .join(School, col(School.school_id) == col(Student.school_id))
         .where(School.kind == SchoolKind.PILOT)
     )
+    latest = (
+        select(func.max(Student.cohort))
+        .join(School, col(School.school_id) == col(Student.school_id))
+        .where(School.kind == SchoolKind.PILOT)
+        .scalar_subquery()
+    )
+    return pilot.where(col(Student.cohort).is_(None) | (col(Student.cohort) == latest))
 
 
 OPEN_OFFER = col(Offer.status) == OfferStatus.OPEN

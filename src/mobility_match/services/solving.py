@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -40,7 +41,7 @@ from mobility_match.matching.policy import Policy
 from mobility_match.matching.problem import LockError
 from mobility_match.models import Assignment, Round, RoundStatus, utcnow
 from mobility_match.reporting import report_data
-from mobility_match.services import audit
+from mobility_match.services import audit, reproducibility
 from mobility_match.services.rounds import change_state, release_values, round_policy
 from mobility_match.services.snapshots import previous_assignment, round_input
 from mobility_match.statistics import compute_statistics
@@ -117,6 +118,11 @@ class Solver:
                     recovered += 1
             session.commit()
             return recovered
+
+    def run_later(self, task: Callable[[Callable[[], bool]], None]) -> Future[None]:
+        """Run a task about a solved round (services/fairness_price.py) on a worker; it is
+        given a check that turns True when the service stops, to end its solves early."""
+        return self._pool.submit(task, lambda: self._closing)
 
     def shutdown(self) -> None:
         """Stop every solve of this process and give their rounds back."""
@@ -217,10 +223,16 @@ class Solver:
         previous result (of a round solved again) in the same transaction."""
         vocabulary = load_vocabulary()
         report = report_data(result, compute_statistics(data, result, vocabulary), policy, seed)
+        inputs_hash, versions = (
+            reproducibility.inputs_sha256(data, policy),
+            reproducibility.software(),
+        )
+        report.update(inputs_sha256=inputs_hash, software=versions)
         with Session(self.engine, expire_on_commit=False) as session:
             round_ = session.get_one(Round, job.round_id)
             if round_.status is not RoundStatus.RUNNING or round_.solve_attempt != job.attempt:
                 return
+            report["time_limit"] = round_.time_limit
             won = change_state(
                 session,
                 round_,
@@ -232,6 +244,8 @@ class Solver:
                 report=report,
                 error="",
                 solved_at=utcnow(),
+                inputs_sha256=inputs_hash,
+                software=versions,
             )
             if not won:
                 session.rollback()

@@ -23,10 +23,13 @@ from mobility_match.web.headers import SecurityHeaders
 from mobility_match.web.pages import (
     admin,
     common,
+    evaluation,
+    follow_up,
     jobs,
     partner,
     personal_data,
     results,
+    review,
     rounds,
     student,
     teacher,
@@ -47,6 +50,9 @@ ROUTERS: list[APIRouter] = [
     jobs.router,
     student.router,
     personal_data.router,
+    review.router,
+    evaluation.router,
+    follow_up.router,
 ]
 """Every page router. Each is created with `dependencies=[Depends(csrf.check)]`, so that no
 form of any page can be posted without its token (tests/test_web.py walks every POST route

@@ -37,7 +37,8 @@ ANONYMOUS_LANGUAGES = PARTNER_LANGUAGES
 
 
 def languages_for(role: Role | None) -> tuple[str, ...]:
-    """The languages a person may choose: partners also German and Polish."""
+    """The languages a person may choose: partners also German and Polish; the other roles
+    (evaluators too) French and English."""
     if role is None:
         return ANONYMOUS_LANGUAGES
     return PARTNER_LANGUAGES if role is Role.PARTNER else STAFF_LANGUAGES

@@ -169,11 +169,14 @@ def downgrade() -> None:
         sa.Enum(name=enum).drop(bind, checkfirst=True)
     sa.Enum(name="placementoutcomekind").drop(bind, checkfirst=True)
     op.drop_index("ix_student_cohort", table_name="student")
-    with op.batch_alter_table("student") as batch:
-        batch.drop_column("guardian_consent_on")
-        batch.drop_column("cohort")
-    with op.batch_alter_table("round") as batch:
-        batch.drop_column("fairness_price")
-        batch.drop_column("software")
-        batch.drop_column("inputs_sha256")
+    # Plain ALTER TABLE … DROP COLUMN (SQLite 3.35+): a batch would copy and drop `student`
+    # and `round`, which other tables' foreign keys refer to.
+    for table, column in (
+        ("student", "guardian_consent_on"),
+        ("student", "cohort"),
+        ("round", "fairness_price"),
+        ("round", "software"),
+        ("round", "inputs_sha256"),
+    ):
+        op.drop_column(table, column)
     # PostgreSQL cannot drop a value from an enum type: `evaluator` stays in `role`.

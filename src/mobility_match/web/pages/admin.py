@@ -41,7 +41,7 @@ ACCOUNTS_PER_PAGE = 100
 EVENTS_PER_PAGE = 50
 STEPS_PER_PAGE = 50
 
-STAFF_ROLES = (Role.TEACHER, Role.PARTNER, Role.COORDINATOR)
+STAFF_ROLES = (Role.TEACHER, Role.PARTNER, Role.COORDINATOR, Role.EVALUATOR)
 """The roles a coordinator creates accounts of (students get theirs by invitation)."""
 
 Text = Annotated[str, Form(max_length=1000)]
@@ -154,7 +154,7 @@ def create_account(
     }
     errors: dict[str, str] = {}
     if role not in {r.value for r in STAFF_ROLES}:
-        errors["role"] = _("Choose a teacher, partner or coordinator account.")
+        errors["role"] = _("Choose a teacher, partner, coordinator or evaluator account.")
     if len(username) > 254:
         errors["username"] = _("A username has at most 254 characters.")
     if len(display_name) > 200:

@@ -26,6 +26,7 @@ HOME_OF = {
     Role.PARTNER: "/partner",
     Role.TEACHER: "/teacher",
     Role.STUDENT: "/student",
+    Role.EVALUATOR: "/evaluation",
 }
 """Each role's home page."""
 

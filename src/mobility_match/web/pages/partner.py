@@ -28,7 +28,7 @@ from mobility_match.importing import cells as cell_parsers
 from mobility_match.importing.table import Invalid
 from mobility_match.models import OfferStatus
 from mobility_match.models import Response as Answer
-from mobility_match.services import host_placements, offers
+from mobility_match.services import host_placements, offers, outcomes
 from mobility_match.services.errors import Conflict, Refused
 from mobility_match.services.host_placements import PLACEMENT_COLUMNS, HostPlacement
 from mobility_match.services.offers import OfferFields, OfferView
@@ -614,6 +614,9 @@ def placements_page(request: Request, session: SessionDep, viewer: PartnerPage) 
         "confirmed": sum(1 for row in rows if row.response is Answer.CONFIRMED),
         "pending": sum(1 for row in rows if row.response is Answer.PENDING),
         "declined": sum(1 for row in rows if row.response is Answer.DECLINED),
+        "outcomes": outcomes.outcomes_of(
+            session, viewer, [(row.round_id, row.student_id) for row in rows]
+        ),
     }
     return render(request, "partner/placements.html", context, viewer=viewer)
 

@@ -23,15 +23,16 @@ from sqlmodel import Session
 from mobility_match import domain
 from mobility_match.access import Viewer
 from mobility_match.api.deps import MAX_ID, ReadSessionDep, SessionDep
-from mobility_match.matching.rules import HardRule
+from mobility_match.matching.rules import HardRule, RuleContext, age_limit
 from mobility_match.models import RoundStatus
-from mobility_match.services import answers, explanations, review
+from mobility_match.services import answers, explanations, host_review, review
 from mobility_match.services.errors import Refused
 from mobility_match.services.rounds import get_round
 from mobility_match.statistics import GroupFigures, RoundStatistics
 from mobility_match.web import csrf
 from mobility_match.web.charts import BarChart, Series, bar_chart
 from mobility_match.web.deps import CoordinatorPage
+from mobility_match.web.pages.follow_up import outcome_context
 from mobility_match.web.pages.reasons import reason_labels
 from mobility_match.web.pages.rounds import country_names
 from mobility_match.web.templating import gettext_for, page_language, render, set_flash
@@ -317,18 +318,23 @@ class Phrasing:
                 "available_to": self.date(student.available_to),
             }
         if rule.name == "age":
-            if offer.country is domain.Country.UK:
+            limit = age_limit(offer)
+            if limit.visa:
                 return _(
-                    "Age: the student will not be 18 on %(start)s, when the placement starts, "
-                    "and a placement in the United Kingdom requires being 18 (work visa)."
-                ) % {"start": self.date(offer.start_date)}
+                    "Age: the student will not be 18 on %(deadline)s, the last day to apply "
+                    "for the visa this placement needs (it starts on %(start)s), and only an "
+                    "adult may apply for it."
+                ) % {"deadline": self.date(limit.day), "start": self.date(offer.start_date)}
             return _(
                 "Age: the student will not be 18 on %(start)s, when the placement starts, and "
                 "this host company does not take minors."
             ) % {"start": self.date(offer.start_date)}
-        return _("Preferences: the offer matches none of the student's choices (%(choices)s).") % {
-            "choices": self.choices(student)
-        }
+        if rule.name == "preferences":
+            return _(
+                "Preferences: the offer matches none of the student's choices (%(choices)s)."
+            ) % {"choices": self.choices(student)}
+        # A rule without words here yet: its own sentence, in English.
+        return rule.refusal(student, offer, RuleContext.of(domain.load_vocabulary()))
 
 
 @dataclass(frozen=True)
@@ -392,12 +398,18 @@ def _student_context(
             f"/coordinator/rounds/{round_id}/students/{student_id}?rejected_page={page}#rejected"
         ),
         "editable": found.round.status is RoundStatus.SOLVED,
+        "outcome": (
+            outcome_context(request, session, viewer, assignment)
+            if found.round.status is RoundStatus.PUBLISHED
+            else None
+        ),
         "labels": phrasing.labels,
         "student_languages": phrasing.languages(student),
         "choices": phrasing.choices(student),
         "minor_today": student.is_minor_on(dt.date.today()),
         "base": f"/coordinator/rounds/{round_id}/students/{student_id}",
         "line_of": {line.verdict.offer.offer_id: line for line in lines},
+        "host_review": host_review.review_state(session, viewer, round_id, student_id),
         "move_problems": [],
         "move_reasons": [],
         "chosen": "",

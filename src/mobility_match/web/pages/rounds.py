@@ -24,7 +24,7 @@ from mobility_match.api.rounds import SolverDep
 from mobility_match.matching.policy import STAGES
 from mobility_match.models import MailStatus, Round, RoundStatus, utcnow
 from mobility_match.models import Response as Answer
-from mobility_match.services import mail, review, rounds
+from mobility_match.services import fairness_price, mail, review, rounds
 from mobility_match.services.errors import Conflict, Refused
 from mobility_match.web import csrf
 from mobility_match.web.deps import CoordinatorPage
@@ -318,6 +318,11 @@ def _round_page(
             if round_.status is RoundStatus.PUBLISHED
             else None
         ),
+        "fairness": (
+            fairness_price.get(session, viewer, round_id)
+            if round_.status in (RoundStatus.SOLVED, RoundStatus.PUBLISHED)
+            else None
+        ),
     }
     return render(request, "rounds/round.html", context, viewer=viewer, status_code=status_code)
 
@@ -384,6 +389,29 @@ def solve(
         return _refused_here(request, session, viewer, round_id, error)
     solver.start(round_id, attempt)
     return _back_to(round_id, _("The solve has started."))
+
+
+@router.post("/coordinator/rounds/{round_id}/fairness-price")
+def compute_fairness_price(
+    request: Request,
+    round_id: RoundId,
+    session: SessionDep,
+    viewer: CoordinatorPage,
+    solver: SolverDep,
+) -> Response:
+    """Solve the round again without gender balance and without school fairness, in the
+    background (services/fairness_price.py), to show what balance costs."""
+    _ = gettext_for(request, viewer)
+    try:
+        attempt = fairness_price.request(session, viewer, round_id)
+    except (Conflict, Refused) as error:
+        return _refused_here(request, session, viewer, round_id, error)
+    engine = session.get_bind().engine
+    solver.run_later(lambda stop: fairness_price.run(engine, round_id, attempt, stop))
+    return _back_to(
+        round_id,
+        _("The price of fairness is being computed; reload this page in a moment."),
+    )
 
 
 @router.post("/coordinator/rounds/{round_id}/cancel")

@@ -22,7 +22,7 @@ from mobility_match.access import Viewer
 from mobility_match.api.auth import set_session_cookie
 from mobility_match.api.deps import MAX_ID, RendererDep, SessionDep, SettingsDep
 from mobility_match.documents.facts import Actor, PlacementFacts
-from mobility_match.matching.rules import HARD_RULES, HardRule
+from mobility_match.matching.rules import HARD_RULES, HardRule, RuleContext, age_limit
 from mobility_match.models import Assignment, Role, Round, utcnow
 from mobility_match.models import Response as Answer
 from mobility_match.services import (
@@ -495,7 +495,8 @@ class _Words:
                 _("Age"),
                 _(
                     "If you are under 18 on the first day, the company must accept minors; "
-                    "never in the United Kingdom, where the visa requires you to be 18."
+                    "never in the United Kingdom, where you must be 18 on the last day to "
+                    "apply for the visa, weeks before the start."
                 ),
             ),
             "preferences": (
@@ -506,7 +507,8 @@ class _Words:
                 ),
             ),
         }
-        name, sentence = sentences[rule.name]
+        # A rule without words here yet: its name and its own sentence, in English.
+        name, sentence = sentences.get(rule.name, (rule.name, rule.summary))
         return str(name), str(sentence)
 
     def broken(self, rule: HardRule, student: domain.Student, offer: domain.Offer) -> str:
@@ -554,15 +556,17 @@ class _Words:
                 }
             )
         if rule.name == "age":
+            limit = age_limit(offer)
             values = {
-                "age": _age_on(student.birth_date, offer.start_date),
+                "age": _age_on(student.birth_date, limit.day),
                 "start": offer.start_date.strftime("%d/%m/%Y"),
+                "deadline": limit.day.strftime("%d/%m/%Y"),
             }
-            if offer.country is domain.Country.UK:
+            if limit.visa:
                 return str(
                     _(
-                        "you will be %(age)d on %(start)s, and a placement in the United "
-                        "Kingdom requires you to be 18."
+                        "you will be %(age)d on %(deadline)s, the last day to apply for the visa "
+                        "a placement in the United Kingdom needs, and only an adult may apply."
                     )
                     % values
                 )
@@ -570,7 +574,10 @@ class _Words:
                 _("you will be %(age)d on %(start)s, and this company does not accept minors.")
                 % values
             )
-        return str(_("this offer matches none of your choices."))
+        if rule.name == "preferences":
+            return str(_("this offer matches none of your choices."))
+        # A rule without words here yet: its own sentence, in English.
+        return rule.refusal(student, offer, RuleContext.of(domain.load_vocabulary()))
 
     def stage(self, name: str) -> str:
         _ = self._

@@ -32,6 +32,7 @@ from mobility_match.services import (
     checklists,
     documents,
     follow_up,
+    host_review,
     invitations,
     jobs,
     mail,
@@ -42,6 +43,7 @@ from mobility_match.services.errors import Refused, ServiceError
 from mobility_match.services.follow_up import Standing
 from mobility_match.web import csrf
 from mobility_match.web.deps import SchoolStaffPage, TeacherPage, safe_next
+from mobility_match.web.pages.follow_up import student_evaluation
 from mobility_match.web.pages.jobs import job_runner
 from mobility_match.web.templating import gettext_for, render, set_flash
 
@@ -124,6 +126,7 @@ def student_page(
     # Who answered, through whose link; and what became of the newest link.
     origin = answers.answer_origin(session, assignment) if assignment is not None else None
     link = invitations.last_link(session, viewer, student_id)
+    evaluation = student_evaluation(request, session, viewer, student, assignment)
     session.commit()
     may_tick = {actor.value for actor in MAY_TICK.get(viewer.role, frozenset())}
     context = {
@@ -138,7 +141,13 @@ def student_page(
         "may_tick": may_tick,
         "documents": listing,
         "not_current": not_current,
+        "host_review": (
+            host_review.review_state(session, viewer, assignment.round_id, student_id)
+            if assignment is not None
+            else None
+        ),
         "back": f"/teacher/students/{student_id}",
+        **evaluation,
     }
     return render(request, "teacher/student.html", context, viewer=viewer)
 
