@@ -47,7 +47,8 @@ PEOPLE = EVERYONE - {EVALUATOR}
 """Everyone but evaluators, who see no round, placement or person (their list of rounds is
 empty): only the evaluation's figures."""
 EVALUATORS = frozenset({COORDINATOR, EVALUATOR})
-STAFF = frozenset({COORDINATOR, PARTNER, TEACHER})
+STAFF = frozenset({COORDINATOR, PARTNER, TEACHER, EVALUATOR})
+"""Accounts with a password (API tokens)."""
 MISSING = "999999"
 
 

@@ -37,7 +37,7 @@ from sqlmodel import Session, select
 from mobility_match.api.problems import MEDIA_TYPE, PROBLEM_BASE
 from mobility_match.models import Account, CredentialKind, Role
 from mobility_match.services.sessions import issue_credential
-from tests.accounts import signed_in
+from tests.accounts import add_account, signed_in
 from tests.published import publish_small_round
 
 POSTGRESQL_ONLY = pytest.mark.skipif(
@@ -56,6 +56,7 @@ ROLES = {
     "partner": "ofaj@example.org",
     "teacher": "teacher-a@example.org",
     "student": "S-MINOR",
+    "evaluator": "evaluator@example.org",
     "anonymous": None,
 }
 
@@ -211,6 +212,8 @@ def test_the_api_keeps_to_its_description(
 ) -> None:
     """Every answer to every generated request, as `role`, is one the description allows."""
     publish_small_round(engine, client)
+    if role == "evaluator":
+        add_account(engine, "evaluator@example.org", Role.EVALUATOR)
     statistic, errors = _run(app, engine, ROLES[role])
     assert statistic.tested_operations, "schemathesis tested no operation"
     assert not statistic.errored_operations, f"{role}: errors in {statistic.errored_operations}"

@@ -14,6 +14,7 @@ from babel.dates import format_date
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from mobility_match.api.app import create_app
 from mobility_match.config import Settings
 from mobility_match.documents.checklists import VISA_STEP, load_checklists
 from mobility_match.domain import Country, Student, load_vocabulary
@@ -114,6 +115,24 @@ def test_an_override_of_the_visa_step_moves_the_age_limit_with_it(tmp_path: Path
     table = RuleTable([student], [UK_OFFER], VOCABULARY, checklists)
     assert len(table.acceptable_pairs()) == 0
     assert f"under 18 on {early}" in (why_not(student, UK_OFFER, VOCABULARY, checklists) or "")
+
+
+def test_the_service_s_checklists_folder_is_what_every_rule_reads(
+    tmp_path: Path, settings: Settings
+) -> None:
+    """A service whose settings name a checklists folder makes its visa deadline the
+    default of the rules (solver, move check, explanations, pages); another without one
+    brings the packaged deadline back."""
+    packaged = (resources.files("mobility_match") / "checklists" / "UK.toml").read_text("utf-8")
+    visa_step = re.compile(r'(key = "visa_application".*?days_before = )\d+', re.S)
+    (tmp_path / "UK.toml").write_text(visa_step.sub(r"\g<1>60", packaged, count=1), "utf-8")
+    try:
+        create_app(settings.model_copy(update={"checklists_dir": tmp_path}))
+        assert age_limit(UK_OFFER).day == START - dt.timedelta(days=60)
+        assert why_not(born(visa_deadline()), UK_OFFER, VOCABULARY) is not None
+    finally:
+        create_app(settings)
+    assert age_limit(UK_OFFER).day == visa_deadline()
 
 
 def test_the_solver_and_the_move_check_keep_the_student_out_of_the_uk(

@@ -307,5 +307,6 @@ class RoundResult:
     eligible: tuple[bool, ...]
     """Per student, in input order: whether at least one offer passes the hard rules."""
     reproducible: bool = True
-    """False when the wall-clock safety net (twice the time limit), not CP-SAT's
-    deterministic time, stopped a search: the same seed may then give another result."""
+    """False when the round's wall-clock deadline (the time limit), not CP-SAT's
+    deterministic time, stopped or skipped a search: the same seed may then give another
+    result."""

@@ -203,9 +203,9 @@ def print_summary(console: Console, statistics: RoundStatistics, result: RoundRe
     console.print(stages)
     if not result.reproducible:
         console.print(
-            "Not reproducible: the machine was too busy, and the wall clock (twice the time "
-            "limit) stopped a search before CP-SAT's deterministic time did; the same seed "
-            "may give another result on a less loaded machine."
+            "Not reproducible: the round's deadline (the time limit, in wall seconds) stopped "
+            "or skipped a search before CP-SAT's deterministic time did; the same seed may "
+            "give another result on a less loaded machine."
         )
     if statistics.reasons:
         reasons = ", ".join(f"{code}: {n}" for code, n in statistics.reasons.items())

@@ -44,6 +44,7 @@ from mobility_match.config import Settings, get_settings
 from mobility_match.db import make_engine, read_only
 from mobility_match.documents.checklists import load_checklists
 from mobility_match.documents.rendering import DocumentRenderer
+from mobility_match.matching import rules
 from mobility_match.services import reminders
 from mobility_match.services.errors import (
     ConfirmationNeeded,
@@ -193,6 +194,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.jobs = jobs
     app.state.render_pool = render_pool
     app.state.checklists = load_checklists(settings.checklists_dir)
+    # The age rule reads the visa deadline from the same checklists as the documents.
+    rules.use_checklists(app.state.checklists if settings.checklists_dir else None)
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     # Inside BodyLimit (added last, so outer), which bounds the bodies read here.

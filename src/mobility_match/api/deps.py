@@ -144,7 +144,10 @@ def allow(*roles: Role) -> Callable[[Viewer], Viewer]:
 
 
 Coordinator = Annotated[Viewer, Depends(allow(Role.COORDINATOR))]
-Staff = Annotated[Viewer, Depends(allow(Role.COORDINATOR, Role.PARTNER, Role.TEACHER))]
+Staff = Annotated[
+    Viewer, Depends(allow(Role.COORDINATOR, Role.PARTNER, Role.TEACHER, Role.EVALUATOR))
+]
+"""Accounts with a password: they may make API tokens for their scripts."""
 """Anyone but a student."""
 SchoolStaff = Annotated[Viewer, Depends(allow(Role.COORDINATOR, Role.TEACHER))]
 """Coordinators and teachers: who prepares the placements."""

@@ -34,6 +34,7 @@ from mobility_match.matching.flows import FlowNetwork
 from mobility_match.matching.policy import CHANGES, DEFAULT_POLICY, Policy
 from mobility_match.matching.problem import Assignment, prepare
 from mobility_match.matching.run import WALL_SAFETY, Progress, ProgressCallback, RoundRun
+from mobility_match.wording.why import name_tradeoffs
 
 __all__ = [
     "CancelCheck",
@@ -138,6 +139,8 @@ def solve_round(
     flows = uses_flow_path(policy) and not cp_sat_only
     assignment = solve_by_flows(run) if flows else _solve_by_cp_sat(run)
     placements = explain(problem, assignment, vocabulary)
+    # A free offer kept free names the stage that keeps it so (wording/why.py).
+    placements = name_tradeoffs(problem, assignment, run.policy, placements, run.previous)
     return RoundResult(
         placements=tuple(placements),
         stages=tuple(run.results),

@@ -66,6 +66,20 @@ class AgeLimit:
     """A minor may take the offer (it takes minors, and needs no adults-only visa)."""
 
 
+_deployed_checklists: Checklists | None = None
+"""The checklists of this process's deployment (its override folder), if set: see
+use_checklists."""
+
+
+def use_checklists(checklists: Checklists | None) -> None:
+    """Make `checklists` the default of every rule in this process (None: the packaged
+    ones again). The service calls it once at start with the checklists of its settings'
+    folder, so that the solver, the move check, the explanations and the pages read the
+    same visa deadline as the checklists and documents."""
+    global _deployed_checklists  # noqa: PLW0603 - one deployment per process
+    _deployed_checklists = checklists
+
+
 @dataclass(frozen=True)
 class RuleContext:
     """What the hard rules read besides the student and the offer."""
@@ -75,8 +89,11 @@ class RuleContext:
 
     @classmethod
     def of(cls, vocabulary: Vocabulary, checklists: Checklists | None = None) -> RuleContext:
-        """The context of a round; without checklists, the packaged ones (as the CLI uses)."""
-        return cls(vocabulary, checklists if checklists is not None else load_checklists())
+        """The context of a round; without checklists, the deployment's (use_checklists),
+        else the packaged ones (as the CLI uses)."""
+        if checklists is None:
+            checklists = _deployed_checklists or load_checklists()
+        return cls(vocabulary, checklists)
 
     def age_limit(self, offer: Offer) -> AgeLimit:
         """Return by when a student must be 18 to take the offer."""

@@ -45,6 +45,7 @@ from mobility_match.models import (
     Credential,
     CredentialKind,
     FollowUpAnswer,
+    HostReview,
     Job,
     KnownSignIn,
     LoginAttempt,
@@ -100,8 +101,10 @@ EXPORT_KEYS: dict[str, str] = {
     "and why, did not start), and when it was recorded.",
     "follow_up_answers": "The student's situation after the diploma at each wave of the "
     "follow-up (job, studies…, in the trade, country), and how it was told.",
-    "survey_links": "Follow-up links mailed to the student: when, until when, when used, "
-    "reminders (no secret).",
+    "host_reviews": "The host tutor's end-of-placement review: actual dates, days absent, "
+    "skills observed, would host again, comment.",
+    "survey_links": "Follow-up links mailed to the student, and review links mailed to the "
+    "host about him or her: when, to whom, until when, when used, reminders (no secret).",
 }
 """Each key of person.json and what it holds (also in docs/record-of-processing.md)."""
 
@@ -464,6 +467,14 @@ def _gather(session: Session, person: _Person) -> dict[str, Any]:
                 .order_by(col(FollowUpAnswer.wave))
             )
         ],
+        "host_reviews": [
+            _row(row)
+            for row in session.exec(
+                select(HostReview)
+                .where(HostReview.student_id == sid)
+                .order_by(col(HostReview.round_id))
+            )
+        ],
         "survey_links": [
             _row(row, "token_hash")
             for row in session.exec(
@@ -679,6 +690,14 @@ def _erase_all(
             update(FollowUpAnswer)
             .where(col(FollowUpAnswer.student_id).in_(ids))
             .values(student_id=case(reference, value=col(FollowUpAnswer.student_id)))
+            .execution_options(synchronize_session=False)
+        )
+        # The host tutor's review too (its comment may name the person: it goes).
+        _count(session, kept, "host_reviews", HostReview.student_id, ids)
+        session.exec(
+            update(HostReview)
+            .where(col(HostReview.student_id).in_(ids))
+            .values(student_id=case(reference, value=col(HostReview.student_id)), comment="")
             .execution_options(synchronize_session=False)
         )
         _count(session, deleted, "survey_links", SurveyLink.student_id, ids)
