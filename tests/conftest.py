@@ -109,6 +109,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         # of PostgreSQL and its workers are tests/test_worker_queue.py's.
         jobs_in_service=True,
         render_processes=1,  # in the test's process; tests/test_render_pool.py uses two
+        # Tests deliver the outbox themselves (deliver_due); a sender thread of the app
+        # would race them for the mails (tests/test_mail.py starts one where it is meant).
+        mail_in_service=False,
     )
 
 

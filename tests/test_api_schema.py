@@ -47,7 +47,7 @@ POSTGRESQL_ONLY = pytest.mark.skipif(
 
 MAX_EXAMPLES = 5
 """Generated requests per operation and phase: enough to meet every documented status."""
-SECONDS_PER_ROLE = 10
+SECONDS_PER_ROLE = 6
 """schemathesis stops a role's run after this: the examples and coverage phases end within
 it, fuzzing and stateful sequences take the rest; the file stays under 90 s on two cores."""
 
