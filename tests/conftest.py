@@ -130,10 +130,17 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """On PostgreSQL (the second lane of .ci/run) run only the tests that use a database:
     the others (the engine, the file readers, the PDFs) ran in the first lane already and
-    would do exactly the same again."""
+    would do exactly the same again. The pages' own tests (tests/test_web_*.py) stay in the
+    first lane too: pages call the service functions that the API's tests run here, and
+    which pages show what to whom is checked here by tests/test_page_access.py."""
     if not TEST_DATABASE_URL:
         return
-    kept = [item for item in items if "database_url" in getattr(item, "fixturenames", ())]
+    kept = [
+        item
+        for item in items
+        if "database_url" in getattr(item, "fixturenames", ())
+        and not item.path.name.startswith("test_web_")
+    ]
     if len(kept) < len(items):
         config.hook.pytest_deselected(items=[item for item in items if item not in kept])
         items[:] = kept

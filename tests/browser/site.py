@@ -4,6 +4,7 @@ screenshot, signing in as a demo account, and the dialogs a page opened.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,10 +64,13 @@ class Visitor:
         self.shot(name)
 
     def shot(self, name: str | None = None) -> Path:
+        """Save the page's screenshot to look at (out/screenshots/); CI, where nobody looks,
+        sets MOBILITY_MATCH_SCREENSHOTS=0 and saves the time."""
         self.shots += 1
         label = name or self.page.url.split("//", 1)[-1].split("/", 1)[-1].replace("/", "_")
         path = self.folder / f"{self.shots:02d}-{label[:60] or 'home'}.png"
-        self.page.screenshot(path=str(path), full_page=True)
+        if os.environ.get("MOBILITY_MATCH_SCREENSHOTS", "1") != "0":
+            self.page.screenshot(path=str(path), full_page=True)
         return path
 
     def sign_in(self, role: Role) -> None:
