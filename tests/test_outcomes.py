@@ -244,20 +244,24 @@ def test_partner_records_an_outcome_from_its_placements_page(
     assert _stored(engine, world.round_id, "S-A") is not None
 
 
-def test_a_round_takes_the_latest_cohort_of_pilot_schools_only(engine: Engine) -> None:
+def test_a_round_takes_the_available_students_of_pilot_schools_only(engine: Engine) -> None:
     """Graduates of control schools, and the pilots' graduates of an earlier cohort (kept
-    for the follow-up), are stored like the others but a round's snapshot leaves them out."""
+    for the follow-up, their availability over), are stored like the others but a round's
+    snapshot leaves them out."""
+    today = dt.date.today()
     with Session(engine) as session:
         session.add(School(school_id="SCH-P", name="Pilote", kind=SchoolKind.PILOT))
         session.add(School(school_id="SCH-C", name="Témoin", kind=SchoolKind.CONTROL))
         session.flush()
-        for student_id, school_id, cohort in (
-            ("PILOT-1", "SCH-P", 2027),
-            ("PILOT-PAST", "SCH-P", 2026),
-            ("CONTROL-1", "SCH-C", 2027),
+        for student_id, school_id, available_to in (
+            ("PILOT-1", "SCH-P", today + dt.timedelta(days=200)),
+            ("PILOT-PAST", "SCH-P", today - dt.timedelta(days=1)),
+            ("CONTROL-1", "SCH-C", today + dt.timedelta(days=200)),
         ):
-            row = records.student_row(make_student(student_id, school_id=school_id))
-            row.cohort = cohort
+            student = make_student(student_id, school_id=school_id)
+            row = records.student_row(student)
+            row.available_from = today - dt.timedelta(days=300)
+            row.available_to = available_to
             session.add(row)
         session.commit()
     coordinator_id = add_account(engine, "c@example.org", Role.COORDINATOR, password=None)

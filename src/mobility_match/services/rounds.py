@@ -81,21 +81,14 @@ def list_rounds(session: Session, viewer: Viewer) -> list[Round]:
 
 
 def _pilot_students() -> SelectOfScalar[Student]:
-    """The students a new round takes: those of pilot schools, of the latest cohort (the
-    graduates of earlier diploma years stay for the evaluation's follow-up, never for a
-    new round) or of none recorded."""
-    pilot = (
+    """The students a new round takes: those of pilot schools still available (their
+    availability window not over). Graduates of earlier cohorts, kept for the evaluation's
+    follow-up, can no longer be placed: a round leaves them out (and mails them nothing)."""
+    return (
         select(Student)
         .join(School, col(School.school_id) == col(Student.school_id))
-        .where(School.kind == SchoolKind.PILOT)
+        .where(School.kind == SchoolKind.PILOT, col(Student.available_to) >= dt.date.today())
     )
-    latest = (
-        select(func.max(Student.cohort))
-        .join(School, col(School.school_id) == col(Student.school_id))
-        .where(School.kind == SchoolKind.PILOT)
-        .scalar_subquery()
-    )
-    return pilot.where(col(Student.cohort).is_(None) | (col(Student.cohort) == latest))
 
 
 OPEN_OFFER = col(Offer.status) == OfferStatus.OPEN
