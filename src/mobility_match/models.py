@@ -540,6 +540,18 @@ class Situation(StrEnum):
     UNKNOWN = "unknown"
 
 
+EMPLOYED_SITUATIONS = frozenset(
+    {
+        Situation.PERMANENT_CONTRACT,
+        Situation.FIXED_TERM_CONTRACT,
+        Situation.TEMPORARY_AGENCY,
+        Situation.WORK_STUDY,
+        Situation.SELF_EMPLOYED,
+    }
+)
+"""The situations that count as "in employment" (the national insertion statistics' own)."""
+
+
 class AnswerSource(StrEnum):
     LINK = "link"
     """The graduate answered through his or her follow-up link."""

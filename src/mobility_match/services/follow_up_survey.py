@@ -30,6 +30,7 @@ from mobility_match.importing.follow_up import FollowUpRow, read_follow_up
 from mobility_match.importing.sheet import sorted_problems
 from mobility_match.importing.table import Problem
 from mobility_match.models import (
+    EMPLOYED_SITUATIONS,
     AnswerSource,
     FollowUpAnswer,
     OutboxMail,
@@ -46,15 +47,7 @@ from mobility_match.services.errors import Gone, NotFound, Refused
 from mobility_match.services.outbox import Mail, enqueue, enqueue_all
 from mobility_match.services.rows import chunks, require
 
-EMPLOYED = frozenset(
-    {
-        Situation.PERMANENT_CONTRACT,
-        Situation.FIXED_TERM_CONTRACT,
-        Situation.TEMPORARY_AGENCY,
-        Situation.WORK_STUDY,
-        Situation.SELF_EMPLOYED,
-    }
-)
+EMPLOYED = EMPLOYED_SITUATIONS
 """The situations of a graduate in employment (work-study contracts included)."""
 LOCATED = EMPLOYED | {Situation.EDUCATION}
 """The situations that happen in a country (the answer says which)."""

@@ -47,6 +47,7 @@ from sqlmodel import Session, col, select
 from mobility_match.access import Viewer
 from mobility_match.domain import load_vocabulary
 from mobility_match.models import (
+    EMPLOYED_SITUATIONS,
     AnswerSource,
     Assignment,
     FollowUpAnswer,
@@ -70,15 +71,7 @@ Z_95 = 1.959963984540054
 WAVES: tuple[int, ...] = (6, 12)
 """Months after the diploma at which the follow-up asks each graduate."""
 
-EMPLOYED = frozenset(
-    {
-        Situation.PERMANENT_CONTRACT,
-        Situation.FIXED_TERM_CONTRACT,
-        Situation.TEMPORARY_AGENCY,
-        Situation.WORK_STUDY,
-        Situation.SELF_EMPLOYED,
-    }
-)
+EMPLOYED = EMPLOYED_SITUATIONS
 EMPLOYED_OR_TRAINING = EMPLOYED | {Situation.EDUCATION}
 
 SCHOOL_TYPES = ("pilot", "control")
