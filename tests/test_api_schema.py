@@ -61,6 +61,9 @@ ROLES = {
 }
 
 
+PAGE_TOO = "OPTIONS /invite/{token}"
+"""The one path that is an API route (POST) and a page (GET) at once."""
+
 PROBLEM_KEYS = {"type", "title", "status", "detail", "instance"}
 
 
@@ -169,14 +172,6 @@ def _run(app: FastAPI, engine: Engine, username: str | None) -> tuple[Statistic,
             "max-time": SECONDS_PER_ROLE,
             "generation": {"max-examples": MAX_EXAMPLES, "database": "none"},
             "checks": {"enabled": True},
-            # The link a student opens is also a page (GET, web/pages/student.py, not part
-            # of the API's description): a 405 there rightly allows GET besides POST.
-            "operations": [
-                {
-                    "include-path": "/invite/{token}",
-                    "checks": {"unsupported_method": {"enabled": False}},
-                }
-            ],
         }
     )
     schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=config)
@@ -226,4 +221,7 @@ def test_the_api_keeps_to_its_description(
     assert statistic.tested_operations, "schemathesis tested no operation"
     assert not statistic.errored_operations, f"{role}: errors in {statistic.errored_operations}"
     assert not errors, f"{role}:\n" + "\n".join(errors)
+    # The link a student opens is also a page (GET, web/pages/student.py, outside the API's
+    # description): a 405 there rightly allows GET besides POST. Only that is forgiven.
+    statistic.failures.pop(PAGE_TOO, None)
     assert not statistic.failures, f"{role}:\n{_report(statistic)}"
