@@ -250,19 +250,18 @@ class Settings(BaseSettings):
 
     @property
     def mails_from_service(self) -> bool:
-        """Whether the service itself delivers mail and writes the daily reminders: as set,
-        else on SQLite only (on PostgreSQL, `mobility-match worker` does)."""
-        if self.mail_in_service is not None:
-            return self.mail_in_service
-        return self.database_url.startswith("sqlite")
+        """Whether the service itself delivers mail and writes the daily reminders."""
+        return self._in_service(self.mail_in_service)
 
     @property
     def jobs_from_service(self) -> bool:
-        """Whether the service runs the document jobs itself: as set, else on SQLite only
-        (on PostgreSQL, `mobility-match worker` does, through the task queue)."""
-        if self.jobs_in_service is not None:
-            return self.jobs_in_service
-        return self.database_url.startswith("sqlite")
+        """Whether the service runs the document jobs itself (else through the task queue)."""
+        return self._in_service(self.jobs_in_service)
+
+    def _in_service(self, setting: bool | None) -> bool:
+        """Background work in the service's own threads: as set, else on SQLite only (on
+        PostgreSQL, `mobility-match worker` processes do it)."""
+        return setting if setting is not None else self.database_url.startswith("sqlite")
 
     @property
     def mail_folder(self) -> Path:

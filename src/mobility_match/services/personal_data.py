@@ -451,37 +451,22 @@ def _gather(session: Session, person: _Person) -> dict[str, Any]:
         ],
         "jobs": [_row(job, "result", "params") for job in _jobs(session, person)],
         "audit_events": [_row(event) for event in _audit_events(session, person)],
-        "placement_outcomes": [
-            _row(row)
-            for row in session.exec(
-                select(PlacementOutcome)
-                .where(PlacementOutcome.student_id == sid)
-                .order_by(col(PlacementOutcome.round_id))
-            )
-        ],
-        "follow_up_answers": [
-            _row(row)
-            for row in session.exec(
-                select(FollowUpAnswer)
-                .where(FollowUpAnswer.student_id == sid)
-                .order_by(col(FollowUpAnswer.wave))
-            )
-        ],
-        "host_reviews": [
-            _row(row)
-            for row in session.exec(
-                select(HostReview)
-                .where(HostReview.student_id == sid)
-                .order_by(col(HostReview.round_id))
-            )
-        ],
-        "survey_links": [
-            _row(row, "token_hash")
-            for row in session.exec(
-                select(SurveyLink).where(SurveyLink.student_id == sid).order_by(col(SurveyLink.id))
-            )
-        ],
+        "placement_outcomes": _evaluation_rows(session, PlacementOutcome, sid, "round_id"),
+        "follow_up_answers": _evaluation_rows(session, FollowUpAnswer, sid, "wave"),
+        "host_reviews": _evaluation_rows(session, HostReview, sid, "round_id"),
+        "survey_links": _evaluation_rows(session, SurveyLink, sid, "id", "token_hash"),
     }
+
+
+_Evaluated = PlacementOutcome | FollowUpAnswer | HostReview | SurveyLink
+
+
+def _evaluation_rows(
+    session: Session, table: type[_Evaluated], sid: str, order: str, *hidden: str
+) -> list[dict[str, Any]]:
+    """The evaluation's rows about the student in `table`, by `order`, without `hidden`."""
+    query = select(table).where(table.student_id == sid).order_by(getattr(table, order))
+    return [_row(row, *hidden) for row in session.exec(query)]
 
 
 def export_zip(export: PersonalData) -> bytes:

@@ -10,6 +10,7 @@ import datetime as dt
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
@@ -77,16 +78,28 @@ Students = tuple[domain.Student, ...]
 Offers = tuple[domain.Offer, ...]
 
 _SNAPSHOTS_KEPT = 4
-_snapshots: OrderedDict[tuple[str, int, dt.datetime], tuple[Students, Offers]] = OrderedDict()
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """A snapshot's objects, and the same by id (built once, when it is read)."""
+
+    students: Students
+    offers: Offers
+    student_of: Mapping[str, domain.Student]
+    offer_of: Mapping[str, domain.Offer]
+
+
+_snapshots: OrderedDict[tuple[str, int, dt.datetime], _Kept] = OrderedDict()
 _snapshots_lock = threading.Lock()
 
 
-def snapshot_objects(session: Session, round_: Round) -> tuple[Students, Offers]:
-    """The students and offers of the round's snapshot, as the engine's objects.
+def _kept(session: Session, round_: Round) -> _Kept:
+    """The round's snapshot as the engine's objects, from memory when kept.
 
     A snapshot never changes once written, so the objects of the last few are kept
-    in memory: reviewing a 10,000-student round (statistics, moves, exports) then
-    does not rebuild them from JSON at every request. The key holds the database
+    in memory: reviewing a 10,000-student round (statistics, moves, exports, documents)
+    then does not rebuild them from JSON at every request. The key holds the database
     and the snapshot's creation time, so a new database with the same round ids
     never gets another's objects.
     """
@@ -100,19 +113,25 @@ def snapshot_objects(session: Session, round_: Round) -> tuple[Students, Offers]
             _snapshots.move_to_end(key)
             return _snapshots[key]
     snapshot = session.get_one(RoundSnapshot, round_.id)
-    objects = (
-        records.snapshot_students(snapshot.students),
-        records.snapshot_offers(snapshot.offers),
+    students = records.snapshot_students(snapshot.students)
+    offers = records.snapshot_offers(snapshot.offers)
+    kept = _Kept(
+        students,
+        offers,
+        {student.student_id: student for student in students},
+        {offer.offer_id: offer for offer in offers},
     )
     with _snapshots_lock:
-        _snapshots[key] = objects
+        _snapshots[key] = kept
         while len(_snapshots) > _SNAPSHOTS_KEPT:
             _snapshots.popitem(last=False)
-    return objects
+    return kept
 
 
-_indexes: dict[int, tuple[dict[str, domain.Student], dict[str, domain.Offer]]] = {}
-"""By id() of a kept snapshot's students: its students and offers by id (dropped with it)."""
+def snapshot_objects(session: Session, round_: Round) -> tuple[Students, Offers]:
+    """The students and offers of the round's snapshot, as the engine's objects."""
+    kept = _kept(session, round_)
+    return kept.students, kept.offers
 
 
 def snapshot_placement(
@@ -120,31 +139,17 @@ def snapshot_placement(
 ) -> tuple[domain.Student, domain.Offer | None]:
     """A student and an offer of the round's snapshot, found by id at once (documents of a
     10,000-student round ask for each placement's)."""
-    students, offers = snapshot_objects(session, round_)
-    with _snapshots_lock:
-        kept = {id(objects[0]) for objects in _snapshots.values()}
-        for stale in [key for key in _indexes if key not in kept]:
-            del _indexes[stale]
-        index = _indexes.get(id(students))
-    if index is None:
-        index = (
-            {student.student_id: student for student in students},
-            {offer.offer_id: offer for offer in offers},
-        )
-        with _snapshots_lock:
-            if id(students) in {id(objects[0]) for objects in _snapshots.values()}:
-                _indexes[id(students)] = index
-    student = index[0][student_id]
-    return student, (index[1].get(offer_id) if offer_id is not None else None)
+    kept = _kept(session, round_)
+    offer = kept.offer_of.get(offer_id) if offer_id is not None else None
+    return kept.student_of[student_id], offer
 
 
 def placed_students(
     session: Session, round_: Round
 ) -> dict[str, tuple[domain.Student, domain.Offer]]:
     """Student id → (student, offer) from the round's snapshot, for its placed assignments."""
-    students, offers = snapshot_objects(session, round_)
-    student_of = {student.student_id: student for student in students}
-    offer_of = {offer.offer_id: offer for offer in offers}
+    kept = _kept(session, round_)
+    student_of, offer_of = kept.student_of, kept.offer_of
     rows = session.exec(
         select(Assignment.student_id, Assignment.offer_id).where(
             Assignment.round_id == round_.id, col(Assignment.offer_id).is_not(None)
