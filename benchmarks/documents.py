@@ -8,8 +8,10 @@ of benchmarks/run.py, then:
   HTML made once, only WeasyPrint's work is timed);
 - the ZIP of every document of the school whose number of placements is closest to
   `--school-placements` (60 by default), built as the background job builds it
-  (services/bundles.py), with 1 and then 2 rendering processes (`render_processes`); the
-  documents stored by a run are deleted before the next, so that each run renders all;
+  (services/bundles.py), with 1 and then 2 rendering processes (`render_processes`),
+  started before the clock starts, as a pool kept from one bundle to the next is (the time
+  they take and their CPU seconds are printed apart); the documents stored by a run are deleted
+  before the next, so that each run renders all;
 - the documents of `--round-placements` placements of the round (every kind), on 1 and 2
   processes: PDFs per second, and what that makes for the whole round.
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -133,14 +136,22 @@ def school_near(engine: Any, round_id: int, placements: int) -> tuple[str, int]:
     return school, int(count)
 
 
-def zip_seconds(engine: Any, round_id: int, school: str, processes: int) -> tuple[float, int]:
+def zip_seconds(
+    engine: Any, round_id: int, school: str, processes: int
+) -> tuple[float, int, float, float]:
+    """The ZIP's wall seconds and size, the seconds its pool took to start (not counted: the
+    service keeps its pool), and the CPU seconds of the rendering processes."""
     with Session(engine) as session:
         session.execute(delete(PlacementDocument))
         session.commit()
     viewer = coordinator(engine)
     renderer = DocumentRenderer(None)
     pool = RenderPool(renderer, processes)
+    children = _children_cpu()
     try:
+        started = time.perf_counter()
+        pool.start()
+        warm = time.perf_counter() - started
         with Session(engine) as session:
             plan = plan_bundle(session, viewer, round_id, school, ())
         started = time.perf_counter()
@@ -148,9 +159,16 @@ def zip_seconds(engine: Any, round_id: int, school: str, processes: int) -> tupl
             len(piece)
             for piece in stream_bundle(engine, viewer, renderer, plan, dt.date.today(), pool)
         )
-        return time.perf_counter() - started, size
+        seconds = time.perf_counter() - started
     finally:
         pool.shutdown()
+    return seconds, size, warm, _children_cpu() - children
+
+
+def _children_cpu() -> float:
+    """CPU seconds of the finished child processes (a pool's, once shut down)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def round_rate(engine: Any, round_id: int, placements: int, processes: int) -> tuple[float, int]:
@@ -201,10 +219,12 @@ def main() -> None:
             print(f"  {kind:36} {seconds:.3f}", flush=True)
         school, count = school_near(engine, round_id, arguments.school_placements)
         for processes in (1, 2):
-            seconds, size = zip_seconds(engine, round_id, school, processes)
+            seconds, size, warm, cpu = zip_seconds(engine, round_id, school, processes)
+            started = f"; processes started in {warm:.1f} s, {cpu:.1f} s CPU" if cpu else ""
             print(
                 f"ZIP of {school} ({count} placements, every kind), {processes} process(es): "
-                f"{seconds:.1f} s wall, {size / 1e6:.1f} MB  [load {os.getloadavg()[0]:.1f}]",
+                f"{seconds:.1f} s wall, {size / 1e6:.1f} MB{started}  "
+                f"[load {os.getloadavg()[0]:.1f}]",
                 flush=True,
             )
         for processes in (1, 2):

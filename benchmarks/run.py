@@ -1,14 +1,18 @@
 """Benchmark of the matching engine on fictitious cohorts of 1,000, 10,000 and 50,000 students.
 
 Per size and variant (offers spread as usual, or services offers scarce so that
-gender balance binds) it prints: acceptable pairs, the time of every stage with
-its value, bound and status, the whole solve, the peak memory of the process,
+gender balance binds; --variants also takes `mixed genders` and `dense`, below)
+it prints: acceptable pairs, the time of every stage with its value, bound and
+status, the whole solve in wall and CPU seconds (CPU time hardly moves when other
+jobs share the machine), the peak memory of the process right after the solve,
 and, measured in the same run, the time OR-tools' min-cost flow takes on the
 same acceptable pairs without any side constraint: the reference no engine
 can beat. Each case runs in a fresh process so that peak memory is its own.
 
     python benchmarks/run.py                       # all sizes, both variants
     python benchmarks/run.py --sizes 1000 10000 --time-limit 60
+    python benchmarks/run.py --sizes 100000 --variants usual "scarce services"
+    python benchmarks/run.py --sizes 50000 --variants dense
 
 With --rerun it measures the re-run after publication instead: the round is
 solved, 2 % of the offers holding students are withdrawn, and the changed round
@@ -20,12 +24,14 @@ placements, then the worst case over the seeds:
 
 With --sweep it solves every size and variant over many seeds (one process per
 size and variant) and reports the distribution, not only the median: p50, p90
-and worst of the whole solve and of the school-fairness stage, the same-run
-reference min-cost flow, and the ratios of the two. Variants add `mixed genders`
+and worst of the whole solve (wall and CPU) and of the school-fairness stage, the
+worst time of every stage, the same-run reference min-cost flow, the ratios of the
+two and the peak memory; then the same over all variants of a size. Variants add `mixed genders`
 (services scarce, genders drawn at random whatever the trade) and `dense` (one
 intake: each student has hundreds of acceptable offers at 10,000 students):
 
     python benchmarks/run.py --sweep --sizes 1000 3000 10000 --seeds $(seq 1 50)
+    python benchmarks/run.py --sweep --sizes 10000 --seeds $(seq 1 13)   # 4 × 13 rounds
 """
 
 from __future__ import annotations
@@ -51,8 +57,27 @@ from mobility_match.domain import Gender, RoundInput, RoundResult, load_vocabula
 from mobility_match.matching.engine import solve_round
 from mobility_match.matching.problem import prepare
 
-VARIANTS = {"usual": False, "scarce services": True}
-SWEEP_VARIANTS = ("usual", "scarce services", "mixed genders", "dense")
+VARIANTS = ("usual", "scarce services", "mixed genders", "dense")
+DEFAULT_VARIANTS = ("usual", "scarce services")
+"""What a run without --variants measures (a sweep: every variant)."""
+STAGES = ("placements", "changes", "gender_gap", "preferences", "school_fairness")
+
+
+def peak_mb() -> int:
+    """The peak resident memory of this process so far, in MB (Linux gives kB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+
+
+def timed_solve(round_input: RoundInput, **options: Any) -> tuple[RoundResult, float]:
+    """Solve a round; return the result and the CPU seconds of this process it took.
+
+    CPU time, unlike the wall time the result reports, hardly moves when other jobs
+    share the machine: compare variants by it, report the wall time as well.
+    """
+    vocabulary = load_vocabulary()
+    started = time.process_time()
+    result = solve_round(round_input, vocabulary, **options)
+    return result, time.process_time() - started
 
 
 def sweep_round(size: int, seed: int, variant: str) -> RoundInput:
@@ -73,16 +98,19 @@ def sweep_round(size: int, seed: int, variant: str) -> RoundInput:
 def run_sweep_case(size: int, variant: str, seed: int, time_limit: float) -> dict[str, Any]:
     """Solve one seed of a sweep; runs inside the child process of its size and variant."""
     round_input = sweep_round(size, seed, variant)
-    result = solve_round(round_input, load_vocabulary(), time_limit=time_limit, seed=seed)
+    result, cpu = timed_solve(round_input, time_limit=time_limit, seed=seed)
     fairness = [s for s in result.stages if s.name == "school_fairness"]
     return {
         "seed": seed,
         "pairs": result.acceptable_pairs,
         "solve_seconds": result.solve_seconds,
+        "solve_cpu_seconds": cpu,
+        "stage_seconds": {s.name: s.seconds for s in result.stages},
         "fairness_seconds": fairness[0].seconds if fairness else 0.0,
         "fairness_method": fairness[0].method if fairness else "",
         "reference_seconds": reference_seconds(round_input),
         "all_optimal": all(s.status.value == "OPTIMAL" for s in result.stages),
+        "peak_mb": peak_mb(),
     }
 
 
@@ -91,25 +119,47 @@ def _quantiles(values: list[float]) -> str:
     return f"{p50:.2f} / {p90:.2f} / {max(values):.2f}"
 
 
+def _stage_worst(runs: list[dict[str, Any]]) -> str:
+    """The worst wall seconds of each stage over the runs, in policy order."""
+    worst = {
+        name: max(r["stage_seconds"].get(name, 0.0) for r in runs)
+        for name in STAGES
+        if any(name in r["stage_seconds"] for r in runs)
+    }
+    return " / ".join(f"{seconds:.2f}" for seconds in worst.values())
+
+
 def sweep_markdown(cases: list[tuple[int, str, list[dict[str, Any]]]]) -> str:
-    """Per size and variant: the distribution over the seeds, as a Markdown table."""
+    """Per size and variant: the distribution over the seeds, as a Markdown table.
+
+    Then, per size, one line over every variant: the worst case the targets speak of.
+    """
     lines = [
         "| students | variant | seeds | pairs (max) | solve s p50 / p90 / max "
-        "| school fairness s p50 / p90 / max | ref. min-cost flow s p50 / max "
-        "| solve / ref. p50 / p90 / max | all OPTIMAL | worst seed |",
-        "|---:|---|---:|---:|---|---|---|---|---:|---:|",
+        "| solve CPU s p50 / p90 / max | school fairness s p50 / p90 / max "
+        "| worst s per stage (placements / gap / preferences / fairness) "
+        "| ref. min-cost flow s p50 / max | solve / ref. p50 / p90 / max | all OPTIMAL "
+        "| worst seed | peak MB |",
+        "|---:|---|---:|---:|---|---|---|---|---|---|---:|---:|---:|",
     ]
-    for size, variant, runs in cases:
+    sizes = sorted({size for size, _, _ in cases})
+    every = [
+        (size, "all variants", [r for s, _, rs in cases if s == size for r in rs]) for size in sizes
+    ]
+    for size, variant, runs in [*cases, *every]:
         ratios = [r["solve_seconds"] / max(r["reference_seconds"], 1e-3) for r in runs]
         reference = [r["reference_seconds"] for r in runs]
         worst = max(runs, key=lambda r: r["solve_seconds"])
         lines.append(
             f"| {size:,} | {variant} | {len(runs)} | {max(r['pairs'] for r in runs):,} "
             f"| {_quantiles([r['solve_seconds'] for r in runs])} "
+            f"| {_quantiles([r['solve_cpu_seconds'] for r in runs])} "
             f"| {_quantiles([r['fairness_seconds'] for r in runs])} "
+            f"| {_stage_worst(runs)} "
             f"| {np.percentile(reference, 50):.3f} / {max(reference):.3f} "
             f"| {_quantiles(ratios)} "
-            f"| {sum(r['all_optimal'] for r in runs)}/{len(runs)} | {worst['seed']} |"
+            f"| {sum(r['all_optimal'] for r in runs)}/{len(runs)} | {worst['seed']} "
+            f"| {max(r['peak_mb'] for r in runs)} |"
         )
     return "\n".join(lines)
 
@@ -138,7 +188,8 @@ def sweep_main(sizes: list[int], variants: list[str], seeds: list[int], time_lim
                     runs.append(run)
                     print(
                         f"{size:>6} {variant:<16} seed {run['seed']:>3} pairs {run['pairs']:>9,} "
-                        f"solve {run['solve_seconds']:>7.2f} s  fairness "
+                        f"solve {run['solve_seconds']:>7.2f} s "
+                        f"(CPU {run['solve_cpu_seconds']:.2f} s)  fairness "
                         f"{run['fairness_seconds']:>6.2f} s ({run['fairness_method']})  "
                         f"reference {run['reference_seconds']:.3f} s  "
                         f"optimal {run['all_optimal']}",
@@ -178,12 +229,17 @@ def reference_seconds(round_input: RoundInput) -> float:
     return seconds
 
 
-def run_case(size: int, scarce: bool, seed: int, time_limit: float) -> dict[str, Any]:
-    """Generate, solve and measure one case; runs inside the child process."""
+def run_case(size: int, variant: str, seed: int, time_limit: float) -> dict[str, Any]:
+    """Generate, solve and measure one case; runs inside the child process.
+
+    The peak memory is taken before the reference min-cost flow is built, so that it
+    is the engine's (with the round's input, generated in the same process).
+    """
     started = time.perf_counter()
-    round_input = benchmark_round(size, seed, scarce_services=scarce)
+    round_input = sweep_round(size, seed, variant)
     generated = time.perf_counter() - started
-    result = solve_round(round_input, load_vocabulary(), time_limit=time_limit, seed=seed)
+    result, cpu = timed_solve(round_input, time_limit=time_limit, seed=seed)
+    peak = peak_mb()
     placed = sum(1 for p in result.placements if p.offer_id)
     reference = reference_seconds(round_input)
     return {
@@ -194,8 +250,10 @@ def run_case(size: int, scarce: bool, seed: int, time_limit: float) -> dict[str,
         "placed": placed,
         "generate_seconds": round(generated, 2),
         "solve_seconds": round(result.solve_seconds, 2),
+        "solve_cpu_seconds": round(cpu, 2),
         "reference_seconds": round(reference, 3),
-        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+        "peak_mb": peak,
+        "peak_with_reference_mb": peak_mb(),
         "stages": [
             {
                 "name": s.name,
@@ -214,10 +272,10 @@ WITHDRAWN = 0.02
 """The share of the offers holding students withdrawn before a re-run."""
 
 
-def run_rerun_case(size: int, scarce: bool, seed: int, time_limit: float) -> dict[str, Any]:
+def run_rerun_case(size: int, variant: str, seed: int, time_limit: float) -> dict[str, Any]:
     """Solve, withdraw 2 % of the offers holding students, then solve fresh and re-run."""
     vocabulary = load_vocabulary()
-    round_input = benchmark_round(size, seed, scarce_services=scarce)
+    round_input = sweep_round(size, seed, variant)
     # Only what is published matters, not how long it took: the first solve is not timed.
     first = solve_round(round_input, vocabulary, time_limit=min(time_limit, 20), seed=seed)
     published = {p.student_id: p.offer_id for p in first.placements}
@@ -228,8 +286,9 @@ def run_rerun_case(size: int, scarce: bool, seed: int, time_limit: float) -> dic
     changed = RoundInput(
         round_input.students, tuple(o for o in round_input.offers if o.offer_id not in gone)
     )
-    fresh = solve_round(changed, vocabulary, time_limit=time_limit, seed=seed)
-    rerun = solve_round(changed, vocabulary, time_limit=time_limit, seed=seed, previous=published)
+    fresh, fresh_cpu = timed_solve(changed, time_limit=time_limit, seed=seed)
+    rerun, rerun_cpu = timed_solve(changed, time_limit=time_limit, seed=seed, previous=published)
+    cpu = {id(fresh): fresh_cpu, id(rerun): rerun_cpu}
 
     def moved(result: RoundResult) -> int:
         return sum(1 for p in result.placements if published.get(p.student_id) != p.offer_id)
@@ -237,6 +296,7 @@ def run_rerun_case(size: int, scarce: bool, seed: int, time_limit: float) -> dic
     def summary(result: RoundResult) -> dict[str, Any]:
         return {
             "seconds": round(result.solve_seconds, 2),
+            "cpu_seconds": round(cpu[id(result)], 2),
             "placed": sum(1 for p in result.placements if p.offer_id),
             "moved": moved(result),
             "all_optimal": all(s.status.value == "OPTIMAL" for s in result.stages),
@@ -250,7 +310,7 @@ def run_rerun_case(size: int, scarce: bool, seed: int, time_limit: float) -> dic
         "first_seconds": round(first.solve_seconds, 2),
         "fresh": summary(fresh),
         "rerun": summary(rerun),
-        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+        "peak_mb": peak_mb(),
     }
 
 
@@ -258,9 +318,9 @@ def rerun_markdown(cases: list[tuple[str, list[dict[str, Any]]]]) -> str:
     """The worst case over the seeds of each size and variant, as a Markdown table."""
     lines = [
         "| students | variant | seeds | withdrawn | fresh s (worst) | re-run s (worst) "
-        "| re-run / fresh (worst) | placed: re-run − fresh (worst) | moved: re-run / fresh "
-        "| all stages OPTIMAL |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---|---|",
+        "| re-run CPU s (worst) | re-run / fresh (worst) | placed: re-run − fresh (worst) "
+        "| moved: re-run / fresh | all stages OPTIMAL |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for variant, runs in cases:
         ratio = max(r["rerun"]["seconds"] / max(r["fresh"]["seconds"], 0.01) for r in runs)
@@ -282,6 +342,7 @@ def rerun_markdown(cases: list[tuple[str, list[dict[str, Any]]]]) -> str:
                     ),
                     f"{max(r['fresh']['seconds'] for r in runs):.2f}",
                     f"{max(r['rerun']['seconds'] for r in runs):.2f}",
+                    f"{max(r['rerun']['cpu_seconds'] for r in runs):.2f}",
                     f"{ratio:.2f}",
                     str(min(r["rerun"]["placed"] - r["fresh"]["placed"] for r in runs)),
                     ", ".join(f"{r['rerun']['moved']}/{r['fresh']['moved']}" for r in runs),
@@ -303,8 +364,8 @@ def markdown(cases: list[tuple[str, dict[str, Any]]]) -> str:
     """Return the results as the Markdown table the README shows."""
     lines = [
         "| students | variant | pairs | stage | value | bound | status | s | total s "
-        "| ref. min-cost flow s | peak MB |",
-        "|---:|---|---:|---|---:|---:|---|---:|---:|---:|---:|",
+        "| total CPU s | ref. min-cost flow s | peak MB |",
+        "|---:|---|---:|---|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
     for variant, case in cases:
         for k, stage in enumerate(case["stages"]):
@@ -322,6 +383,7 @@ def markdown(cases: list[tuple[str, dict[str, Any]]]) -> str:
                         stage["status"],
                         f"{stage['seconds']:.2f}",
                         f"{case['solve_seconds']:.2f}" if first else "",
+                        f"{case['solve_cpu_seconds']:.2f}" if first else "",
                         f"{case['reference_seconds']:.3f}" if first else "",
                         str(case["peak_mb"]) if first else "",
                     ]
@@ -337,7 +399,7 @@ def main() -> None:
     parser.add_argument(
         "--variants",
         nargs="+",
-        choices=list(SWEEP_VARIANTS),
+        choices=list(VARIANTS),
         help="Default: all four with --sweep, else usual and scarce services.",
     )
     parser.add_argument("--seed", type=int, default=1)
@@ -347,7 +409,7 @@ def main() -> None:
         "--seeds", type=int, nargs="+", default=[1, 2, 3], help="With --rerun or --sweep."
     )
     parser.add_argument("--sweep", action="store_true", help="Seeds sweep (see above).")
-    parser.add_argument("--child", nargs=2, metavar=("SIZE", "SCARCE"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=2, metavar=("SIZE", "VARIANT"), help=argparse.SUPPRESS)
     parser.add_argument("--sweep-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.sweep_child:
@@ -356,13 +418,13 @@ def main() -> None:
             print(json.dumps(run_sweep_case(size, variant, seed, args.time_limit)), flush=True)
         return
     if args.sweep:
-        sweep_main(args.sizes, args.variants or list(SWEEP_VARIANTS), args.seeds, args.time_limit)
+        sweep_main(args.sizes, args.variants or list(VARIANTS), args.seeds, args.time_limit)
         return
-    args.variants = [v for v in args.variants or VARIANTS if v in VARIANTS]
+    args.variants = args.variants or list(DEFAULT_VARIANTS)
     if args.child:
-        size, scarce = int(args.child[0]), args.child[1] == "1"
+        size, variant = int(args.child[0]), args.child[1]
         case = run_rerun_case if args.rerun else run_case
-        print(json.dumps(case(size, scarce, args.seed, args.time_limit)))
+        print(json.dumps(case(size, variant, args.seed, args.time_limit)))
         return
     if args.rerun:
         rerun_main(args.sizes, args.variants, args.seeds, args.time_limit)
@@ -375,7 +437,7 @@ def main() -> None:
                 __file__,
                 "--child",
                 str(size),
-                "1" if VARIANTS[variant] else "0",
+                variant,
                 "--seed",
                 str(args.seed),
                 "--time-limit",
@@ -386,7 +448,7 @@ def main() -> None:
             cases.append((variant, case))
             print(
                 f"{size:>6} {variant:<16} pairs {case['pairs']:>9,} "
-                f"solve {case['solve_seconds']:>7.2f} s  "
+                f"solve {case['solve_seconds']:>7.2f} s (CPU {case['solve_cpu_seconds']:.2f} s)  "
                 f"reference {case['reference_seconds']:.3f} s  peak {case['peak_mb']} MB  "
                 + "  ".join(
                     f"{s['name']}={_format_value(s['value'])}/{_format_value(s['bound'])}"
@@ -412,7 +474,7 @@ def rerun_main(sizes: list[int], variants: list[str], seeds: list[int], time_lim
                     "--rerun",
                     "--child",
                     str(size),
-                    "1" if VARIANTS[variant] else "0",
+                    variant,
                     "--seed",
                     str(seed),
                     "--time-limit",
@@ -426,6 +488,7 @@ def rerun_main(sizes: list[int], variants: list[str], seeds: list[int], time_lim
                     f"{size:>6} {variant:<16} seed {seed}  withdrawn {run['withdrawn']:>3}  "
                     f"fresh {fresh['seconds']:>6.2f} s placed {fresh['placed']:>6} "
                     f"moved {fresh['moved']:>5}  re-run {rerun['seconds']:>6.2f} s "
+                    f"(CPU {rerun['cpu_seconds']:.2f} s) "
                     f"placed {rerun['placed']:>6} moved {rerun['moved']:>5}  "
                     f"optimal {rerun['all_optimal']}  {rerun['stages']}",
                     flush=True,

@@ -121,7 +121,7 @@ CHECKLIST_STEPS = 25
 """Rendered without its first and last two rows kept together, this list's third page holds
 one row alone (measured when the test was written; the assertions hold whatever the count)."""
 
-# (name, kind, lang, country); at most six PDFs for the whole module.
+# (name, kind, lang, country); at most seven PDFs for the whole module.
 DOCUMENTS = [
     ("student_letter", DocumentKind.STUDENT_LETTER, "fr", Country.DE),
     ("host_letter_de", DocumentKind.HOST_LETTER, "de", Country.DE),
@@ -129,6 +129,7 @@ DOCUMENTS = [
     ("learning_agreement", DocumentKind.LEARNING_AGREEMENT, "de", Country.DE),
     ("certificate", DocumentKind.ATTENDANCE_CERTIFICATE, "pl", Country.PL),
     ("checklist", DocumentKind.CHECKLIST, "fr", Country.UK),
+    ("europass", DocumentKind.EUROPASS_MOBILITY, "pl", Country.PL),
 ]
 
 
@@ -282,6 +283,18 @@ def test_the_learning_agreement_keeps_its_signatures_with_their_heading(
     ):
         assert last.count(who) >= 1, who
     assert last.count("undStempel") == 2  # room for the school's and the company's stamps
+
+
+def test_the_europass_mobility_fits_two_pages_its_skills_with_the_signatures(
+    printed: dict[str, Printed],
+) -> None:
+    """Before the host's review, every skill left to write on ruled lines: two pages, the
+    skills and both signatories (the mentor with the company's stamp) on the second."""
+    pages = printed["europass"].pages
+    assert len(pages) == 2
+    for words in ("5.Zdobyteumiejętności", "6.Podpisy", "Opiekunpraktykiwfirmieprzyjmującej"):
+        assert words in pages[1], words
+    assert pages[1].count("ipieczęć") == 2
 
 
 # ---- the checklist runs on, its header repeated ---------------------------------------

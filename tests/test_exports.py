@@ -191,7 +191,7 @@ def test_statistics_frame_follows_compute_statistics(statistics: RoundStatistics
         group = "gender" if key in statistics.by_gender else "school"
         row = rows[group, key]
         assert (row.students, row.eligible, row.placed) == (
-            figures.total,
+            figures.students,
             figures.eligible,
             figures.placed,
         )

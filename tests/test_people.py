@@ -104,7 +104,14 @@ def test_a_coordinator_adds_and_changes_a_school(
     }
     created = client.post("/api/schools", json=body, headers=people.coordinator)
     assert created.status_code == 201, created.text
-    assert created.json() == {"address": "", "city": "", "contact_email": "", **body}
+    assert created.json() == {
+        "address": "",
+        "city": "",
+        "contact_email": "",
+        "contact_function": "",
+        "oid": "",
+        **body,
+    }
     again = client.post("/api/schools", json=body, headers=people.coordinator)
     assert again.status_code == 409
     changed = client.put(

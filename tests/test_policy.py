@@ -6,8 +6,11 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from babel.messages.pofile import read_po
 
 from mobility_match.matching.policy import STAGES, Policy, PolicyError, load_policy, parse_policy
+from mobility_match.matching.stages import POLICY_STAGES, STAGE_SPECS, SolvePath, Stage
+from mobility_match.web.i18n import catalogue_files
 
 
 def test_default_policy_is_the_four_stages_in_design_order() -> None:
@@ -76,3 +79,46 @@ def test_tolerance_is_a_share_for_counts_and_points_for_rates(
 ) -> None:
     """Counts give up a share of their optimum; rates give up rate points."""
     assert Policy(tolerance={stage: tolerance}).allowed(stage, optimum) == allowed
+
+
+def test_each_stage_is_one_named_thing_with_its_spec() -> None:
+    """The stages' values are the names of policy files and reports; `changes` is the
+    engine's own (a policy file naming it is refused, as any unknown stage); each spec
+    says which way is better and settles a tolerance as its measure counts."""
+    assert [str(stage) for stage in Stage] == [*STAGES, "changes"]
+    assert Stage.CHANGES not in POLICY_STAGES
+    with pytest.raises(PolicyError, match="unknown stage 'changes'"):
+        parse_policy('stages = ["placements", "changes"]\n')
+    with pytest.raises(PolicyError, match=r"tolerance\.changes: unknown stage"):
+        parse_policy("[tolerance]\nchanges = 0.1\n")
+    maximised = {stage for stage, spec in STAGE_SPECS.items() if spec.maximised}
+    assert maximised == {Stage.PLACEMENTS, Stage.SCHOOL_FAIRNESS}
+    assert Stage.CHANGES.spec.allowed(Fraction(7), Fraction(1, 10)) == 7  # ⌊7.7⌋
+    assert Stage.GENDER_GAP.spec.worse(Fraction(1, 10), than=Fraction(0))
+    assert not Stage.PLACEMENTS.spec.worse(Fraction(5), than=Fraction(4))
+    assert Stage.SCHOOL_FAIRNESS.spec.tightest_bound(
+        [Fraction(1), Fraction(3, 4), Fraction(1, 2)], Fraction(2, 3)
+    ) == Fraction(3, 4)
+    # What the flow path settles exactly, what it settles with LP and repairs.
+    assert SolvePath.FLOW not in Stage.SCHOOL_FAIRNESS.spec.settled_by
+    assert all(SolvePath.CP_SAT in spec.settled_by for spec in STAGE_SPECS.values())
+
+
+def test_a_policy_given_stage_names_holds_stages() -> None:
+    """Names given as plain strings are read as stages; an unknown name is refused."""
+    policy = Policy(stages=("preferences",), tolerance={"preferences": Fraction(1, 10)})
+    assert policy.stages == (Stage.PREFERENCES,)
+    assert all(isinstance(stage, Stage) for stage in [*policy.stages, *policy.tolerance])
+    with pytest.raises(ValueError, match="happiness"):
+        Policy(stages=("happiness",))
+
+
+def test_the_stages_labels_have_their_french() -> None:
+    """The coordinator's pages show each stage's label and summary (matching/stages.py),
+    translated like the pages' own messages."""
+    translated: set[str] = set()
+    for path in catalogue_files("fr"):
+        with path.open("rb") as source:
+            translated.update(m.id for m in read_po(source) if m.id and m.string)
+    for spec in STAGE_SPECS.values():
+        assert {spec.label, spec.summary} <= translated, spec.stage

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -14,11 +15,12 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from mobility_match.access import Viewer
-from mobility_match.documents.rendering import DocumentRenderer
+from mobility_match.documents.rendering import DocumentKind, DocumentRenderer
 from mobility_match.models import Account, JobStatus, PlacementDocument
 from mobility_match.services import jobs
 from mobility_match.services.jobs import JobRunner
 from mobility_match.services.render_pool import RenderPool
+from tests.placements import make_facts
 from tests.published import publish_small_round
 
 
@@ -54,6 +56,7 @@ def test_two_processes_render_the_same_zip_as_one(
     renderer = DocumentRenderer(None)
     pool = RenderPool(renderer, 2)
     try:
+        pool.start()  # as the service does: the processes wait, started, for the first bundle
         rendered = zipfile.ZipFile(io.BytesIO(_zip(engine, app, teacher, published.round_id, pool)))
     finally:
         pool.shutdown()
@@ -75,3 +78,20 @@ def test_two_processes_render_the_same_zip_as_one(
     )
     assert [n for n in again.namelist() if n.endswith(".pdf")] == names
     assert all(again.read(name) == rendered.read(name) for name in names)
+
+
+def test_a_school_letterhead_with_a_style_of_its_own_is_printed_with_it(tmp_path: Path) -> None:
+    """The packaged style sheet is parsed once per renderer and given apart; a document with
+    another style sheet (here a school's letterhead asking for A5 pages) keeps both."""
+    (tmp_path / "documents").mkdir()
+    (tmp_path / "documents" / "letterhead.html").write_text(
+        "<style>@page { size: A5 }</style><p class='school-name'>{{ facts.school_name }}</p>"
+    )
+    facts = make_facts()
+    plain = DocumentRenderer(None)
+    for renderer, size in ((plain, (595, 842)), (DocumentRenderer(tmp_path), (420, 595))):
+        html = renderer.html(DocumentKind.HOST_LETTER, "de", facts)
+        page = PdfReader(io.BytesIO(renderer.pdf(html))).pages[0]
+        assert (round(page.mediabox.width), round(page.mediabox.height)) == size
+        # The footer comes from the packaged style sheet, in both.
+        assert "1 / " in page.extract_text()

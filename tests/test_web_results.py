@@ -335,7 +335,7 @@ def test_statistics_by_gender_add_up(review: Review, engine: Engine) -> None:
             session, Viewer(1, "coordinator@example.org", Role.COORDINATOR), review.round_id
         )
     for gender in ("F", "M"):
-        placed = sum(by[gender].placed for by in stats.country_by_gender.values())
+        placed = sum(by[gender].placed for by in stats.by_country_and_gender.values())
         assert placed == stats.by_gender[gender].placed == 25
     assert stats.lowest_school in ("LP-A", "LP-B")
-    assert stats.sector_by_gender["production"]["M"].eligible == 0
+    assert stats.by_sector_and_gender["production"]["M"].eligible == 0

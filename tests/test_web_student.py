@@ -242,16 +242,16 @@ def test_the_student_ticks_own_steps_and_sees_the_others_read_only(
         assert session.get_one(ChecklistStep, theirs.id).done_at is None
 
 
-def test_a_student_gets_only_own_letter_and_checklist_as_pdf(
+def test_a_student_gets_only_own_letter_checklist_and_europass_as_pdf(
     app: FastAPI, engine: Engine, client: TestClient
 ) -> None:
-    """The student letter and the checklist come as PDFs of the student's own placement;
-    any other document is 404, a teacher cannot use these addresses (403), and a student
-    who declined has no documents any more."""
+    """The student letter, the checklist and the Europass Mobility come as PDFs of the
+    student's own placement; any other document is 404, a teacher cannot use these
+    addresses (403), and a student who declined has no documents any more."""
     publish_small_round(engine, client)
     with browser(app) as student:
         new_signed_in(student, engine, "chloe", Role.STUDENT, student_id="S-PL")
-        for kind in ("student_letter", "checklist"):
+        for kind in ("student_letter", "checklist", "europass_mobility"):
             pdf = student.get(f"/student/documents/{kind}.pdf")
             assert pdf.status_code == 200, pdf.text
             assert pdf.headers["content-type"] == "application/pdf"
@@ -264,6 +264,7 @@ def test_a_student_gets_only_own_letter_and_checklist_as_pdf(
     assert {(d.student_id, d.kind) for d in stored} == {
         ("S-PL", "student_letter"),
         ("S-PL", "checklist"),
+        ("S-PL", "europass_mobility"),
     }
     with browser(app) as teacher:
         new_signed_in(teacher, engine, "t@x.example", Role.TEACHER, school_id="SCH-B")

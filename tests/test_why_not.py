@@ -40,11 +40,13 @@ from mobility_match.matching.why import (
     OfferWhy,
     SolvedRound,
     Verdict,
+    never_solve,
     tradeoff_stage,
     why_not_offer,
     why_student,
 )
 from mobility_match.models import Role, School, SchoolKind
+from mobility_match.services import why_not as why_not_service
 from mobility_match.wording.why import (
     LANGUAGES,
     Words,
@@ -564,3 +566,82 @@ def test_the_route_explains_to_each_reader_what_he_or_she_may_see(
     assert missing.status_code == 404
     assert missing.headers["content-type"].startswith("application/problem+json")
     assert "XX-9" in missing.json()["detail"]
+
+
+# ---- who may make the route solve -----------------------------------------------------
+
+
+def test_without_a_solve_a_full_offer_is_explained_by_who_holds_it() -> None:
+    """A resolver that declines leaves a full offer at its holders (TAKEN), and says in
+    both languages that only a coordinator can have the stage; the rest is unchanged."""
+    offers = (make_offer("DE-001"), make_offer("DE-002"))
+    students = (make_student("S1", preferences=("DE-001", "*")), make_student("S2"))
+    round_input = RoundInput(students, offers, (Lock("S2", "DE-001"),))
+    result = solve_round(round_input, VOCABULARY, time_limit=5)
+    assignment = {p.student_id: p.offer_id for p in result.placements}
+    solved = SolvedRound(round_input, VOCABULARY, assignment, time_limit=5, resolver=never_solve)
+    locked = why_not_offer(solved, "S1", "DE-001")
+    assert locked.verdict is Verdict.HELD_BY_LOCKS  # decided without a solve, as before
+    free = make_student("S3", preferences=("DE-001", "*"))
+    round_input = RoundInput((*students, free), offers, ())
+    result = solve_round(round_input, VOCABULARY, time_limit=5)
+    assignment = {p.student_id: p.offer_id for p in result.placements}
+    solved = SolvedRound(round_input, VOCABULARY, assignment, time_limit=5, resolver=never_solve)
+    outside = next(s for s, o in assignment.items() if o != "DE-001" and s != "S2")
+    why = why_not_offer(solved, outside, "DE-001")
+    assert why.verdict is Verdict.TAKEN
+    assert (why.move, why.stage, why.values) == (None, None, ())
+    assert len(why.holders) == 1
+    english = offer_explanation(why, Words("en"), listed=True)
+    assert english[-1].endswith("which only a coordinator can ask for.")
+    french = offer_explanation(why, Words("fr"), listed=True)
+    assert french[-1].endswith("seul un coordinateur peut le demander.")
+
+
+def test_only_a_coordinator_s_question_solves_and_only_once(
+    engine: Engine, client: TestClient
+) -> None:
+    """Léa (S1) asks why not DE-001, which Hugo holds: she gets who holds it and no solve
+    starts (the service's own count of solves); her coordinator's same question solves
+    the round once and names the stage; asked again, it is answered from memory, the
+    same; Léa, asking after the coordinator, still starts nothing."""
+    why_not_service.RESOLVED.clear()
+    _store_round(engine)
+    coordinator = session_headers(engine, add_account(engine, "c@example.org", Role.COORDINATOR))
+    round_id = client.post("/api/rounds", json={"name": "Été"}, headers=coordinator).json()["id"]
+    client.post(f"/api/rounds/{round_id}/solve", headers=coordinator).raise_for_status()
+    assert wait_for_round(client, round_id, coordinator)["status"] == "solved"
+    deadline = (dt.date.today() + dt.timedelta(days=10)).isoformat()
+    client.post(
+        f"/api/rounds/{round_id}/publish", json={"response_deadline": deadline}, headers=coordinator
+    ).raise_for_status()
+    student = session_headers(
+        engine, add_account(engine, "S1", Role.STUDENT, student_id="S1", password=None)
+    )
+    path = f"/api/rounds/{round_id}/assignments/S1/why-not"
+    question = {"offer": "DE-001", "language": "en"}
+
+    def ask(headers: dict[str, str]) -> tuple[dict[str, object], int]:
+        before = why_not_service.RESOLVED.solves
+        answer = client.get(path, params=question, headers=headers)
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        return body["asked"], why_not_service.RESOLVED.solves - before
+
+    asked, solves = ask(student)
+    assert solves == 0
+    assert (asked["verdict"], asked["stage"], asked["values"]) == ("taken", None, [])
+    assert asked["holders"] == [{"student_id": None, "rank": 1, "locked": False}]
+    before = why_not_service.RESOLVED.solves
+    whole = client.get(path, headers=student).json()  # the earlier choices: DE-001 again
+    assert [o["verdict"] for o in whole["offers"]] == ["taken"]
+    assert why_not_service.RESOLVED.solves == before
+
+    asked, solves = ask(coordinator)
+    assert solves == 1
+    assert (asked["verdict"], asked["move"], asked["stage"]) == ("stage", "solved", "placements")
+    again, solves = ask(coordinator)
+    assert solves == 0
+    assert again == asked
+    asked, solves = ask(student)
+    assert (asked["verdict"], solves) == ("taken", 0)

@@ -89,6 +89,8 @@ class Partner:
     code: str
     country: Country
     name: str
+    oid: str = ""
+    """Its Erasmus+ organisation ID (`E` and 8 digits), when known."""
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,9 @@ def load_vocabulary() -> Vocabulary:
         for row in _read_vocabulary_rows("trades.csv")
     }
     partners = {
-        row["code"]: Partner(row["code"], Country(row["country"]), row["name"])
+        row["code"]: Partner(
+            row["code"], Country(row["country"]), row["name"], (row.get("oid") or "").strip()
+        )
         for row in _read_vocabulary_rows("partners.csv")
     }
     return Vocabulary(trades=trades, partners=partners)

@@ -26,7 +26,6 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Hashable, Sequence
-from fractions import Fraction
 
 import pandas as pd
 
@@ -51,10 +50,10 @@ STATISTICS_COLUMNS: tuple[str, ...] = (
 )
 """The statistics table: one row per group and key.
 
-`rate` (a fraction, rounded to 4 decimals) is placed / eligible for students
-(empty when none is eligible), and for
-a host country the share of its places filled, since students do not belong
-to a host country (`eligible` and `students` are then empty)."""
+`rate` (rounded to 4 decimals) is placed / eligible for students (empty when
+nobody is eligible: the model's null rate), and for a host country the share of
+its places filled, since students do not belong to a host country (`eligible`
+and `students` are then empty)."""
 
 _UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 """Characters an .xlsx cannot hold (openpyxl refuses them): controls but tab, LF and CR."""
@@ -89,13 +88,17 @@ def assignments_frame(round_input: RoundInput, result: RoundResult) -> pd.DataFr
 
 
 def statistics_frame(statistics: RoundStatistics) -> pd.DataFrame:
-    """Return the round's figures: all students, then by gender, host country, sector, school."""
-    eligible = sum(figures.eligible for figures in statistics.by_gender.values())
-    everyone = GroupFigures(statistics.students, eligible, statistics.placed)
+    """Return the round's figures: all students, then by gender, host country, sector, school.
+
+    Every number is the model's (statistics.RoundStatistics), rates rounded to 4 decimals.
+    """
+    everyone = GroupFigures(
+        students=statistics.students, eligible=statistics.eligible, placed=statistics.placed
+    )
     rows = [_group_row("all", "", everyone)]
     rows += [_group_row("gender", key, figures) for key, figures in statistics.by_gender.items()]
     for country, host in statistics.by_country.items():
-        filled = _rate(Fraction(host.placed, host.places) if host.places else None)
+        filled = _rate(host.filled)
         rows.append(["country", country, None, host.placed, filled, None, host.offers, host.places])
     rows += [_group_row("sector", key, figures) for key, figures in statistics.by_sector.items()]
     rows += [_group_row("school", key, figures) for key, figures in statistics.by_school.items()]
@@ -105,12 +108,12 @@ def statistics_frame(statistics: RoundStatistics) -> pd.DataFrame:
 
 
 def _group_row(group: str, key: str, figures: GroupFigures) -> list[object]:
-    rate = Fraction(figures.placed, figures.eligible) if figures.eligible else None
-    return [group, key, figures.eligible, figures.placed, _rate(rate), figures.total, None, None]
+    rate = _rate(figures.rate)
+    return [group, key, figures.eligible, figures.placed, rate, figures.students, None, None]
 
 
-def _rate(value: Fraction | None) -> float | None:
-    return None if value is None else round(float(value), 4)
+def _rate(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
 
 
 def defuse(value: object) -> object:

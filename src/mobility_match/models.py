@@ -77,6 +77,10 @@ class School(SQLModel, table=True):
     """Who host companies write to: the teacher following the placements."""
     contact_email: str = Field(default="", max_length=254)
     phone: str = Field(default="", max_length=40)
+    contact_function: str = Field(default="", max_length=120)
+    """The contact's function, printed under the signature (empty: the programme's wording)."""
+    oid: str = Field(default="", max_length=9)
+    """The school's Erasmus+ organisation ID (`E` and 8 digits), when it has one."""
 
 
 class Partner(SQLModel, table=True):
@@ -238,6 +242,8 @@ class Round(SQLModel, table=True):
     """Versions of mobility_match, OR-tools and Python that solved it."""
     fairness_price: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     """The same round solved without gender balance and without school fairness."""
+    project_number: str = Field(default="", max_length=40)
+    """The Erasmus+ project (grant agreement) number the round's mobilities belong to."""
 
 
 class RoundSnapshot(SQLModel, table=True):

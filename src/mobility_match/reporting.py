@@ -21,6 +21,7 @@ from rich.table import Table
 
 from mobility_match.domain import RoundInput, RoundResult, StageResult
 from mobility_match.matching.policy import Policy
+from mobility_match.matching.stages import Measure, spec_of
 from mobility_match.statistics import RoundStatistics
 
 ASSIGNMENT_COLUMNS = (
@@ -107,23 +108,24 @@ def report_data(
         "placed": statistics.placed,
         "placed_by_gender": {g: f.placed for g, f in statistics.by_gender.items()},
         "eligible_by_gender": {g: f.eligible for g, f in statistics.by_gender.items()},
-        "gender_gap": float(statistics.gender_gap),
+        "gender_gap": statistics.gender_gap,
         "preference_cost": statistics.preference_cost,
-        "min_school_rate": float(statistics.min_school_rate),
+        "min_school_rate": statistics.min_school_rate,
         "stages": [_stage(stage) for stage in result.stages],
         "solve_seconds": round(result.solve_seconds, 3),
         "acceptable_pairs": result.acceptable_pairs,
-        "unplaced_by_reason": statistics.reasons,
+        "unplaced_by_reason": statistics.unplaced_by_reason,
+        # The contract's keys, written out: the model's rates are not in the report.
         "by_country": {
             c: {"offers": f.offers, "places": f.places, "placed": f.placed}
             for c, f in statistics.by_country.items()
         },
         "by_sector": {
-            s: {"students": f.total, "eligible": f.eligible, "placed": f.placed}
+            s: {"students": f.students, "eligible": f.eligible, "placed": f.placed}
             for s, f in statistics.by_sector.items()
         },
         "by_school": {
-            s: {"students": f.total, "eligible": f.eligible, "placed": f.placed}
+            s: {"students": f.students, "eligible": f.eligible, "placed": f.placed}
             for s, f in statistics.by_school.items()
         },
         "policy": {
@@ -152,8 +154,8 @@ def report_json(data: Mapping[str, Any]) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def _percent(value: Fraction) -> str:
-    return f"{float(value) * 100:.1f} %"
+def _percent(value: Fraction | float | None) -> str:
+    return "–" if value is None else f"{float(value) * 100:.1f} %"
 
 
 def print_summary(console: Console, statistics: RoundStatistics, result: RoundResult) -> None:
@@ -162,7 +164,7 @@ def print_summary(console: Console, statistics: RoundStatistics, result: RoundRe
     console.print(
         f"[bold]Placed {statistics.placed} / {statistics.students}[/bold] students "
         f"({_percent(share)}) on {statistics.places} places in {statistics.offers} offers · "
-        f"gender gap {float(statistics.gender_gap) * 100:.2f} points · "
+        f"gender gap {statistics.gender_gap * 100:.2f} points · "
         f"preference cost {statistics.preference_cost} · "
         f"lowest school rate {_percent(statistics.min_school_rate)}"
     )
@@ -173,19 +175,18 @@ def print_summary(console: Console, statistics: RoundStatistics, result: RoundRe
         for key, figures in groups.items():
             table.add_row(
                 key,
-                str(figures.total),
+                str(figures.students),
                 str(figures.eligible),
                 str(figures.placed),
-                _percent(figures.rate) if figures.eligible else "–",
+                _percent(figures.rate),
             )
         console.print(table)
     countries = Table(title="By host country", title_justify="left")
     for column in ("country", "offers", "places", "placed", "filled"):
         countries.add_column(column, justify="left" if column == "country" else "right")
     for country, host in statistics.by_country.items():
-        filled = Fraction(host.placed, host.places) if host.places else Fraction(0)
         countries.add_row(
-            country, str(host.offers), str(host.places), str(host.placed), _percent(filled)
+            country, str(host.offers), str(host.places), str(host.placed), _percent(host.filled)
         )
     console.print(countries)
     stages = Table(title="Objective stages", title_justify="left")
@@ -207,12 +208,12 @@ def print_summary(console: Console, statistics: RoundStatistics, result: RoundRe
             "or skipped a search before CP-SAT's deterministic time did; the same seed may "
             "give another result on a less loaded machine."
         )
-    if statistics.reasons:
-        reasons = ", ".join(f"{code}: {n}" for code, n in statistics.reasons.items())
+    if statistics.unplaced_by_reason:
+        reasons = ", ".join(f"{code}: {n}" for code, n in statistics.unplaced_by_reason.items())
         console.print(f"Unplaced by reason: {reasons}")
 
 
 def _format_value(stage: str, value: Fraction) -> str:
-    if stage in ("gender_gap", "school_fairness"):
+    if spec_of(stage).measure is Measure.RATE:
         return f"{float(value):.4f}"
     return str(value)

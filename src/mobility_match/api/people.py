@@ -39,6 +39,16 @@ class SchoolBase(BaseModel):
     )
     contact_email: str = Field(default="", max_length=254)
     phone: str = Field(default="", max_length=40)
+    contact_function: str = Field(
+        default="",
+        max_length=120,
+        description="The contact's function, printed under the signature (e.g. DDFPT).",
+    )
+    oid: str = Field(
+        default="",
+        max_length=9,
+        description="The school's Erasmus+ organisation ID: E and 8 digits, e.g. E10123456.",
+    )
 
 
 class SchoolCreate(SchoolBase):

@@ -105,7 +105,7 @@ def beneficiary_module_csv(
         Query(
             max_length=40,
             description="The project's number (e.g. 2025-1-FR01-KA121-VET-000123456), "
-            "written in the column Grant Agreement No.",
+            "written in the column Grant Agreement No.; empty: the round's project number.",
         ),
     ] = "",
 ) -> Response:

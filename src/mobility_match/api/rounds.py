@@ -26,7 +26,7 @@ from mobility_match.domain import bare_sentence
 from mobility_match.models import Assignment, Role, Round, utcnow
 from mobility_match.services import answers, reproducibility, review, rounds
 from mobility_match.services.solving import Solver
-from mobility_match.statistics import GroupFigures, RoundStatistics
+from mobility_match.statistics import RoundStatistics
 
 router = APIRouter(prefix="/api/rounds", tags=["rounds"], responses=SIGNED_IN)
 
@@ -40,6 +40,12 @@ class RoundCreate(BaseModel):
     policy: str = Field(default="", max_length=2000, description="Policy TOML (CONTRACT.md).")
     time_limit: float | None = Field(default=None, gt=0, le=3600, description="Seconds.")
     seed: int = Field(default=0, ge=0, le=MAX_ID)
+    project_number: str = Field(
+        default="",
+        max_length=40,
+        description="The Erasmus+ project (grant agreement) number of the round's mobilities, "
+        "e.g. 2026-1-FR01-KA121-VET-000123456; printed on learning agreements.",
+    )
 
 
 class RoundPublic(BaseModel):
@@ -56,6 +62,7 @@ class RoundPublic(BaseModel):
     solved_at: dt.datetime | None
     published_at: dt.datetime | None
     response_deadline: dt.date | None
+    project_number: str = Field(description="Erasmus+ project number; empty when not given.")
     progress: dict[str, Any] | None
     error: str
     notes: list[str] = Field(description="Locks of the previous round that could not be kept.")
@@ -207,52 +214,13 @@ def cancel(
     return RoundPublic.of(round_, viewer)
 
 
-def _figures(groups: dict[str, GroupFigures]) -> dict[str, dict[str, Any]]:
-    return {
-        key: {
-            "students": g.total,
-            "eligible": g.eligible,
-            "placed": g.placed,
-            "rate": float(g.rate),
-        }
-        for key, g in groups.items()
-    }
-
-
-def _statistics(stats: RoundStatistics) -> dict[str, Any]:
-    return {
-        "students": stats.students,
-        "offers": stats.offers,
-        "places": stats.places,
-        "placed": stats.placed,
-        "gender_gap": float(stats.gender_gap),
-        "preference_cost": stats.preference_cost,
-        "min_school_rate": float(stats.min_school_rate),
-        "by_gender": _figures(stats.by_gender),
-        "by_sector": _figures(stats.by_sector),
-        "by_school": _figures(stats.by_school),
-        "by_country": {
-            c: {"offers": f.offers, "places": f.places, "placed": f.placed}
-            for c, f in stats.by_country.items()
-        },
-        "unplaced_by_reason": stats.reasons,
-        "lowest_school": stats.lowest_school,
-        "by_country_and_gender": {
-            key: _figures(groups) for key, groups in stats.country_by_gender.items()
-        },
-        "by_sector_and_gender": {
-            key: _figures(groups) for key, groups in stats.sector_by_gender.items()
-        },
-        "by_school_and_gender": {
-            key: _figures(groups) for key, groups in stats.school_by_gender.items()
-        },
-    }
-
-
 @router.get("/{round_id}/statistics", responses=responses(404, 409))
-def statistics(round_id: RoundId, session: ReadSessionDep, viewer: Coordinator) -> dict[str, Any]:
-    """Placed by gender, country, sector and school; the gender gap; reasons of the unplaced."""
-    return _statistics(review.statistics(session, viewer, round_id))
+def statistics(round_id: RoundId, session: ReadSessionDep, viewer: Coordinator) -> RoundStatistics:
+    """Placed by gender, country, sector and school; the gender gap; reasons of the unplaced.
+
+    The figures of the round's report, exports and pages (one model); a group with nobody
+    eligible has a null rate."""
+    return review.statistics(session, viewer, round_id)
 
 
 @router.get("/{round_id}/assignments", responses=responses(404))
@@ -344,10 +312,12 @@ class OfferWhyPublic(BaseModel):
     offer_id: str
     rank: int | None = Field(description="The rank of the offer in the student's preferences.")
     verdict: Literal[
-        "rules", "placed_here", "locked", "held_by_locks", "stage", "tie", "possible"
+        "rules", "placed_here", "locked", "held_by_locks", "stage", "tie", "possible", "taken"
     ] = Field(
         description="rules: hard rules broken; stage: `stage` would get worse; tie: "
-        "as good a round places the student there; possible: the round could improve."
+        "as good a round places the student there; possible: the round could improve; "
+        "taken: every place is taken (`holders`), the stage is not computed (coordinators "
+        "only: it solves the round again)."
     )
     broken: list[RuleBreakPublic]
     places: int
@@ -420,7 +390,10 @@ def why_not(
     limit: Annotated[int, Query(ge=1, le=10, description="Offers examined at most.")] = 3,
 ) -> WhyNotPublic:
     """Why the student is not on an offer: every hard rule broken, else who holds its places
-    and the stage of the policy a move would worsen, with its values (changes nothing)."""
+    and the stage of the policy a move would worsen, with its values (changes nothing).
+
+    For a full offer, that stage takes solving the round again: only coordinators get it
+    (a short solve, kept for the round as it stands); others get who holds the places."""
     from mobility_match.services import why_not  # noqa: PLC0415
 
     answer = why_not.explain(

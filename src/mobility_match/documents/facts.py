@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from mobility_match import identifiers
 from mobility_match.domain import Country, Diploma, Gender, Offer, Student, cefr_name
 
 HOST_LANGUAGE: dict[Country, str] = {Country.DE: "de", Country.PL: "pl", Country.UK: "en"}
@@ -103,12 +104,53 @@ class PlacementFacts:
     meets, else the host country's language."""
     working_level: str = ""
     """The learner's CEFR level in the working language; empty when unknown."""
+    project_number: str = ""
+    """The round's Erasmus+ project (grant agreement) number; empty when not given."""
+    school_oid: str = ""
+    partner_oid: str = ""
+    host_oid: str = ""
+    """Erasmus+ organisation IDs (the school's, the partner's, the offer's optional
+    `company_oid`); empty when unknown."""
+    emergency_name: str = ""
+    emergency_phone: str = ""
+    """Whom to call in an emergency (students.csv optional columns); empty when not given."""
+    working_hours: str = ""
+    """The placement's working hours (the offer's optional `working_hours`), as written."""
+    # after return (host review)
+    actual_start: dt.date | None = None
+    actual_end: dt.date | None = None
+    """The dates the host tutor's review gives; None before it (or when it leaves them)."""
+    days_absent: int | None = None
+    skills_observed: tuple[str, ...] = ()
+    """Codes of vocabularies/host_review_skills.csv the tutor ticked, in the review's order.
+    The review's free comment is never a fact of a document: it may be personal."""
+
+    @property
+    def mobility_id(self) -> str:
+        """The placement's mobility identifier (identifiers.mobility_id)."""
+        return identifiers.mobility_id(self.student_id, self.offer_id)
 
     @property
     def weeks(self) -> int:
         """The placement's length in whole weeks, a started week counting as one."""
         days = (self.end_date - self.start_date).days + 1
         return -(-days // 7)
+
+    @property
+    def mobility_start(self) -> dt.date:
+        """The first day abroad: the host's actual date once it gave one, else the plan's."""
+        return self.actual_start or self.start_date
+
+    @property
+    def mobility_end(self) -> dt.date:
+        """The last day abroad: the host's actual date once it gave one, else the plan's."""
+        return self.actual_end or self.end_date
+
+    @property
+    def mobility_weeks(self) -> int:
+        """The length of the stay actually made, in whole weeks, a started week counting."""
+        days = (self.mobility_end - self.mobility_start).days + 1
+        return max(1, -(-days // 7))
 
 
 def working_language(student: Student, offer: Offer) -> tuple[str, str]:
@@ -127,8 +169,9 @@ def working_language(student: Student, offer: Offer) -> tuple[str, str]:
 
 def with_details(facts: PlacementFacts, student: Student, offer: Offer) -> PlacementFacts:
     """The facts completed with what the documents say beyond the placement itself: the
-    optional columns of the snapshot's student and offer (`address`; `contact_gender`,
-    `contact_function`) and the working language."""
+    optional columns of the snapshot's student and offer (`address`, `emergency_name`,
+    `emergency_phone`; `contact_gender`, `contact_function`, `company_oid`,
+    `working_hours`) and the working language."""
     offer_extra = {name.strip().lower(): value.strip() for name, value in offer.extra}
     student_extra = {name.strip().lower(): value.strip() for name, value in student.extra}
     gender = offer_extra.get("contact_gender", "").upper()
@@ -140,4 +183,8 @@ def with_details(facts: PlacementFacts, student: Student, offer: Offer) -> Place
         student_address=student_extra.get("address", ""),
         working_language=language,
         working_level=level,
+        host_oid=offer_extra.get("company_oid", "").upper(),
+        working_hours=offer_extra.get("working_hours", ""),
+        emergency_name=student_extra.get("emergency_name", ""),
+        emergency_phone=student_extra.get("emergency_phone", ""),
     )

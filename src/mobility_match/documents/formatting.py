@@ -217,6 +217,15 @@ def commitments(party: str, lang: str, minor: bool) -> tuple[str, ...]:
     )
 
 
+def skill_label(code: str, lang: str) -> str:
+    """A skill the host tutor observed, in the words of the review form the tutor ticked
+    (`host_review_skills.csv`); the code itself if it left the vocabulary."""
+    column = _checked(lang)
+    return next(
+        (row[column] for row in _rows("host_review_skills.csv") if row["code"] == code), code
+    )
+
+
 # ---- people, addresses, telephones ----------------------------------------------------
 
 

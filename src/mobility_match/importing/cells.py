@@ -217,3 +217,16 @@ def accepts_minors(cell: str) -> bool:
     if cell.lower() in _BOOLEANS:
         return _BOOLEANS[cell.lower()]
     raise Invalid(f"'{cell}' is not true or false; leave it empty for false")
+
+
+def checked_by(check: Callable[[str], str]) -> Callable[[str], str]:
+    """A parser of one of identifiers.py's checks (an OID, a phone number, working hours):
+    its ValueError becomes Invalid."""
+
+    def parse(cell: str) -> str:
+        try:
+            return check(cell)
+        except ValueError as invalid:
+            raise Invalid(str(invalid)) from None
+
+    return parse

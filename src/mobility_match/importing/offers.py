@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mobility_match import identifiers
 from mobility_match.domain import Country, Offer, Vocabulary
 from mobility_match.importing import cells
 from mobility_match.importing.sheet import Row, open_sheet, present, sorted_problems
@@ -24,6 +25,10 @@ OFFER_COLUMNS = (
 )
 # fmt: on
 OFFER_OPTIONAL_COLUMNS = ("language_requirement", "accepts_minors")
+OFFER_DETAIL_COLUMNS = ("company_oid", "working_hours")
+"""Optional columns kept in the offer's `extra` (as a partner's own columns are) but checked:
+the host company's Erasmus+ organisation ID (`E` and 8 digits) and its working hours (free
+text, at most 120 characters), both printed on the learning agreement."""
 
 
 @dataclass
@@ -173,6 +178,8 @@ def offer_from_row(
         )
     language_requirement = row.value("language_requirement", cells.language_requirement) or ()
     accepts_minors = row.value("accepts_minors", cells.accepts_minors) or False
+    row.value("company_oid", cells.checked_by(identifiers.oid))
+    row.value("working_hours", cells.checked_by(identifiers.working_hours))
     if not row.valid or not complete:
         return None
     return Offer(
@@ -192,5 +199,7 @@ def offer_from_row(
         end_date=present(end_date),
         language_requirement=language_requirement,
         accepts_minors=accepts_minors,
-        extra=tuple((c, row.cells[c]) for c in extra),
+        extra=tuple(
+            (c, row.cells[c].upper() if c == "company_oid" else row.cells[c]) for c in extra
+        ),
     )

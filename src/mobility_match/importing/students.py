@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from mobility_match import identifiers
 from mobility_match.domain import Student, Vocabulary
 from mobility_match.importing import cells
 from mobility_match.importing.sheet import open_sheet, present, sorted_problems
@@ -24,6 +25,9 @@ STUDENT_COLUMNS = (
 )
 # fmt: on
 STUDENT_OPTIONAL_COLUMNS = ("email", "lang_en", "lang_de", "lang_pl", "preferences")
+EMERGENCY_COLUMNS = ("emergency_name", "emergency_phone")
+"""Optional columns kept in the student's `extra`: whom to call in an emergency (printed on
+the learning agreement); the phone is checked (a French or an international number)."""
 
 _LANG_COLUMN = re.compile(r"lang_([a-z]{2})")
 COHORT_COLUMN = "cohort"
@@ -100,6 +104,7 @@ def read_students_file(path: Path, vocabulary: Vocabulary) -> StudentsFile:
         available_to = row.value("available_to", cells.date)
         preferences = row.value("preferences", cells.preferences) or ()
         diploma_year = row.value(COHORT_COLUMN, cohort)
+        row.value("emergency_phone", cells.checked_by(identifiers.phone_number))
         if diploma_year is not None and birth_date is not None and diploma_year < birth_date.year:
             row.report(
                 COHORT_COLUMN,

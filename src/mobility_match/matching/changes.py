@@ -17,8 +17,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from mobility_match.matching.pairs import IntArray
-from mobility_match.matching.policy import CHANGES, Policy
+from mobility_match.matching.policy import Policy
 from mobility_match.matching.problem import UNPLACED, Assignment, Problem, measure
+from mobility_match.matching.stages import Stage
 
 ABSENT = -3
 """In a previous-offer array: the student was not in the previous assignment."""
@@ -107,7 +108,7 @@ def flow_cost(problem: Problem, before: IntArray | None) -> FlowCost:
 
 def with_changes_stage(policy: Policy) -> Policy:
     """The policy with `changes` right after `placements`, or first without placements."""
-    stages = [s for s in policy.stages if s != CHANGES]
-    at = stages.index("placements") + 1 if "placements" in stages else 0
-    stages.insert(at, CHANGES)
+    stages: list[Stage] = [s for s in policy.stages if s != Stage.CHANGES]
+    at = stages.index(Stage.PLACEMENTS) + 1 if Stage.PLACEMENTS in stages else 0
+    stages.insert(at, Stage.CHANGES)
     return replace(policy, stages=tuple(stages))

@@ -25,14 +25,14 @@ from mobility_match.matching.cancel import CancelCheck, Watch
 from mobility_match.matching.changes import change_weights, count_changes
 from mobility_match.matching.flows import Admissible
 from mobility_match.matching.pairs import IntArray
-from mobility_match.matching.policy import CHANGES, MAXIMISED
 from mobility_match.matching.problem import Assignment, F, M, Problem, measure
+from mobility_match.matching.stages import Stage
 
 INT_MIN, INT_MAX = cp_model.INT_MIN, cp_model.INT_MAX
 EPSILON = 1e-6
 """CP-SAT reports integer objectives as floats; this absorbs their rounding."""
 
-ProgressFn = Callable[[str, float | None, float | None], None]
+ProgressFn = Callable[[Stage, float | None, float | None], None]
 """Called with (stage, best value so far, bound so far) while CP-SAT works."""
 
 
@@ -89,7 +89,7 @@ class _Callback(cp_model.CpSolverSolutionCallback):
 
     def __init__(
         self,
-        stage: str,
+        stage: Stage,
         report: ProgressFn | None,
         scale: Callable[[float], float],
         watch: Watch,
@@ -211,9 +211,9 @@ class CpRound:
             self._changes = (weights.astype(np.int64), constant)
         return self._changes
 
-    def stage_value(self, stage: str, assignment: Assignment) -> Fraction:
+    def stage_value(self, stage: Stage, assignment: Assignment) -> Fraction:
         """The exact value of a stage for a full assignment."""
-        if stage == CHANGES:
+        if stage == Stage.CHANGES:
             if self.previous is None:
                 raise ValueError("the changes stage needs the previous assignment")
             return Fraction(count_changes(self.previous, assignment))
@@ -228,23 +228,23 @@ class CpRound:
         """The gap is 0 whatever the assignment when F or M has no eligible student."""
         return self.eligible_f == 0 or self.eligible_m == 0
 
-    def keep(self, stage: str, allowed: Fraction) -> None:
+    def keep(self, stage: Stage, allowed: Fraction) -> None:
         """Constrain every later stage to keep `stage` at `allowed` or better."""
         model, everyone, locked = self.model, self.x_index, self.locked_measures
         ones = np.ones(len(everyone), dtype=np.int64)
-        if stage == "placements":
+        if stage == Stage.PLACEMENTS:
             add_linear(model, everyone, ones, math.ceil(allowed) - locked.placed, INT_MAX)
-        elif stage == "preferences":
+        elif stage == Stage.PREFERENCES:
             high = math.floor(allowed) - locked.preference_cost
             add_linear(model, everyone, self.cost.astype(np.int64), INT_MIN, high)
-        elif stage == "gender_gap":
+        elif stage == Stage.GENDER_GAP:
             if not self.gap_is_trivial():
                 limit = math.floor(allowed * self.eligible_f * self.eligible_m)
                 model.add(self._gap_var() <= limit)
-        elif stage == CHANGES:
+        elif stage == Stage.CHANGES:
             weights, constant = self._changes_expr()
             add_linear(model, everyone, weights, INT_MIN, math.floor(allowed) - constant)
-        else:
+        else:  # Stage.SCHOOL_FAIRNESS
             eligible = self.problem.eligible_by_school()
             for k, members, placed in self._school_members():
                 needed = math.ceil(allowed * int(eligible[k])) - placed
@@ -252,7 +252,7 @@ class CpRound:
 
     def solve(
         self,
-        stage: str,
+        stage: Stage,
         hint: Assignment,
         effort: Effort,
         settings: SolverSettings,
@@ -307,27 +307,27 @@ class CpRound:
             bounds.append(to_value(solver.best_objective_bound))
         return _outcome(stage, assignment, value, bounds, spent, wall)
 
-    def _set_objective(self, stage: str) -> Callable[[float], Fraction]:
+    def _set_objective(self, stage: Stage) -> Callable[[float], Fraction]:
         """Make `stage` the model's objective; return how to read its objective values.
 
         Objective values and bounds come back as floats; a maximised objective's
         bound is rounded down and a minimised one's up, so the bound stays valid.
         """
         everyone = self.x_index
-        if stage == "placements":
+        if stage == Stage.PLACEMENTS:
             self._objective(everyone, np.ones(len(everyone), dtype=np.int64), maximize=True)
             offset = self.locked_measures.placed
             return lambda v: Fraction(math.floor(v + EPSILON) + offset)
-        if stage == "preferences":
+        if stage == Stage.PREFERENCES:
             self._objective(everyone, self.cost.astype(np.int64), maximize=False)
             offset = self.locked_measures.preference_cost
             return lambda v: Fraction(math.ceil(v - EPSILON) + offset)
-        if stage == "gender_gap":
+        if stage == Stage.GENDER_GAP:
             gap = self._gap_var()
             self._objective(np.array([gap.index]), np.array([1]), maximize=False)
             denominator = max(1, self.eligible_f * self.eligible_m)
             return lambda v: Fraction(math.ceil(v - EPSILON), denominator)
-        if stage == CHANGES:
+        if stage == Stage.CHANGES:
             _, constant = self._changes_expr()
             weights = change_weights(self.previous_offers(), self.student, self.offer)
             self._objective(everyone, weights.astype(np.int64), maximize=False)
@@ -368,7 +368,7 @@ class CpRound:
 
 
 def _outcome(
-    stage: str,
+    stage: Stage,
     assignment: Assignment,
     value: Fraction,
     bounds: list[Fraction],
@@ -376,24 +376,21 @@ def _outcome(
     wall: bool = False,
 ) -> StageOutcome:
     """The outcome with the tightest proven bound on the right side of the value."""
-    if stage in MAXIMISED:
-        bound = min(b for b in bounds if b >= value)
-    else:
-        bound = max(b for b in bounds if b <= value)
+    bound = Stage(stage).spec.tightest_bound(bounds, value)
     status = StageStatus.OPTIMAL if bound == value else StageStatus.FEASIBLE
     return StageOutcome(assignment, value, bound, status, spent, wall)
 
 
 def unsearched(
     problem: Problem,
-    stage: str,
+    stage: Stage,
     hint: Assignment,
     previous: IntArray | None = None,
     proven: Fraction | None = None,
 ) -> StageOutcome:
     """The outcome of a stage the round's deadline left no time to search: the hint, with
     the best bound proven before (`proven`) or the trivial one."""
-    if stage == CHANGES:
+    if stage == Stage.CHANGES:
         if previous is None:
             raise ValueError("the changes stage needs the previous assignment")
         value = Fraction(count_changes(previous, hint))
@@ -406,7 +403,7 @@ def unsearched(
 
 
 def trivial_bound(
-    problem: Problem, stage: str, pairs: IntArray, previous: IntArray | None
+    problem: Problem, stage: Stage, pairs: IntArray, previous: IntArray | None
 ) -> Fraction:
     """A bound on the stage that holds whatever the search over `pairs` (indices of free
     pairs): every student of those pairs placed, no gap, no preference cost beyond the
@@ -414,13 +411,13 @@ def trivial_bound(
     locked_assignment = problem.locked_assignment()
     locked = measure(problem, locked_assignment)
     student, offer = problem.pairs.student[pairs], problem.pairs.offer[pairs]
-    if stage == "placements":
+    if stage == Stage.PLACEMENTS:
         return Fraction(locked.placed + len(np.unique(student)))
-    if stage == "preferences":
+    if stage == Stage.PREFERENCES:
         return Fraction(locked.preference_cost)
-    if stage == "gender_gap":
+    if stage == Stage.GENDER_GAP:
         return Fraction(0)
-    if stage == CHANGES:
+    if stage == Stage.CHANGES:
         if previous is None:
             raise ValueError("the changes stage needs the previous assignment")
         weights = change_weights(previous, student, offer)

@@ -31,9 +31,10 @@ from mobility_match.matching.cpsat import SolverSettings
 from mobility_match.matching.explain import explain
 from mobility_match.matching.flow_path import FLOW_STAGES, solve_by_flows
 from mobility_match.matching.flows import FlowNetwork
-from mobility_match.matching.policy import CHANGES, DEFAULT_POLICY, Policy
+from mobility_match.matching.policy import DEFAULT_POLICY, Policy
 from mobility_match.matching.problem import Assignment, prepare
 from mobility_match.matching.run import WALL_SAFETY, Progress, ProgressCallback, RoundRun
+from mobility_match.matching.stages import SolvePath, Stage
 from mobility_match.wording.why import name_tradeoffs
 
 __all__ = [
@@ -54,19 +55,23 @@ def uses_flow_path(policy: Policy) -> bool:
     min-cost max-flow.
     """
     stages = policy.stages
-    if CHANGES in stages:
-        if stages[1:2] != (CHANGES,):
+    if Stage.CHANGES in stages:
+        if stages[1:2] != (Stage.CHANGES,):
             return False
-        stages = tuple(s for s in stages if s != CHANGES)
-    if not stages or stages[0] != "placements":
+        stages = tuple(s for s in stages if s != Stage.CHANGES)
+    if not stages or stages[0] != Stage.PLACEMENTS:
         return False
-    if "school_fairness" in stages[1:] and stages[-1] != "school_fairness":
+    # Flows settle the stages after placements; what flows settle only with LP and
+    # repairs (school fairness) must come last, every earlier stage being kept by flows.
+    if any(SolvePath.FLOW not in s.spec.settled_by for s in stages[1:-1]):
         return False
     rest = [s for s in stages[1:] if s in FLOW_STAGES]
-    if rest in ([], ["gender_gap"], ["preferences"]):
+    if rest in ([], [Stage.GENDER_GAP], [Stage.PREFERENCES]):
         return True
-    no_slack = policy.tolerance_of("placements") == 0 and policy.tolerance_of("gender_gap") == 0
-    return rest == ["gender_gap", "preferences"] and no_slack
+    no_slack = (
+        policy.tolerance_of(Stage.PLACEMENTS) == 0 and policy.tolerance_of(Stage.GENDER_GAP) == 0
+    )
+    return rest == [Stage.GENDER_GAP, Stage.PREFERENCES] and no_slack
 
 
 def _solve_by_cp_sat(run: RoundRun) -> Assignment:
@@ -85,7 +90,7 @@ def _solve_by_cp_sat(run: RoundRun) -> Assignment:
             raise RuntimeError(f"no flow places the {most} students a max-flow places")
         assignment = solved[1]
     for stage in run.policy.stages:
-        if stage == "gender_gap" and run.cp.gap_is_trivial():
+        if stage == Stage.GENDER_GAP and run.cp.gap_is_trivial():
             run.record(stage, Fraction(0), run.started(stage), "cp-sat")
             continue
         assignment = run.cp_stage(stage, assignment)
@@ -127,8 +132,8 @@ def solve_round(
     started = time.perf_counter()
     clock = time.monotonic()
     problem = prepare(round_input, vocabulary)
-    if CHANGES in policy.stages and previous is None:
-        raise ValueError(f"the {CHANGES!r} stage needs the previous assignment")
+    if Stage.CHANGES in policy.stages and previous is None:
+        raise ValueError(f"the {Stage.CHANGES.value!r} stage needs the previous assignment")
     before = None if previous is None else previous_offers(problem, previous)
     if previous is not None:
         policy = with_changes_stage(policy)

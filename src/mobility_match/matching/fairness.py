@@ -497,9 +497,11 @@ def closer_cycles(
 def candidate_rates(eligible_by_school: IntArray) -> list[Fraction]:
     """Every value the lowest school rate can take, in increasing order."""
     rates = {
-        Fraction(p, int(e)) for e in set(eligible_by_school.tolist()) if e > 0 for p in range(e + 1)
+        Fraction(p, e) for e in set(eligible_by_school.tolist()) if e > 0 for p in range(e + 1)
     }
-    return sorted(rates) or [Fraction(1)]
+    # Two distinct rates p/e differ by at least 1/(e·e'), far more than a float's error:
+    # sorting by float is exact, and much faster than comparing fractions.
+    return sorted(rates, key=float) or [Fraction(1)]
 
 
 def highest(

@@ -3,11 +3,14 @@
 The flow relaxation of fairness.py drops the gender constraint, and where gender
 binds its bound can stand far above the optimum: CP-SAT then searches for a
 proof it rarely finds (the stage's heavy tail). The linear relaxation of the
-whole stage (every rule that binds it but integrality) is solved by GLOP in a
-fraction of a second and bounds the stage from above, once rounded down to the
-rates that exist; it is most often the optimum itself. Its basic solution is a
-flow but for a few fractional students, around whom a small CP-SAT repair
-(repair.py) looks for an assignment that reaches the rate.
+whole stage (every rule that binds it but integrality) is solved by GLOP in
+about a second at 10,000 students and bounds the stage from above, once rounded
+down to the rates that exist; it is most often the optimum itself. Its basic
+solution is a flow but for a few fractional students, around whom a small CP-SAT
+repair (repair.py) looks for an assignment that reaches the rate. The simplex
+starts from an assignment already found, not from nobody placed (a cold start
+walked some 13,000 pivots at 10,000 students), and each rate's floors are an
+update of a few bounds to a solver that keeps its basis.
 
 Only a bound and a starting point come from floating point: values and
 assignments are always measured exactly, and the bound is rounded up by a
@@ -22,13 +25,23 @@ from fractions import Fraction
 
 import numpy as np
 import numpy.typing as npt
-from ortools.linear_solver import linear_solver_pb2, pywraplp
+from ortools.math_opt import (
+    callback_pb2,
+    model_parameters_pb2,
+    model_pb2,
+    model_update_pb2,
+    parameters_pb2,
+    result_pb2,
+)
+from ortools.math_opt.core.python import solver as mathopt_solver
 
 from mobility_match.matching.changes import FlowCost
-from mobility_match.matching.cpsat import groups_by
 from mobility_match.matching.fairness import FairnessLimits
 from mobility_match.matching.flows import Admissible
-from mobility_match.matching.problem import UNPLACED, Assignment, F, M, Problem, measure
+from mobility_match.matching.pairs import IntArray
+from mobility_match.matching.problem import UNPLACED, Assignment, F, M, Problem
+
+FloatArray = npt.NDArray[np.float64]
 
 TOLERANCE = 1e-6
 """What the LP's floating point may be off by; distinct rates differ by more than 1e-6
@@ -50,6 +63,67 @@ class Relaxation:
     """Students split between pairs (or partly placed) in the LP solution."""
 
 
+class _Rows:
+    """The rows of an LP as the triplets of a sparse matrix, in complemented variables.
+
+    A column whose pair the start uses stands for 1 − x: its coefficients change
+    sign and each row's bounds move by what it adds at zero (`shifts`).
+    """
+
+    def __init__(self, flipped: npt.NDArray[np.bool_]) -> None:
+        self.sign = np.where(flipped, -1.0, 1.0)
+        self.flipped = flipped
+        self.count = 0
+        self.rows: list[IntArray] = []
+        self.columns: list[IntArray] = []
+        self.coefficients: list[FloatArray] = []
+        self.lows: list[FloatArray] = []
+        self.highs: list[FloatArray] = []
+        self.shifts: list[FloatArray] = []
+
+    def add(
+        self,
+        rows: IntArray,
+        columns: IntArray,
+        coefficients: FloatArray,
+        lows: FloatArray,
+        highs: FloatArray,
+    ) -> list[int]:
+        """Add len(lows) rows, entry k at (rows[k], columns[k]) counted from the first
+        new row; return the new rows' indices."""
+        n_rows = len(lows)
+        rows = rows.astype(np.int64)  # a gender or school code may be a narrow integer
+        shifts = np.bincount(
+            rows, weights=coefficients * self.flipped[columns], minlength=n_rows
+        ).astype(float)
+        self.rows.append(rows + self.count)
+        self.columns.append(columns)
+        self.coefficients.append(coefficients * self.sign[columns])
+        self.lows.append(np.asarray(lows, dtype=float) - shifts)
+        self.highs.append(np.asarray(highs, dtype=float) - shifts)
+        self.shifts.append(shifts)
+        self.count += n_rows
+        return list(range(self.count - n_rows, self.count))
+
+    def add_one(self, coefficients: FloatArray, low: float, high: float) -> None:
+        """Add the row low ≤ Σ coefficients · x ≤ high over every pair."""
+        columns = np.flatnonzero(coefficients)
+        rows = np.zeros(len(columns), dtype=np.int64)
+        self.add(rows, columns, coefficients[columns], np.array([low]), np.array([high]))
+
+    def write(self, model: model_pb2.ModelProto) -> None:
+        """Write the rows into a MathOpt model, its matrix in row then column order."""
+        model.linear_constraints.ids.extend(range(self.count))
+        model.linear_constraints.lower_bounds.extend(np.concatenate(self.lows).tolist())
+        model.linear_constraints.upper_bounds.extend(np.concatenate(self.highs).tolist())
+        rows, columns = np.concatenate(self.rows), np.concatenate(self.columns)
+        order = np.lexsort((columns, rows))
+        matrix = model.linear_constraint_matrix
+        matrix.row_ids.extend(rows[order].tolist())
+        matrix.column_ids.extend(columns[order].tolist())
+        matrix.coefficients.extend(np.concatenate(self.coefficients)[order].tolist())
+
+
 class StageLp:
     """The linear relaxation of the stage in one network, built once, solved at several floors.
 
@@ -63,8 +137,15 @@ class StageLp:
         admissible: Admissible | None,
         limits: FairnessLimits,
         cost: FlowCost,
+        start: Assignment | None = None,
     ) -> None:
-        """Maximise z, the lowest school rate, over fractional assignments within the limits."""
+        """Maximise z, the lowest school rate, over fractional assignments within the limits.
+
+        `start`, an assignment that keeps every limit but maybe the gender counts (a
+        flow of the network), is where the simplex starts: the pairs it uses are
+        complemented (x = 1 − y), so that all-zero variables are that assignment and
+        a cold solve walks from it, not from nobody placed.
+        """
         self.problem = problem
         usable = problem.free_pair_mask()
         if admissible is not None:
@@ -78,8 +159,13 @@ class StageLp:
             usable &= base[problem.pairs.student] == UNPLACED
         self.locked_assignment = base
         """Locked students and the fixed pairs' students on their offers; the others unplaced."""
-        locked = measure(problem, base)
-        self.school_placed = locked.school_placed
+        # What the constants place, counted directly (measure() would also price them).
+        fixed_students = base >= 0
+        self.school_placed = np.bincount(
+            problem.school[fixed_students], minlength=len(problem.school_ids)
+        )
+        fixed_by_gender = np.bincount(problem.gender[fixed_students], minlength=3).tolist()
+        fixed_placed = int(fixed_students.sum())
         chosen = np.flatnonzero(usable)
         student, offer = problem.pairs.student[chosen], problem.pairs.offer[chosen]
         self.student, self.offer = student, offer
@@ -87,81 +173,103 @@ class StageLp:
         self.n_pairs = n
         self.empty = False
         """No assignment at all within the rules (then every solve says so)."""
-        model = linear_solver_pb2.MPModelProto(maximize=True)
-        for _ in range(n):
-            model.variable.add(lower_bound=0.0, upper_bound=1.0)
+        flipped = np.zeros(n + 1, dtype=bool)
+        if start is not None:
+            flipped[:n] = start[student] == offer
+        self.flipped = flipped
         z = n
-        model.variable.add(lower_bound=0.0, upper_bound=1.0, objective_coefficient=1.0)
-
-        def row(members: list[int], coefficients: list[float], low: float, high: float) -> int:
-            constraint = model.constraint.add(lower_bound=low, upper_bound=high)
-            constraint.var_index.extend(members)
-            constraint.coefficient.extend(coefficients)
-            return len(model.constraint) - 1
-
-        def ones(members: list[int]) -> list[float]:
-            return [1.0] * len(members)
-
+        self._rows = _Rows(flipped)
         inf = math.inf
+        columns = np.arange(n, dtype=np.int64)
+        ones = np.ones(n)
         # Each student at most one pair; exactly one when every least-cost flow places it.
-        by_student = dict(groups_by(student))
+        students, by_student = np.unique(student, return_inverse=True)
+        exact = np.zeros(len(students), dtype=bool)
         if admissible is not None:
             forced = np.flatnonzero(admissible.student_forced & (base == UNPLACED))
-            self.empty |= any(int(i) not in by_student for i in forced)
-        for i, members in by_student.items():
-            exact = admissible is not None and bool(admissible.student_forced[i])
-            row(members, ones(members), 1.0 if exact else -inf, 1.0)
+            self.empty |= not np.isin(forced, students).all()
+            exact = admissible.student_forced[students]
+        self._rows.add(
+            by_student, columns, ones, np.where(exact, 1.0, -inf), np.ones(len(students))
+        )
         # Each offer at most its places left; exactly those when least-cost flows fill it.
         left = problem.capacity - np.bincount(base[base >= 0], minlength=problem.n_offers)
-        by_offer = dict(groups_by(offer))
-        for j in range(problem.n_offers):
-            members = by_offer.get(j, [])
-            full = admissible is not None and bool(admissible.offer_full[j]) and left[j] > 0
-            self.empty |= full and not members
-            if members and (full or len(members) > left[j]):
-                row(members, ones(members), float(left[j]) if full else -inf, float(left[j]))
+        members = np.bincount(offer, minlength=problem.n_offers)
+        full = np.zeros(problem.n_offers, dtype=bool)
+        if admissible is not None:
+            full = admissible.offer_full & (left > 0)
+        self.empty |= bool((full & (members == 0)).any())
+        binding = np.flatnonzero((members > 0) & (full | (members > left)))
+        row_of_offer = np.full(problem.n_offers, -1, dtype=np.int64)
+        row_of_offer[binding] = np.arange(len(binding))
+        on_binding = np.flatnonzero(row_of_offer[offer] >= 0)
+        self._rows.add(
+            row_of_offer[offer[on_binding]],
+            on_binding,
+            ones[on_binding],
+            np.where(full[binding], left[binding], -inf).astype(float),
+            left[binding].astype(float),
+        )
         # Every school places at least z of its eligible students, and its floor.
         self.eligible = problem.eligible_by_school()
-        by_school = dict(groups_by(problem.school[student]))
         self.schools = np.flatnonzero(self.eligible > 0)
-        self.members = np.array([len(by_school.get(k, [])) for k in self.schools.tolist()])
-        self.floor_rows: list[int] = []
-        for k in self.schools.tolist():
-            members = by_school.get(k, [])
-            placed = float(self.school_placed[k])
-            row([*members, z], [*ones(members), -float(self.eligible[k])], -placed, inf)
-            self.floor_rows.append(row(members, ones(members), 0.0, inf))
+        row_of_school = np.full(len(self.eligible), -1, dtype=np.int64)
+        row_of_school[self.schools] = np.arange(len(self.schools))
+        school_rows = row_of_school[problem.school[student]]
+        on_school = np.flatnonzero(school_rows >= 0)
+        self.members = np.bincount(school_rows[on_school], minlength=len(self.schools))
+        k = len(self.schools)
+        self._rows.add(
+            np.concatenate([school_rows[on_school], np.arange(k)]),
+            np.concatenate([on_school, np.full(k, z)]),
+            np.concatenate([ones[on_school], -self.eligible[self.schools].astype(float)]),
+            -self.school_placed[self.schools].astype(float),
+            np.full(k, inf),
+        )
+        self.floor_rows = self._rows.add(
+            school_rows[on_school], on_school, ones[on_school], np.zeros(k), np.full(k, inf)
+        )
         # The earlier stages: gender counts, or total, gap and cost within their limits.
         gender = problem.gender[student]
-        every = list(range(n))
         if limits.counts is not None:
-            for g in range(3):
-                members = np.flatnonzero(gender == g).tolist()
-                wanted = float(limits.counts[g] - locked.placed_by_gender[g])
-                row(members, ones(members), wanted, wanted)
+            wanted = np.array(limits.counts, dtype=float) - np.array(fixed_by_gender)
+            self._rows.add(gender, columns, ones, wanted, wanted)
         else:
-            row(
-                every,
-                ones(every),
-                float(limits.min_placed - locked.placed),
-                float(limits.max_placed - locked.placed),
+            self._rows.add_one(
+                ones, limits.min_placed - fixed_placed, limits.max_placed - fixed_placed
             )
         e_f, e_m, _ = problem.eligible_by_gender()
         if limits.max_gap is not None and e_f and e_m:
-            lf, lm, _ = locked.placed_by_gender
+            lf, lm, _ = fixed_by_gender
             signed = np.where(gender == F, e_m, np.where(gender == M, -e_f, 0)).astype(float)
             constant = lf * e_m - lm * e_f
-            row(every, signed.tolist(), -limits.max_gap - constant, limits.max_gap - constant)
+            self._rows.add_one(signed, -limits.max_gap - constant, limits.max_gap - constant)
         if limits.max_cost is not None and admissible is None:
             paid = cost.of(problem, self.locked_assignment)
-            limit = float(limits.max_cost - paid)
-            row(every, cost.pair[chosen].astype(float).tolist(), -inf, limit)
-        self.solver = pywraplp.Solver.CreateSolver("GLOP")
-        if self.solver is None or self.solver.LoadModelFromProto(model) != "":
-            raise RuntimeError("GLOP could not load the LP of school fairness")
-        self.constraints = self.solver.constraints()
+            self._rows.add_one(cost.pair[chosen].astype(float), -inf, limits.max_cost - paid)
+        self.shifts = np.concatenate(self._rows.shifts)
+        """Per row, what its complemented variables add to it at zero (see `start`)."""
+        model = model_pb2.ModelProto()
+        model.variables.ids.extend(range(n + 1))
+        model.variables.lower_bounds.extend([0.0] * (n + 1))
+        model.variables.upper_bounds.extend([1.0] * (n + 1))
+        model.variables.integers.extend([False] * (n + 1))
+        model.objective.maximize = True
+        model.objective.linear_coefficients.ids.append(z)
+        model.objective.linear_coefficients.values.append(1.0)
+        self._rows.write(model)
+        # GLOP through MathOpt's incremental solver: a change of floors is an update of a
+        # few bounds, where pywraplp copies the whole LP into GLOP again at every solve.
+        self.solver = mathopt_solver.new(
+            parameters_pb2.SOLVER_TYPE_GLOP, model, parameters_pb2.SolverInitializerProto()
+        )
+        self.parameters = parameters_pb2.SolveParametersProto()
         # Presolve costs more than it saves on these LPs, solved again at every floor.
-        self.solver.SetSolverSpecificParametersAsString("use_preprocessing: false")
+        self.parameters.glop.use_preprocessing = False
+        self.model_parameters = model_parameters_pb2.ModelSolveParametersProto()
+        # Only the primal values are read: no dual values or reduced costs to copy.
+        self.model_parameters.dual_values_filter.filter_by_ids = True
+        self.model_parameters.reduced_costs_filter.filter_by_ids = True
 
     def solve(
         self, floor_rate: Fraction | None = None, wall: float = math.inf
@@ -174,6 +282,8 @@ class StageLp:
         """
         if self.empty:
             return None
+        update = model_update_pb2.ModelUpdateProto()
+        floors = update.linear_constraint_updates.lower_bounds
         for k, index, members in zip(
             self.schools.tolist(), self.floor_rows, self.members.tolist(), strict=True
         ):
@@ -182,16 +292,33 @@ class StageLp:
                 needed = math.ceil(floor_rate * int(self.eligible[k])) - int(self.school_placed[k])
                 if needed > members:
                     return None
-            self.constraints[index].SetLb(float(max(needed, 0)))
-        self.solver.SetTimeLimit(max(10, int(min(wall, 1e6) * 1000)))
-        status = self.solver.Solve()
-        if status == pywraplp.Solver.INFEASIBLE:
+            floors.ids.append(index)
+            floors.values.append(float(max(needed, 0)) - float(self.shifts[index]))
+        if not self.solver.update(update):
+            raise RuntimeError("GLOP could not take new floors for the LP of school fairness")
+        self.parameters.time_limit.FromMilliseconds(max(10, int(min(wall, 1e6) * 1000)))
+        answer = self.solver.solve(
+            self.parameters,
+            self.model_parameters,
+            None,
+            callback_pb2.CallbackRegistrationProto(),
+            None,
+            None,
+        )
+        reason = answer.termination.reason
+        if reason in (
+            result_pb2.TERMINATION_REASON_INFEASIBLE,
+            # Every variable is bounded: an LP that is infeasible or unbounded is infeasible.
+            result_pb2.TERMINATION_REASON_INFEASIBLE_OR_UNBOUNDED,
+        ):
             return None
-        if status != pywraplp.Solver.OPTIMAL:
-            raise Unsolved(f"the LP of school fairness ended with status {status}")
-        answer = linear_solver_pb2.MPSolutionResponse()
-        self.solver.FillSolutionResponseProto(answer)
-        values = np.asarray(answer.variable_value, dtype=float)
+        if reason != result_pb2.TERMINATION_REASON_OPTIMAL:
+            name = result_pb2.TerminationReasonProto.Name(reason)
+            raise Unsolved(f"the LP of school fairness ended with {name}")
+        solved = answer.solutions[0].primal_solution.variable_values
+        values = np.zeros(self.n_pairs + 1)
+        values[np.asarray(solved.ids, dtype=np.int64)] = np.asarray(solved.values, dtype=float)
+        values[self.flipped] = 1 - values[self.flipped]
         n = self.n_pairs
         whole = values[:n] > 1 - TOLERANCE
         integral = self.locked_assignment.copy()

@@ -35,12 +35,13 @@ from mobility_match.matching.fairness import (
 )
 from mobility_match.matching.fairness_lp import Relaxation, StageLp, Unsolved, rate_bound
 from mobility_match.matching.flows import FlowNetwork
-from mobility_match.matching.policy import CHANGES
 from mobility_match.matching.problem import Assignment, measure
 from mobility_match.matching.repair import Verdict, repair
 from mobility_match.matching.run import RoundRun
+from mobility_match.matching.stages import Stage
 
-FLOW_STAGES = ("gender_gap", "preferences")
+FLOW_STAGES = (Stage.GENDER_GAP, Stage.PREFERENCES)
+"""The stages flows settle between placements (and changes) and school fairness."""
 RATE_PROBES = 16
 """How many rates, from the relaxation bound down, school fairness tries by flows alone."""
 PROOF_STEPS = 4
@@ -80,28 +81,28 @@ def solve_by_flows(run: RoundRun) -> Assignment:
     so it keeps them.
     """
     problem, policy = run.problem, run.policy
-    before = run.previous if CHANGES in policy.stages else None
-    if CHANGES in policy.stages and before is None:
-        raise ValueError(f"the {CHANGES!r} stage needs the previous assignment")
+    before = run.previous if Stage.CHANGES in policy.stages else None
+    if Stage.CHANGES in policy.stages and before is None:
+        raise ValueError(f"the {Stage.CHANGES.value!r} stage needs the previous assignment")
     network = FlowNetwork(problem, run.flow_cost.pair)
     locked = measure(problem, problem.locked_assignment())
-    since = run.started("placements")
+    since = run.started(Stage.PLACEMENTS)
     free_max, assignment = network.max_placements()
-    allowed = run.record("placements", Fraction(free_max + locked.placed), since, "flow")
+    allowed = run.record(Stage.PLACEMENTS, Fraction(free_max + locked.placed), since, "flow")
     min_free = int(allowed) - locked.placed
     fewest = min_free if min_free < free_max else None
     if before is not None:
-        since = run.started(CHANGES)
+        since = run.started(Stage.CHANGES)
         assignment = _least_cost(network, free_max, None, fewest)[1]
         changes = count_changes(before, assignment)
-        run.record(CHANGES, Fraction(changes), since, "flow")
+        run.record(Stage.CHANGES, Fraction(changes), since, "flow")
     stages = [s for s in policy.stages if s in FLOW_STAGES]
     e_f, e_m, _ = problem.eligible_by_gender()
     polytope: GenderPolytope | None = None
     gap_limit: int | None = None
     least: LeastCost | None = None
-    if "gender_gap" in stages:
-        since = run.started("gender_gap")
+    if Stage.GENDER_GAP in stages:
+        since = run.started(Stage.GENDER_GAP)
         if before is not None:
             # Only the vectors of the flows with the fewest changes.
             weight = change_weights(before, network.pair_student, network.pair_offer)
@@ -113,9 +114,9 @@ def solve_by_flows(run: RoundRun) -> Assignment:
             floors = None
         polytope = GenderPolytope(ranks, min_free, locked.placed_by_gender, e_f, e_m, floors)
         best = polytope.smallest_gap()
-        allowed = run.record("gender_gap", Fraction(best, max(1, e_f * e_m)), since, "flow")
+        allowed = run.record(Stage.GENDER_GAP, Fraction(best, max(1, e_f * e_m)), since, "flow")
         gap_limit = int(allowed * e_f * e_m)
-        if "preferences" not in stages:
+        if Stage.PREFERENCES not in stages:
             caps = polytope.most_placements(gap_limit)
             if before is not None:
                 placed, assignment = sum(caps), _least_cost(network, sum(caps), caps)[1]
@@ -123,8 +124,8 @@ def solve_by_flows(run: RoundRun) -> Assignment:
                 placed, assignment = network.max_placements(caps)
             if placed != sum(caps):
                 raise RuntimeError(f"flow placed {placed} students where {sum(caps)} are reachable")
-    if "preferences" in stages:
-        since = run.started("preferences")
+    if Stage.PREFERENCES in stages:
+        since = run.started(Stage.PREFERENCES)
         if polytope is None or gap_limit is None:
             # Preference costs are never negative: the least is at the fewest placements.
             # A re-run's costs are (changes first), so it is sought over every total.
@@ -137,18 +138,18 @@ def solve_by_flows(run: RoundRun) -> Assignment:
             cost = measure(problem, assignment).preference_cost - locked.preference_cost
         value = Fraction(cost + locked.preference_cost)
         if least is None or least.proven:
-            run.record("preferences", value, since, "flow")
+            run.record(Stage.PREFERENCES, value, since, "flow")
         else:  # cut short by the deadline: only the trivial bound is proven
             bound = Fraction(locked.preference_cost)
             status = StageStatus.OPTIMAL if bound == value else StageStatus.FEASIBLE
-            run.record("preferences", value, since, "flow", bound, status)
-    if "school_fairness" in policy.stages:
+            run.record(Stage.PREFERENCES, value, since, "flow", bound, status)
+    if Stage.SCHOOL_FAIRNESS in policy.stages:
         limits = FairnessLimits(
-            min_placed=int(run.allowed["placements"]),
+            min_placed=int(run.allowed[Stage.PLACEMENTS]),
             max_placed=free_max + locked.placed,
             max_cost=run.flow_cost.limit(
-                int(run.allowed[CHANGES]) if before is not None else None,
-                int(run.allowed["preferences"]) if "preferences" in stages else None,
+                int(run.allowed[Stage.CHANGES]) if before is not None else None,
+                int(run.allowed[Stage.PREFERENCES]) if Stage.PREFERENCES in stages else None,
             ),
             max_gap=gap_limit,
         )
@@ -234,13 +235,16 @@ def _school_fairness(
     bound staying proven.
     """
     problem, policy = run.problem, run.policy
-    since = run.started("school_fairness")
+    since = run.started(Stage.SCHOOL_FAIRNESS)
     if run.out_of_time():  # no time for networks: the assignment so far, unproven
-        return run.cp_stage("school_fairness", assignment, since)
+        return run.cp_stage(Stage.SCHOOL_FAIRNESS, assignment, since)
     exact = (
         least is not None
         and least.vectors
-        and all(policy.tolerance_of(s) == 0 for s in ("placements", "gender_gap", "preferences"))
+        and all(
+            policy.tolerance_of(s) == 0
+            for s in (Stage.PLACEMENTS, Stage.GENDER_GAP, Stage.PREFERENCES)
+        )
     )
     locked = measure(problem, problem.locked_assignment()).placed_by_gender
     if exact and least is not None:
@@ -297,7 +301,7 @@ def _school_fairness(
             break
     bound = max(*tops, best_index)
     if best_index == bound:
-        run.record("school_fairness", rates[bound], since, method)
+        run.record(Stage.SCHOOL_FAIRNESS, rates[bound], since, method)
         return best
     # CP-SAT searches between the best rate reached and the bound, told the bound.
     if len(cut) == 1 and cut[0][0].admissible is not None and cut[0][1].counts is not None:
@@ -305,7 +309,7 @@ def _school_fairness(
     else:
         model = run.cp
     model.cap_fairness(rates[bound])
-    return run.cp_stage("school_fairness", best, since, model, rates[bound])
+    return run.cp_stage(Stage.SCHOOL_FAIRNESS, best, since, model, rates[bound])
 
 
 def _linear_relaxation(
@@ -331,7 +335,7 @@ def _linear_relaxation(
         school_network, limits = cut[k]
         if tops[k] <= best_index or run.out_of_time():
             continue
-        lp = StageLp(run.problem, school_network.admissible, limits, run.flow_cost)
+        lp = StageLp(run.problem, school_network.admissible, limits, run.flow_cost, best)
         try:
             optimum = lp.solve(None, run.wall_left())
             if optimum is None:
@@ -390,7 +394,7 @@ def _round(
     wider[pairs.student[offers[pairs.offer]]] = True
     # The wider neighbourhood gets more effort: what follows, if it fails, costs more.
     for students, most in ((free, NEIGHBOURHOOD_EFFORT), (wider, ROUNDING_EFFORT)):
-        share = run.effort("school_fairness")
+        share = run.effort(Stage.SCHOOL_FAIRNESS)
         if run.out_of_time():
             return None
         effort = Effort(min(most, share.deterministic), share.wall / 2)
@@ -463,7 +467,7 @@ def _reach(
     everyone = np.ones(run.problem.n_students, dtype=bool)
     for free, most in ((attempt.moved, NEIGHBOURHOOD_EFFORT), (everyone, PROOF_EFFORT)):
         # Within the stage's share of the round's deterministic time, and half its wall time.
-        share = run.effort("school_fairness")
+        share = run.effort(Stage.SCHOOL_FAIRNESS)
         if run.out_of_time():
             break
         effort = Effort(min(most, share.deterministic), share.wall / 2)

@@ -1,7 +1,7 @@
 """The matching policy: which objective stages, in which order, with which tolerances.
 
 A policy comes from a small TOML file (CONTRACT.md); without one, DEFAULT_POLICY
-applies. What a tolerance means depends on the kind of stage:
+applies. What a tolerance means depends on what the stage measures (stages.py):
 
 - `placements` and `preferences` count students or ranks, so their tolerance is
   a share of the optimum: placements = 0.05 keeps at least 95 % of the most
@@ -18,7 +18,6 @@ file cannot name it, since only the caller has that previous assignment.
 
 from __future__ import annotations
 
-import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,12 +25,15 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
 
-STAGES: tuple[str, ...] = ("placements", "gender_gap", "preferences", "school_fairness")
-"""Every stage a policy may name, in the default order."""
+from mobility_match.matching.stages import POLICY_STAGES, STAGE_SPECS, Stage
 
-MAXIMISED = frozenset({"placements", "school_fairness"})
+STAGES: tuple[Stage, ...] = POLICY_STAGES
+"""Every stage a policy may name, in the default order (stages.POLICY_STAGES)."""
 
-CHANGES = "changes"
+MAXIMISED = frozenset(stage for stage, spec in STAGE_SPECS.items() if spec.maximised)
+"""The stages maximised (from their specs, for older callers)."""
+
+CHANGES = Stage.CHANGES
 """The internal stage of a re-run: students whose outcome differs from before, minimised."""
 
 
@@ -43,22 +45,22 @@ class PolicyError(ValueError):
 class Policy:
     """Objective stages in order, and how much of each optimum later stages may give up."""
 
-    stages: tuple[str, ...] = STAGES
-    tolerance: Mapping[str, Fraction] = field(default_factory=dict)
+    stages: tuple[Stage, ...] = STAGES
+    tolerance: Mapping[Stage, Fraction] = field(default_factory=dict)
 
-    def tolerance_of(self, stage: str) -> Fraction:
+    def __post_init__(self) -> None:
+        # Stage names given as plain strings become stages (ValueError for an unknown one).
+        object.__setattr__(self, "stages", tuple(Stage(s) for s in self.stages))
+        object.__setattr__(
+            self, "tolerance", {Stage(s): share for s, share in self.tolerance.items()}
+        )
+
+    def tolerance_of(self, stage: Stage) -> Fraction:
         return self.tolerance.get(stage, Fraction(0))
 
-    def allowed(self, stage: str, optimum: Fraction) -> Fraction:
+    def allowed(self, stage: Stage, optimum: Fraction) -> Fraction:
         """Return the worst value later stages may reach for a stage whose best is `optimum`."""
-        tol = self.tolerance_of(stage)
-        if stage == "placements":
-            return Fraction(math.ceil(optimum * (1 - tol)))
-        if stage in ("preferences", CHANGES):
-            return Fraction(math.floor(optimum * (1 + tol)))
-        if stage == "gender_gap":
-            return optimum + tol
-        return max(Fraction(0), optimum - tol)
+        return STAGE_SPECS[Stage(stage)].allowed(optimum, self.tolerance_of(stage))
 
 
 DEFAULT_POLICY = Policy()
@@ -81,7 +83,7 @@ def parse_policy(text: str, source: str = "policy") -> Policy:
     return Policy(stages=stages, tolerance=tolerance)
 
 
-def _parse_stages(raw: object, source: str, problems: list[str]) -> tuple[str, ...]:
+def _parse_stages(raw: object, source: str, problems: list[str]) -> tuple[Stage, ...]:
     valid = ", ".join(STAGES)
     if not isinstance(raw, list) or not all(isinstance(name, str) for name in raw):
         problems.append(f"{source}:stages: expected a list of stage names among {valid}")
@@ -92,24 +94,24 @@ def _parse_stages(raw: object, source: str, problems: list[str]) -> tuple[str, .
             "or leave stages out for the default order"
         )
         return STAGES
-    stages: list[str] = []
+    stages: list[Stage] = []
     for name in raw:
         if name not in STAGES:
             problems.append(f"{source}:stages: unknown stage {name!r}; valid stages: {valid}")
         elif name in stages:
             problems.append(f"{source}:stages: stage {name!r} is listed twice")
         else:
-            stages.append(name)
+            stages.append(Stage(name))
     return tuple(stages)
 
 
-def _parse_tolerance(raw: object, source: str, problems: list[str]) -> dict[str, Fraction]:
+def _parse_tolerance(raw: object, source: str, problems: list[str]) -> dict[Stage, Fraction]:
     if not isinstance(raw, dict):
         problems.append(
             f"{source}:tolerance: expected a table such as [tolerance] placements = 0.05"
         )
         return {}
-    tolerance: dict[str, Fraction] = {}
+    tolerance: dict[Stage, Fraction] = {}
     for name, value in raw.items():
         where = f"{source}:tolerance.{name}"
         if name not in STAGES:
@@ -123,7 +125,7 @@ def _parse_tolerance(raw: object, source: str, problems: list[str]) -> dict[str,
         if share is None or not 0 <= share <= 1:
             problems.append(f"{where}: expected a number from 0 to 1, got {value!r}")
             continue
-        tolerance[name] = share
+        tolerance[Stage(name)] = share
     return tolerance
 
 

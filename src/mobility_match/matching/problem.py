@@ -20,6 +20,7 @@ from mobility_match.documents.checklists import Checklists
 from mobility_match.domain import Gender, RoundInput, Vocabulary
 from mobility_match.matching.pairs import IntArray, Pairs, RuleTable
 from mobility_match.matching.rules import why_not
+from mobility_match.matching.stages import Stage
 
 GENDERS: tuple[Gender, ...] = (Gender.F, Gender.M, Gender.X)
 F, M, X = 0, 1, 2
@@ -192,13 +193,14 @@ class Measures:
         ]
         return min(rates, default=Fraction(1))
 
-    def stage_value(self, stage: str) -> Fraction:
-        """Return the value of an objective stage, by its policy name."""
-        values: Mapping[str, Fraction] = {
-            "placements": Fraction(self.placed),
-            "gender_gap": self.gender_gap,
-            "preferences": Fraction(self.preference_cost),
-            "school_fairness": self.min_school_rate,
+    def stage_value(self, stage: Stage) -> Fraction:
+        """Return the value of an objective stage (all but `changes`, which needs the
+        previous assignment: changes.count_changes)."""
+        values: Mapping[Stage, Fraction] = {
+            Stage.PLACEMENTS: Fraction(self.placed),
+            Stage.GENDER_GAP: self.gender_gap,
+            Stage.PREFERENCES: Fraction(self.preference_cost),
+            Stage.SCHOOL_FAIRNESS: self.min_school_rate,
         }
         return values[stage]
 

@@ -19,6 +19,7 @@ from mobility_match.matching.cpsat import CpRound, Effort, SolverSettings, unsea
 from mobility_match.matching.pairs import IntArray
 from mobility_match.matching.policy import Policy
 from mobility_match.matching.problem import Assignment, Problem
+from mobility_match.matching.stages import Stage
 
 WALL_SAFETY = 1.0
 """The wall-clock deadline of the whole round, as a multiple of the time limit."""
@@ -78,7 +79,7 @@ class RoundRun:
         self.previous = previous
         self.cancelled = cancelled
         self.results: list[StageResult] = []
-        self.allowed: dict[str, Fraction] = {}
+        self.allowed: dict[Stage, Fraction] = {}
         """Per settled stage, the worst value later stages may reach."""
         self._cp: CpRound | None = None
         self._flow_cost: FlowCost | None = None
@@ -99,7 +100,7 @@ class RoundRun:
                 self._cp.keep(stage, allowed)
         return self._cp
 
-    def effort(self, stage: str) -> Effort:
+    def effort(self, stage: Stage) -> Effort:
         """The share of the time left for `stage`: an equal part with the stages after it.
 
         Counted first in CP-SAT's deterministic time, so that shares, and so results,
@@ -123,12 +124,12 @@ class RoundRun:
         self.wall_clock_stops += 1
         return True
 
-    def report(self, stage: str, best: float | None = None, bound: float | None = None) -> None:
+    def report(self, stage: Stage, best: float | None = None, bound: float | None = None) -> None:
         if self.progress is not None:
             index = self.policy.stages.index(stage) + 1
             self.progress(Progress(stage, index, len(self.policy.stages), best, bound))
 
-    def started(self, stage: str) -> float:
+    def started(self, stage: Stage) -> float:
         """Begin a stage: raise cancel.SolveCancelled if the caller cancelled, else report it."""
         check(self.cancelled)
         self.report(stage)
@@ -136,7 +137,7 @@ class RoundRun:
 
     def record(
         self,
-        stage: str,
+        stage: Stage,
         value: Fraction,
         since: float,
         method: str,
@@ -147,14 +148,14 @@ class RoundRun:
         seconds = time.perf_counter() - since
         bound = value if bound is None else bound
         self.results.append(StageResult(stage, value, bound, status, seconds, method))
-        self.allowed[stage] = self.policy.allowed(stage, value)
+        self.allowed[stage] = Stage(stage).spec.allowed(value, self.policy.tolerance_of(stage))
         if self._cp is not None:
             self._cp.keep(stage, self.allowed[stage])
         return self.allowed[stage]
 
     def cp_stage(
         self,
-        stage: str,
+        stage: Stage,
         hint: Assignment,
         since: float | None = None,
         model: CpRound | None = None,

@@ -11,13 +11,18 @@ worse is the one responsible, with its value before and after.
 For a whole student: every acceptable offer of an unplaced student, and the
 choices a placed student ranked higher than the offer he or she got.
 
+Solving again is the one costly part. A caller may hand SolvedRound a `resolver`
+that decides whether and how to solve (services/why_not.py: coordinators only,
+once per round and version): when it declines, a full offer's answer stops at who
+holds its places (Verdict.TAKEN).
+
 Pure engine side: plain objects in, plain objects out, no files, no database, no
 words (wording/why.py says these facts in French or English).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from fractions import Fraction
@@ -37,7 +42,7 @@ from mobility_match.domain import (
 )
 from mobility_match.matching.changes import count_changes, previous_offers, with_changes_stage
 from mobility_match.matching.pairs import IntArray
-from mobility_match.matching.policy import CHANGES, DEFAULT_POLICY, MAXIMISED, Policy
+from mobility_match.matching.policy import DEFAULT_POLICY, Policy
 from mobility_match.matching.problem import (
     STAY_UNPLACED,
     UNPLACED,
@@ -47,6 +52,7 @@ from mobility_match.matching.problem import (
     prepare,
 )
 from mobility_match.matching.rules import HARD_RULES, age_limit, broken_rules, preference_rank
+from mobility_match.matching.stages import Stage
 
 DEFAULT_LIMIT = 5
 """How many offers a student's explanation examines at most (each may need a solve)."""
@@ -70,6 +76,9 @@ class Verdict(StrEnum):
     POSSIBLE = "possible"
     """Nothing would get worse and a stage would improve: the assignment as it stands is
     not the best the policy allows (moves by hand, or a search cut short)."""
+    TAKEN = "taken"
+    """Every place is taken by others (`holders`); which stage moving the student would
+    worsen takes solving the round again, which was not done for this reader."""
 
 
 class Move(StrEnum):
@@ -108,15 +117,13 @@ class Holder:
 class StageChange:
     """A stage's value with the assignment as it stands and with the student moved."""
 
-    stage: str
+    stage: Stage
     before: Fraction
     after: Fraction
 
     @property
     def worse(self) -> bool:
-        if self.stage in MAXIMISED:
-            return self.after < self.before
-        return self.after > self.before
+        return Stage(self.stage).spec.worse(self.after, than=self.before)
 
     @property
     def better(self) -> bool:
@@ -152,7 +159,7 @@ class OfferWhy:
     places: int = 0
     holders: tuple[Holder, ...] = ()
     move: Move | None = None
-    stage: str | None = None
+    stage: Stage | None = None
     """The stage responsible (STAGE), or the first that improves (POSSIBLE)."""
     values: tuple[StageChange, ...] = ()
     """Every stage of the policy, in order, before and after the move."""
@@ -211,6 +218,30 @@ class StudentWhy:
     the student there would worsen (tradeoff_stage)."""
 
 
+@dataclass(frozen=True)
+class Resolved:
+    """The round solved again with one student locked on one offer."""
+
+    assignment: Assignment
+    """Offer index per student (problem.UNPLACED: none); never changed once made."""
+    unproven: tuple[Stage, ...]
+    """The stages that search did not prove optimal."""
+
+    @property
+    def proven(self) -> bool:
+        return not self.unproven
+
+
+Resolver = Callable[["SolvedRound", int, int], Resolved | None]
+"""Given a round and a student i and offer j: the round solved again with i locked on j
+(SolvedRound.solve_with_lock, or a copy kept from before), or None to leave it unsolved."""
+
+
+def never_solve(solved: SolvedRound, i: int, j: int) -> None:
+    """A resolver that never solves: full offers are explained by who holds them."""
+    return None
+
+
 class AssignmentError(ValueError):
     """An assignment that is not one of the round: each problem names its student."""
 
@@ -232,8 +263,12 @@ class SolvedRound:
         previous: Mapping[str, str | None] | None = None,
         time_limit: float = 60.0,
         seed: int = 0,
+        resolver: Resolver | None = None,
     ) -> None:
         """`assignment`: student id → offer id (None: unplaced), for every student.
+
+        `resolver` decides whether a full offer's question is solved again (default: it
+        is, once per pair, within `time_limit`).
 
         Raise AssignmentError when it is not an assignment of the round (an unknown
         student or offer, a student missing, an offer over its places, a pair breaking
@@ -253,7 +288,8 @@ class SolvedRound:
             None if previous is None else previous_offers(self.problem, previous)
         )
         self.values = self.stage_values(self.assignment)
-        self._solved: dict[tuple[int, int], tuple[Assignment, bool, tuple[str, ...]]] = {}
+        self.resolver = resolver
+        self._solved: dict[tuple[int, int], Resolved] = {}
 
     @property
     def students(self) -> tuple[Student, ...]:
@@ -306,37 +342,47 @@ class SolvedRound:
             raise AssignmentError(problems)
         return assignment
 
-    def stage_values(self, assignment: Assignment) -> dict[str, Fraction]:
+    def stage_values(self, assignment: Assignment) -> dict[Stage, Fraction]:
         """Every stage of the policy measured on an assignment (`changes` on a re-run)."""
         return _values(self.problem, assignment, self.policy, self.before_offers)
 
-    def solved_with(self, i: int, j: int) -> tuple[Assignment, bool, tuple[str, ...]]:
-        """The round solved again with student i locked on offer j: the assignment, whether
-        every stage was proven, and the stages in order (solved once per pair)."""
+    def solved_with(self, i: int, j: int) -> Resolved | None:
+        """The round solved again with student i locked on offer j, as the resolver gives
+        it (None: not solved); without a resolver, solved once per pair."""
+        if self.resolver is not None:
+            return self.resolver(self, i, j)
+        if (i, j) not in self._solved:
+            self._solved[(i, j)] = self.solve_with_lock(i, j)
+        return self._solved[(i, j)]
+
+    def solve_with_lock(self, i: int, j: int) -> Resolved:
+        """Solve the round again, now, with student i locked on offer j (up to the time
+        limit; the one costly step of an explanation)."""
         # Imported here: the engine may name a policy_tradeoff's stage with tradeoff_stage.
         from mobility_match.matching.engine import solve_round  # noqa: PLC0415
 
-        if (i, j) not in self._solved:
-            round_input = self.problem.round_input
-            lock = Lock(self.students[i].student_id, self.offers[j].offer_id)
-            result = solve_round(
-                RoundInput(round_input.students, round_input.offers, (*round_input.locks, lock)),
-                self.vocabulary,
-                self.base_policy,
-                time_limit=self.time_limit,
-                seed=self.seed,
-                previous=self.previous,
-            )
-            assignment = np.array(
-                [
-                    UNPLACED if p.offer_id is None else self.offer_index[p.offer_id]
-                    for p in result.placements
-                ],
-                dtype=np.int64,
-            )
-            unproven = tuple(s.name for s in result.stages if s.status is not StageStatus.OPTIMAL)
-            self._solved[(i, j)] = (assignment, not unproven, unproven)
-        return self._solved[(i, j)]
+        round_input = self.problem.round_input
+        lock = Lock(self.students[i].student_id, self.offers[j].offer_id)
+        result = solve_round(
+            RoundInput(round_input.students, round_input.offers, (*round_input.locks, lock)),
+            self.vocabulary,
+            self.base_policy,
+            time_limit=self.time_limit,
+            seed=self.seed,
+            previous=self.previous,
+        )
+        assignment = np.array(
+            [
+                UNPLACED if p.offer_id is None else self.offer_index[p.offer_id]
+                for p in result.placements
+            ],
+            dtype=np.int64,
+        )
+        assignment.flags.writeable = False
+        unproven = tuple(
+            Stage(s.name) for s in result.stages if s.status is not StageStatus.OPTIMAL
+        )
+        return Resolved(assignment, unproven)
 
 
 # ---- one offer --------------------------------------------------------------------------
@@ -443,11 +489,13 @@ def _why_not(solved: SolvedRound, i: int, j: int) -> OfferWhy:
         after = assignment.copy()
         after[i] = j
         return _compared(solved, plain, i, after, Move.ADDED, True)
-    after, proven, unproven = solved.solved_with(i, j)
-    outcome = _compared(solved, plain, i, after, Move.SOLVED, proven)
-    if not proven and outcome.stage is not None:
+    resolved = solved.solved_with(i, j)
+    if resolved is None:
+        return replace(plain, verdict=Verdict.TAKEN)
+    outcome = _compared(solved, plain, i, resolved.assignment, Move.SOLVED, resolved.proven)
+    if not resolved.proven and outcome.stage is not None:
         earlier = solved.policy.stages[: solved.policy.stages.index(outcome.stage) + 1]
-        outcome = replace(outcome, proven=not set(unproven) & set(earlier))
+        outcome = replace(outcome, proven=not set(resolved.unproven) & set(earlier))
     return outcome
 
 
@@ -640,14 +688,14 @@ def deciding(values: Sequence[StageChange], policy: Policy) -> StageChange | Non
 
 def _values(
     problem: Problem, assignment: Assignment, policy: Policy, before_offers: IntArray | None
-) -> dict[str, Fraction]:
+) -> dict[Stage, Fraction]:
     measures = measure(problem, assignment)
     return {
         stage: Fraction(count_changes(before_offers, assignment))
-        if stage == CHANGES and before_offers is not None
+        if stage == Stage.CHANGES and before_offers is not None
         else measures.stage_value(stage)
         for stage in policy.stages
-        if stage != CHANGES or before_offers is not None
+        if stage != Stage.CHANGES or before_offers is not None
     }
 
 

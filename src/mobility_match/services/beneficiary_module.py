@@ -10,8 +10,8 @@ which changes with call years and releases (README: the Funder's report).
 One row per mobility that took place or is going to: a placement of the round
 confirmed by its student, unless its outcome says it did not start; an
 interrupted placement ends on the day it was interrupted. Columns our data
-cannot fill (nationality, fewer opportunities, organisation OIDs, travel) stay
-empty for the coordinator to complete. Interruption reasons are never written:
+cannot fill (nationality, fewer opportunities, travel; an organisation ID not
+given) stay empty for the coordinator to complete. Interruption reasons are never written:
 the module warns that health and similar reasons are special-category data.
 No HTTP here; the rows are returned as a table (exports.py turns it into bytes).
 """
@@ -19,13 +19,13 @@ No HTTP here; the rows are returned as a table (exports.py turns it into bytes).
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import pandas as pd
 from sqlmodel import Session, col, select
 
+from mobility_match import identifiers
 from mobility_match.access import Viewer
-from mobility_match.domain import Gender
+from mobility_match.domain import Gender, Offer
 from mobility_match.models import (
     Assignment,
     PlacementOutcome,
@@ -75,14 +75,13 @@ NOT_IN_OUR_DATA: tuple[str, ...] = (
     "Data type",
     "Participant nationality",
     "Participant with fewer opportunities",
-    "Sending organisation OID",
-    "Receiving organisation OID",
     "Travel days",
     "Green travel",
     "Force majeure",
     "Other used languages",
 )
-"""Columns left empty: our data does not hold them (README lists why)."""
+"""Columns left empty: our data does not hold them (README lists why). The organisation
+OIDs are filled when the school's and the host company's are known (else empty too)."""
 
 LONG_TERM_DAYS = 90
 """ErasmusPro: a VET learner's mobility of 90 days or more is long-term."""
@@ -97,31 +96,27 @@ GENDERS = {Gender.F: "Female", Gender.M: "Male", Gender.X: "Undefined"}
 DATE_FORMAT = "%d-%m-%Y"
 """The import's date format (DD-MM-YYYY)."""
 
-GRANT_AGREEMENT = re.compile(r"^\d{4}-\d-[A-Z]{2}\d{2}-KA1\d{2}-[A-Z]{3}-\d{6,9}$")
-"""A project number such as 2025-1-FR01-KA121-VET-000123456."""
-
 
 def check_grant_agreement(number: str) -> str:
     """The grant agreement number, trimmed; Refused naming the field when it is malformed."""
-    number = number.strip()
-    if number and not GRANT_AGREEMENT.match(number):
+    try:
+        return identifiers.project_number(number)
+    except ValueError as invalid:
         raise Refused(
-            "The grant agreement number is not valid.",
-            problems=[
-                f"grant_agreement: {number!r} is not a project number; expected e.g. "
-                "2025-1-FR01-KA121-VET-000123456"
-            ],
-        )
-    return number
+            "The grant agreement number is not valid.", problems=[f"grant_agreement: {invalid}"]
+        ) from None
 
 
 def mobility_rows(
     session: Session, viewer: Viewer, round_id: int, grant_agreement: str = ""
 ) -> pd.DataFrame:
-    """The mobilities of a published round, one row each (BM_COLUMNS), by student id."""
+    """The mobilities of a published round, one row each (BM_COLUMNS), by student id.
+
+    `grant_agreement` overrides the round's project number when given."""
     require(viewer, Role.COORDINATOR)
     grant_agreement = check_grant_agreement(grant_agreement)
     round_ = get_round(session, viewer, round_id)
+    grant_agreement = grant_agreement or round_.project_number
     if round_.status is not RoundStatus.PUBLISHED:
         raise Conflict(
             f"Round {round_id} is not published: only the placements of a published round, "
@@ -151,7 +146,10 @@ def mobility_rows(
             )
         )
     }
-    cities = dict(session.exec(select(School.school_id, School.city)).all())
+    schools = {
+        school_id: (city, oid)
+        for school_id, city, oid in session.exec(select(School.school_id, School.city, School.oid))
+    }
     rows = []
     for student_id, (student, offer) in sorted(placed_students(session, round_).items()):
         outcome = outcomes.get((student_id, offer.offer_id))
@@ -165,7 +163,7 @@ def mobility_rows(
         days = (end - offer.start_date).days + 1
         cells = {
             "Grant Agreement No.": grant_agreement,
-            "Mobility activity ID": f"{student_id}-{offer.offer_id}",
+            "Mobility activity ID": identifiers.mobility_id(student_id, offer.offer_id),
             "Activity type": ACTIVITY_TYPES[_long_term(offer.start_date, offer.end_date)],
             "Long-term activity": "Yes" if _long_term(offer.start_date, offer.end_date) else "No",
             "Participant ID": student_id,
@@ -176,7 +174,9 @@ def mobility_rows(
             "Participant gender": GENDERS[student.gender],
             "Accompanying person": "No",
             "Sending country": "FR",
-            "Sending city": cities.get(student.school_id, ""),
+            "Sending organisation OID": schools.get(student.school_id, ("", ""))[1],
+            "Sending city": schools.get(student.school_id, ("", ""))[0],
+            "Receiving organisation OID": _company_oid(offer),
             "Receiving organisation name": offer.company_name,
             "Receiving country": offer.country.value,
             "Receiving city": offer.city,
@@ -186,6 +186,12 @@ def mobility_rows(
         }
         rows.append([cells.get(column, "") for column in BM_COLUMNS])
     return pd.DataFrame(rows, columns=list(BM_COLUMNS), dtype="str")
+
+
+def _company_oid(offer: Offer) -> str:
+    """The host company's OID (the offers' optional `company_oid` column), when given."""
+    extra = {name.strip().lower(): value.strip() for name, value in offer.extra}
+    return extra.get("company_oid", "").upper()
 
 
 def _long_term(start: dt.date, end: dt.date) -> bool:

@@ -20,6 +20,7 @@ from collections import deque
 from collections.abc import Collection, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
+from itertools import islice
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col
@@ -141,15 +142,16 @@ def stream_bundle(
     """Yield the ZIP archive piece by piece: one folder per student, then index.csv.
 
     With a `pool` of several processes, the documents of the next students render while
-    those of the first are stored and written (about twice the pool's size in flight);
-    the archive's order and content are the same.
+    those of the first are stored and written; the archive's order and content are the same.
     """
     pool = pool or RenderPool(renderer, 1)
     sink = _Chunks()
     index: list[dict[str, object]] = []
     counts = {"documents": 0, "new_versions": 0}
     in_flight: deque[_Student] = deque()
-    window = 2 * pool.processes
+    # Documents queued behind the student being written: enough that no process waits
+    # while this one waits for that student's slowest document, or drafts the next.
+    window = 4 * pool.processes
     with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as archive:
 
         def write_first() -> Iterator[bytes]:
@@ -174,7 +176,7 @@ def stream_bundle(
                 session.commit()  # no transaction open while rendering
             rendering = [None if draft.unchanged else pool.submit(draft.html) for draft in drafts]
             in_flight.append(_Student(assignment, drafts, rendering))
-            while sum(student.rendering_count for student in in_flight) > window:
+            while in_flight and (in_flight[0].rendered or _queued_behind(in_flight) >= window):
                 yield from write_first()
         while in_flight:
             yield from write_first()
@@ -204,7 +206,17 @@ class _Student:
 
     @property
     def rendering_count(self) -> int:
-        return sum(1 for future in self.rendering if future is not None)
+        return sum(1 for future in self.rendering if future is not None and not future.done())
+
+    @property
+    def rendered(self) -> bool:
+        """Every new document's PDF is there: writing the student waits for nothing."""
+        return self.rendering_count == 0
+
+
+def _queued_behind(in_flight: deque[_Student]) -> int:
+    """The documents still rendering for the students after the first."""
+    return sum(student.rendering_count for student in islice(in_flight, 1, None))
 
 
 def _write_student(

@@ -119,8 +119,13 @@ def generate(
     return stored[0], True
 
 
-STUDENT_OWN_KINDS = (DocumentKind.STUDENT_LETTER, DocumentKind.CHECKLIST)
-"""The documents a student may produce for himself or herself; the rest are the school's."""
+STUDENT_OWN_KINDS = (
+    DocumentKind.STUDENT_LETTER,
+    DocumentKind.CHECKLIST,
+    DocumentKind.EUROPASS_MOBILITY,
+)
+"""The documents a student may produce for himself or herself (the Europass Mobility records
+the student's own skills, to join to a CV); the rest are the school's."""
 
 
 def generate_own(
@@ -130,9 +135,10 @@ def generate_own(
     kind: str,
     today: dt.date,
 ) -> PlacementDocument:
-    """A student's own letter or checklist, for his or her current placement only: stored as
-    a version like the school's (the same text keeps its version); any other kind is
-    NotFound, and so is a document when the student has no current placement."""
+    """A student's own letter, checklist or Europass Mobility, for his or her current
+    placement only, in the document's default language: stored as a version like the
+    school's (the same text keeps its version); any other kind is NotFound, and so is a
+    document when the student has no current placement."""
     if viewer.role is not Role.STUDENT or viewer.student_id is None:
         raise Forbidden("Only a student asks for his or her own documents here.")
     wanted = next((k for k in STUDENT_OWN_KINDS if k.value == kind), None)

@@ -41,6 +41,7 @@ from mobility_match.access import Viewer
 from mobility_match.domain import RoundInput, RoundResult, StageStatus, load_vocabulary
 from mobility_match.matching.engine import SolveCancelled, solve_round
 from mobility_match.matching.policy import Policy
+from mobility_match.matching.stages import Stage
 from mobility_match.models import Role, Round, RoundStatus, utcnow
 from mobility_match.services import audit
 from mobility_match.services.errors import Conflict
@@ -52,9 +53,9 @@ from mobility_match.statistics import compute_statistics
 
 log = logging.getLogger(__name__)
 
-DROPPED: dict[str, str] = {
-    "without_gender_gap": "gender_gap",
-    "without_school_fairness": "school_fairness",
+DROPPED: dict[str, Stage] = {
+    "without_gender_gap": Stage.GENDER_GAP,
+    "without_school_fairness": Stage.SCHOOL_FAIRNESS,
 }
 """Each variant and the stage its policy leaves out."""
 
@@ -66,7 +67,7 @@ Figures = dict[str, Any]
 CancelCheck = Callable[[], bool]
 
 
-def without(policy: Policy, stage: str) -> Policy | None:
+def without(policy: Policy, stage: Stage) -> Policy | None:
     """The policy minus `stage` (its tolerance too); None when the stage is not in it or
     when nothing would be left to optimise."""
     if stage not in policy.stages or len(policy.stages) == 1:
@@ -83,9 +84,9 @@ def figures(data: RoundInput, result: RoundResult) -> Figures:
     return {
         "students": statistics.students,
         "placed": statistics.placed,
-        "gender_gap": float(statistics.gender_gap),
+        "gender_gap": statistics.gender_gap,
         "preference_cost": statistics.preference_cost,
-        "min_school_rate": float(statistics.min_school_rate),
+        "min_school_rate": statistics.min_school_rate,
         "proven": all(stage.status is StageStatus.OPTIMAL for stage in result.stages),
         "seconds": round(result.solve_seconds, 3),
     }

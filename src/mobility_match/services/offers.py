@@ -29,7 +29,11 @@ from mobility_match.access import Viewer
 from mobility_match.config import Settings
 from mobility_match.documents import formatting
 from mobility_match.importing import Problem, cells, offer_from_row
-from mobility_match.importing.offers import OFFER_COLUMNS, OFFER_OPTIONAL_COLUMNS
+from mobility_match.importing.offers import (
+    OFFER_COLUMNS,
+    OFFER_DETAIL_COLUMNS,
+    OFFER_OPTIONAL_COLUMNS,
+)
 from mobility_match.importing.sheet import Row, sorted_problems
 from mobility_match.importing.table import Invalid
 from mobility_match.models import Company, Offer, OfferStatus, Partner, Role, utcnow
@@ -86,7 +90,10 @@ class OfferFields(BaseModel):
         default_factory=dict,
         max_length=MAX_EXTRA_FIELDS,
         description=f"Columns of your own: at most {MAX_EXTRA_FIELDS}, names of at most "
-        f"{MAX_EXTRA_NAME} characters, values of at most {MAX_EXTRA_VALUE}.",
+        f"{MAX_EXTRA_NAME} characters, values of at most {MAX_EXTRA_VALUE}. Two are checked "
+        "and printed on the learning agreement: `working_hours` (at most 120 characters, e.g. "
+        "35 h/semaine, 8 h–16 h, lun.–ven.) and `company_oid` (the host company's Erasmus+ "
+        "organisation ID, E and 8 digits).",
     )
 
     @field_validator("extra")
@@ -283,9 +290,11 @@ def _checked_offer(
         **fields.model_dump(exclude={"extra"}),
         "trades": fields.trades if isinstance(fields.trades, str) else ";".join(fields.trades),
         "accepts_minors": "true" if fields.accepts_minors else "false",
+        **{name: fields.extra[name] for name in OFFER_DETAIL_COLUMNS if name in fields.extra},
     }
     offer = _checked_text(session, viewer, offer_id, {k: str(v) for k, v in text.items()})
-    return replace(offer, extra=tuple(sorted(fields.extra.items())))
+    extra = {**fields.extra, **dict(offer.extra)}  # the checked details, trimmed
+    return replace(offer, extra=tuple(sorted(extra.items())))
 
 
 def check_offer_text(
@@ -313,12 +322,14 @@ def _checked_text(
         partner = own
     given = {
         **{column: text.get(column, "") for column in _FIELDS},
+        **{name: text[name] for name in OFFER_DETAIL_COLUMNS if name in text},
         "offer_id": offer_id,
         "partner": partner,
     }
     row = Row("", 0, {key: value.strip() for key, value in given.items()}, problems)
     checked_id = row.value("offer_id", cells.required("offer id", "offer"))
-    offer = offer_from_row(row, checked_id, vocabulary)
+    details = [name for name in OFFER_DETAIL_COLUMNS if name in given]
+    offer = offer_from_row(row, checked_id, vocabulary, details)
     partner_code = parsed_cell(cells.partner(vocabulary), partner)
     company = session.get(Company, row.cells["company_id"])
     if company is not None and partner_code is not None and company.partner != partner_code:
@@ -328,7 +339,7 @@ def _checked_text(
         )
     if offer is None or problems:
         what = f"Offer {checked_id}" if checked_id else "The offer"
-        raise _refused(what, sorted_problems(problems, {"": _FIELDS}))
+        raise _refused(what, sorted_problems(problems, {"": (*_FIELDS, *OFFER_DETAIL_COLUMNS)}))
     return offer
 
 

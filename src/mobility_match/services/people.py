@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, func, or_, select
 
-from mobility_match import access
+from mobility_match import access, identifiers
 from mobility_match.access import Viewer
 from mobility_match.models import Role, School, SchoolKind, Student
 from mobility_match.services import audit
@@ -41,7 +41,15 @@ def get_school(session: Session, viewer: Viewer, school_id: str) -> School:
     return school
 
 
-SCHOOL_CONTACT = ("address", "city", "contact_name", "contact_email", "phone")
+SCHOOL_CONTACT = (
+    "address",
+    "city",
+    "contact_name",
+    "contact_email",
+    "phone",
+    "contact_function",
+    "oid",
+)
 """The school's details that letters to hosts and learning agreements print."""
 
 
@@ -56,6 +64,7 @@ def create_school(
 ) -> School:
     """Add a school (coordinators), with any of SCHOOL_CONTACT; Conflict when the id is taken."""
     require(viewer, Role.COORDINATOR)
+    contact = _checked_contact(contact, "The school was not created.")
     if session.get(School, school_id) is not None:
         raise Conflict(f"School {school_id} already exists; change it with PUT instead.")
     school = School(school_id=school_id, name=name, kind=kind, **_contact(contact))
@@ -72,6 +81,7 @@ def update_school(
 ) -> School:
     """Change a school's name and kind, and the SCHOOL_CONTACT fields given (coordinators)."""
     require(viewer, Role.COORDINATOR)
+    contact = _checked_contact(contact, "The school's details were not changed.")
     wanted = {"name": name, "kind": kind, **_contact(contact)}
     return _change_school(session, viewer, school_id, wanted)
 
@@ -82,6 +92,8 @@ CONTACT_LIMITS = {
     "contact_name": 200,
     "contact_email": 254,
     "phone": 40,
+    "contact_function": 120,
+    "oid": 9,
 }
 """The longest value each SCHOOL_CONTACT field holds."""
 
@@ -96,7 +108,22 @@ def contact_problems(contact: dict[str, str]) -> list[str]:
     email = contact.get("contact_email", "")
     if email and (email.count("@") != 1 or " " in email or not all(email.split("@"))):
         problems.append(f"contact_email: {email!r} is not an e-mail address (name@domain).")
+    try:
+        identifiers.oid(contact.get("oid", ""))
+    except ValueError as invalid:
+        problems.append(f"oid: {invalid}.")
     return problems
+
+
+def _checked_contact(contact: dict[str, str], refusal: str) -> dict[str, str]:
+    """The contact details with the OID written as it is kept (upper case); Refused when the
+    OID is malformed (the API's other bounds are its model's)."""
+    problems = [p for p in contact_problems(contact) if p.startswith("oid: ")]
+    if problems:
+        raise Refused(refusal, problems=problems)
+    if "oid" in contact:
+        return {**contact, "oid": identifiers.oid(contact["oid"])}
+    return contact
 
 
 def update_school_contact(
@@ -109,6 +136,7 @@ def update_school_contact(
     problems = contact_problems(wanted)
     if problems:
         raise Refused("The school's contact details were not changed.", problems=problems)
+    wanted = _checked_contact(wanted, "The school's contact details were not changed.")
     return _change_school(session, viewer, school_id, wanted)
 
 

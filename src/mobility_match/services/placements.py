@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_
 from sqlmodel import Session, col, select
@@ -20,6 +21,7 @@ from mobility_match.documents.facts import Actor, DueStep, PlacementFacts
 from mobility_match.models import (
     Assignment,
     ChecklistStep,
+    HostReview,
     Response,
     Round,
     RoundStatus,
@@ -28,7 +30,7 @@ from mobility_match.models import (
 from mobility_match.records import GUARDIAN_COLUMNS
 from mobility_match.services.answers import get_assignment
 from mobility_match.services.errors import Conflict, Gone
-from mobility_match.services.snapshots import snapshot_placement
+from mobility_match.services.snapshots import placed_students, snapshot_placement
 
 FIRST_STEPS = 5
 """How many of the checklist's earliest steps the student's letter lists."""
@@ -77,6 +79,28 @@ def check_current(assignment: Assignment, round_: Round) -> None:
         raise Conflict(f"{who} declined the placement at {assignment.company_name}.")
     if assignment.response is Response.WITHDRAWN:
         raise Conflict(f"{assignment.company_name} withdrew the placement of {who}.")
+
+
+def minors_without_hours(session: Session, round_: Round) -> list[Assignment]:
+    """A published round's current placements of minors whose offer (in the round's
+    snapshot) gives no working hours: their learning agreements leave the hours, required
+    for a minor, to be written in. By last name."""
+    if round_.status is not RoundStatus.PUBLISHED:
+        return []
+    placed = placed_students(session, round_)
+    found = []
+    for assignment in session.exec(
+        select(Assignment)
+        .where(Assignment.round_id == round_.id, is_current())
+        .order_by(col(Assignment.last_name), col(Assignment.first_name))
+    ):
+        student, offer = placed.get(assignment.student_id, (None, None))
+        if student is None or offer is None or not student.is_minor_on(offer.start_date):
+            continue
+        extra = {name.strip().lower(): value.strip() for name, value in offer.extra}
+        if not extra.get("working_hours"):
+            found.append(assignment)
+    return found
 
 
 def placement_steps(session: Session, round_id: int, student_id: str) -> list[ChecklistStep]:
@@ -140,7 +164,32 @@ def facts_of(
         end_date=offer.end_date,
         response_deadline=round_.response_deadline,
         first_steps=tuple(steps[:FIRST_STEPS]),
+        school_contact_function=school.contact_function,
+        project_number=round_.project_number,
+        school_oid=school.oid,
+        partner_oid=partner.oid if partner else "",
+        **_after_return(session, assignment),
     )
+
+
+def _after_return(session: Session, assignment: Assignment) -> dict[str, Any]:
+    """What the host tutor's review says of the placement (dates, absences, skills), for the
+    documents written after return; nothing before it. Its free comment is left out."""
+    review = session.exec(
+        select(HostReview).where(
+            HostReview.round_id == assignment.round_id,
+            HostReview.student_id == assignment.student_id,
+            HostReview.offer_id == assignment.offer_id,
+        )
+    ).first()
+    if review is None:
+        return {}
+    return {
+        "actual_start": review.actual_start,
+        "actual_end": review.actual_end,
+        "days_absent": review.days_absent,
+        "skills_observed": tuple(review.skills),
+    }
 
 
 def due_step(step: ChecklistStep) -> DueStep:

@@ -4,13 +4,14 @@ one document to the next), renders a school's documents side by side.
 
 The HTML is made where the data is (the caller's process, which reads the database); only
 the HTML goes to a process, and only the PDF's bytes come back. Processes are started with
-`spawn` (never `fork`: the service has threads and open connections) when the first
-document comes, and live as long as the pool. With one process, documents are rendered
-in the caller's process, as without a pool.
+`spawn` (never `fork`: the service has threads and open connections) by `start()` or when
+the first document comes, and live as long as the pool. With one process, documents are
+rendered in the caller's process, as without a pool.
 """
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import threading
@@ -26,11 +27,19 @@ _renderer: DocumentRenderer | None = None
 def _start(override_dir: Path | None) -> None:
     global _renderer  # noqa: PLW0603 - one renderer per process of the pool
     _renderer = DocumentRenderer(override_dir)
+    # What the imports made lives as long as the process: out of the collector's sight, the
+    # collection after each document looks at that document's objects only.
+    gc.collect()
+    gc.freeze()
 
 
 def _render(html: str) -> bytes:
     assert _renderer is not None
     return _renderer.pdf(html)
+
+
+def _started() -> None:
+    """Nothing: run by each new process once `_start` has made its renderer."""
 
 
 def processes_for(setting: int) -> int:
@@ -57,6 +66,14 @@ class RenderPool:
                 done.set_exception(error)
             return done
         return self._pool().submit(_render, html)
+
+    def start(self) -> None:
+        """Start the processes now rather than with the first document: each first imports
+        WeasyPrint and makes its renderer, about a second."""
+        if self.processes > 1:
+            pool = self._pool()
+            for future in [pool.submit(_started) for _ in range(self.processes)]:
+                future.result()
 
     def _pool(self) -> ProcessPoolExecutor:
         with self._lock:

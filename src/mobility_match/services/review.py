@@ -115,7 +115,7 @@ _statistics_lock = threading.Lock()
 _computing_lock = threading.Lock()
 
 
-def _result_version(session: Session, round_: Round) -> tuple[object, ...]:
+def result_version(session: Session, round_: Round) -> tuple[object, ...]:
     """What changes whenever the round's result does: a solve writes new assignment rows and
     moves the round to a new version; any later change of an assignment (a lock, a move,
     an answer, a withdrawal, personal data put away) bumps that row's version, hence the
@@ -136,7 +136,7 @@ def statistics(session: Session, viewer: Viewer, round_id: int) -> RoundStatisti
 
     They are a function of the round's snapshot (which never changes) and of its
     assignments, so the figures of the last few rounds are kept in memory, keyed
-    by the snapshot and the result's version (`_result_version`), read afresh at
+    by the snapshot and the result's version (`result_version`), read afresh at
     every call: any change of an assignment makes a new key, and nothing needs
     invalidating. A hit costs one small query instead of reading 10,000 rows and
     computing again.
@@ -147,7 +147,7 @@ def statistics(session: Session, viewer: Viewer, round_id: int) -> RoundStatisti
         select(RoundSnapshot.created_at).where(RoundSnapshot.round_id == round_id)
     ).one()
     bind = session.get_bind().engine.url.render_as_string()
-    key = (bind, round_id, created, *_result_version(session, round_))
+    key = (bind, round_id, created, *result_version(session, round_))
     kept = _kept_statistics(key)
     if kept is not None:
         return kept

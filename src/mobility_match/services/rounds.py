@@ -23,7 +23,7 @@ from sqlalchemy import CursorResult, func, update
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from mobility_match import access, records
+from mobility_match import access, identifiers, records
 from mobility_match.access import Viewer
 from mobility_match.config import Settings
 from mobility_match.documents.checklists import Checklists
@@ -158,9 +158,17 @@ def create_round(
     seed: int = 0,
     previous_round_id: int | None = None,
     default_time_limit: float = 60.0,
+    project_number: str = "",
 ) -> Round:
-    """A new draft round on a snapshot of the students of pilot schools and the open offers."""
+    """A new draft round on a snapshot of the students of pilot schools and the open offers.
+
+    `project_number` is the Erasmus+ project (grant agreement) number its mobilities belong
+    to; a re-run given none keeps the previous round's."""
     problems = []
+    try:
+        project_number = identifiers.project_number(project_number)
+    except ValueError as invalid:
+        problems.append(f"project_number: {invalid}")
     if policy.strip():
         try:
             parse_policy(policy, "policy")
@@ -181,6 +189,8 @@ def create_round(
             )
     if problems:
         raise Refused("The round cannot be created.", problems=problems)
+    if previous is not None and not project_number:
+        project_number = previous.project_number
     students = session.exec(_pilot_students().order_by(col(Student.student_id))).all()
     offers = session.exec(
         select(Offer, Company)
@@ -195,6 +205,7 @@ def create_round(
         seed=seed,
         previous_round_id=previous_round_id,
         created_by=viewer.account_id,
+        project_number=project_number,
     )
     session.add(round_)
     session.flush()

@@ -6,10 +6,19 @@ published assignment it re-runs; the answer is read in French or English
 (wording/why.py). Scoped like the assignment it explains: someone else's student is
 NotFound. Students the reader may not see (another school's, for a teacher; anyone
 else, for a student) are named "another student". It changes nothing.
+
+Saying which stage a full offer would cost takes solving the round again: only a
+coordinator's question does that, within RESOLVE_TIME_LIMIT seconds, one solve at a time
+in the process, and each solve is kept (RESOLVED) for the round as it stands, so that
+asking again, or another coordinator asking, costs nothing. Teachers and students get
+everything else (hard rules, who holds the places, the cost of a free place) and
+never start a solve.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 
 from sqlmodel import Session
@@ -23,17 +32,20 @@ from mobility_match.matching.why import (
     Holder,
     Moved,
     OfferWhy,
+    Resolved,
+    Resolver,
     SolvedRound,
     StudentWhy,
+    never_solve,
     offer_data,
     student_data,
     why_not_offer,
     why_student,
 )
-from mobility_match.models import Role, RoundStatus
+from mobility_match.models import Role, Round, RoundStatus
 from mobility_match.services.answers import get_assignment
 from mobility_match.services.errors import Conflict, NotFound
-from mobility_match.services.review import current_result
+from mobility_match.services.review import current_result, result_version
 from mobility_match.services.rounds import get_round, round_policy
 from mobility_match.services.snapshots import previous_assignment, round_input
 from mobility_match.wording.why import (
@@ -44,9 +56,70 @@ from mobility_match.wording.why import (
     student_summary,
 )
 
-TIME_LIMIT = 10.0
+RESOLVE_TIME_LIMIT = 5.0
 """Seconds at most of each solve an explanation makes (the round's own limit if lower):
-an answer to a person waiting, not a new solve of the round."""
+an answer to a coordinator waiting, not a new solve of the round."""
+KEPT_SOLVES = 256
+"""How many solves (round as it stands, student, offer) are kept at most."""
+KEPT_CELLS = 2_000_000
+"""How many students' offers all kept solves hold at most (8 bytes each)."""
+
+SolveKey = tuple[object, ...]
+
+
+class Resolutions:
+    """The solves explanations made, kept per round as it stands, student and offer, the
+    least recently used dropped first; one solve at a time in the process."""
+
+    def __init__(self, kept: int = KEPT_SOLVES, cells: int = KEPT_CELLS) -> None:
+        self._kept, self._cells = kept, cells
+        self._entries: OrderedDict[SolveKey, Resolved] = OrderedDict()
+        self._entries_lock = threading.Lock()
+        self._solving = threading.Lock()
+        self.solves = 0
+        """Solves made, not served from memory (what the tests count)."""
+
+    def resolver(self, round_version: SolveKey) -> Resolver:
+        """The resolver of explanations of the round as it stands (`round_version`)."""
+
+        def resolve(solved: SolvedRound, i: int, j: int) -> Resolved:
+            key = (*round_version, solved.students[i].student_id, solved.offers[j].offer_id)
+            found = self._get(key)
+            if found is not None:
+                return found
+            with self._solving:
+                found = self._get(key)  # solved while this request waited its turn
+                if found is None:
+                    found = solved.solve_with_lock(i, j)
+                    self.solves += 1
+                    self._put(key, found)
+            return found
+
+        return resolve
+
+    def _get(self, key: SolveKey) -> Resolved | None:
+        with self._entries_lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def _put(self, key: SolveKey, resolved: Resolved) -> None:
+        with self._entries_lock:
+            self._entries[key] = resolved
+            while len(self._entries) > 1 and (
+                len(self._entries) > self._kept
+                or sum(r.assignment.size for r in self._entries.values()) > self._cells
+            ):
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._entries_lock:
+            self._entries.clear()
+
+
+RESOLVED = Resolutions()
+"""The process's kept solves of explanations."""
 
 
 @dataclass(frozen=True)
@@ -140,8 +213,9 @@ def explain(
             {p.student_id: p.offer_id for p in result.placements},
             round_policy(round_),
             previous=previous_assignment(session, round_),
-            time_limit=min(round_.time_limit, TIME_LIMIT),
+            time_limit=min(round_.time_limit, RESOLVE_TIME_LIMIT),
             seed=round_.seed,
+            resolver=_resolver(session, viewer, round_),
         )
     except (AssignmentError, LockError) as error:
         problems = error.problems if isinstance(error, AssignmentError) else (str(error),)
@@ -176,6 +250,16 @@ def explain(
     summary = tuple(student_summary(whole, words, offer_label, student_label))
     asked = None if offer_id is None else worded(why_not_offer(solved, student_id, offer_id))
     return Explanation(round_id, words.language, whole, summary, explained, asked)
+
+
+def _resolver(session: Session, viewer: Viewer, round_: Round) -> Resolver:
+    """Coordinators' questions solve again, once per round as it stands; others' never."""
+    if not viewer.is_coordinator:
+        return never_solve
+    # The round's creation and inputs tell it from a round of another database that
+    # reused its id (a test's, a development reset); the result version, its changes.
+    identity = (round_.id, round_.created_at, round_.inputs_sha256)
+    return RESOLVED.resolver((*identity, *result_version(session, round_)))
 
 
 def _visible(viewer: Viewer, students: dict[str, domain.Student]) -> set[str]:

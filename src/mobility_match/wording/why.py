@@ -186,6 +186,8 @@ def _verdict(why: OfferWhy, words: Words, offer: Label, student: Label) -> list[
         return [words("offer.locked_out")]
     if why.verdict is Verdict.HELD_BY_LOCKS:
         return [words("offer.held_by_locks")]
+    if why.verdict is Verdict.TAKEN:
+        return [words("offer.taken")]
     change = why.change
     if why.verdict is Verdict.TIE or change is None:
         lines = [words("offer.tie")]

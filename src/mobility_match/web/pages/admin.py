@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
+from mobility_match import identifiers
 from mobility_match.access import Viewer
 from mobility_match.api.deps import MAX_ID, SessionDep, SettingsDep
 from mobility_match.api.people import SchoolUpdate
@@ -372,7 +373,17 @@ def _school_page(
     return render(request, "admin/school.html", context, viewer=viewer, status_code=status_code)
 
 
-_SCHOOL_FIELDS = ("name", "kind", "address", "city", "contact_name", "contact_email", "phone")
+_SCHOOL_FIELDS = (
+    "name",
+    "kind",
+    "address",
+    "city",
+    "contact_name",
+    "contact_function",
+    "contact_email",
+    "phone",
+    "oid",
+)
 
 
 @router.get("/coordinator/schools/{school_id}")
@@ -400,6 +411,8 @@ def update_school(
     contact_name: Text = "",
     contact_email: Text = "",
     phone: Text = "",
+    contact_function: Text = "",
+    oid: Text = "",
 ) -> Response:
     """Change the school's name, kind and contact details (printed on letters)."""
     _ = gettext_for(request, viewer)
@@ -411,6 +424,8 @@ def update_school(
         "contact_name": contact_name,
         "contact_email": contact_email,
         "phone": phone,
+        "contact_function": contact_function,
+        "oid": oid,
     }
     try:
         body = SchoolUpdate.model_validate({key: value.strip() for key, value in form.items()})
@@ -431,6 +446,10 @@ def update_school(
     problems = people.contact_problems(contact)
     if problems:
         found = {name: sentence for name, _sep, sentence in (p.partition(": ") for p in problems)}
+        if "oid" in found:
+            found["oid"] = _(
+                "Enter the Erasmus+ organisation ID: E and 8 digits, e.g. %(example)s, or nothing."
+            ) % {"example": identifiers.OID_EXAMPLE}
         return _school_page(
             request, session, viewer, school_id, form=form, errors=found, status_code=422
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal, TypeVar
 
 import pandas as pd
@@ -65,6 +65,7 @@ class OfferForm(BaseModel):
     language_2: str = ""
     level_2: str = ""
     accepts_minors: str = ""
+    working_hours: str = ""
     version: str = ""
 
     @classmethod
@@ -91,6 +92,7 @@ class OfferForm(BaseModel):
             language_2=needs[1][0],
             level_2=needs[1][1],
             accepts_minors="true" if offer.accepts_minors else "",
+            working_hours=offer.extra.get("working_hours", ""),
             version=str(offer.version),
         )
 
@@ -125,6 +127,7 @@ class OfferForm(BaseModel):
             "end_date": self.end_date,
             "language_requirement": self.requirement()[0],
             "accepts_minors": "true" if self.accepts_minors and minors_allowed else "false",
+            "working_hours": self.working_hours,
         }
 
 
@@ -151,6 +154,7 @@ def _labels(_: Translate) -> dict[str, str]:
         "end_date": _("Last day"),
         "language_requirement": _("Language requirement"),
         "accepts_minors": _("Students under 18"),
+        "working_hours": _("Working hours"),
     }
 
 
@@ -200,6 +204,10 @@ _PATTERNS: list[tuple[re.Pattern[str], Callable[[Translate, re.Match[str]], str]
             _("Enter a whole number of places from 1 to %(most)s.")
             % {"most": m.group(1).replace(",", "")}
         ),
+    ),
+    (
+        re.compile(r"^the working hours are \d+ characters; at most (\d+)"),
+        lambda _, m: _("Too long: at most %(most)d characters.") % {"most": int(m.group(1))},
     ),
     (
         re.compile(r"is not an e-mail address"),
@@ -312,6 +320,7 @@ _FORM_FIELDS = frozenset(
         "end_date",
         "language_requirement",
         "accepts_minors",
+        "working_hours",
     }
 )
 
@@ -421,8 +430,10 @@ def _submit(
     save: Callable[[OfferFields], OfferView],
     _: Translate,
     language: str,
+    kept: Mapping[str, str] | None = None,
 ) -> Problems:
-    """Check and save the form through the service; the problems if it was refused."""
+    """Check and save the form through the service; the problems if it was refused.
+    `kept`: the stored offer's columns of its own (`extra`), which the form keeps."""
     country = _country_of(viewer)
     cells = form.cells(country, minors_allowed=country != domain.Country.UK.value)
     problems = Problems()
@@ -445,6 +456,7 @@ def _submit(
                     "start_date": start_date,
                     "end_date": end_date,
                     "accepts_minors": cells["accepts_minors"] == "true",
+                    "extra": _extra(kept or {}, form.working_hours),
                 }
             )
     except ValidationError as invalid:
@@ -472,6 +484,14 @@ def _submit(
         else:
             raise
     return problems
+
+
+def _extra(kept: Mapping[str, str], working_hours: str) -> dict[str, str]:
+    """The offer's columns of its own: those stored, with the form's working hours."""
+    extra = {name: value for name, value in kept.items() if name != "working_hours"}
+    if working_hours.strip():
+        extra["working_hours"] = working_hours.strip()
+    return extra
 
 
 # ---- the offers ---------------------------------------------------------------------------
@@ -544,7 +564,7 @@ def update_offer(
         return offers.update_offer(session, viewer, offer_id, fields, version=version)
 
     try:
-        problems = _submit(session, viewer, offer_id, form, save, _, language)
+        problems = _submit(session, viewer, offer_id, form, save, _, language, view[0].extra)
     except Conflict:
         session.rollback()
         current = offers.get_offer(session, viewer, offer_id)

@@ -156,10 +156,6 @@ class Breakdown:
     """Category name → gender → figures, in the charts' order."""
 
 
-def _rate(figures: GroupFigures) -> float | None:
-    return float(Fraction(figures.placed, figures.eligible)) if figures.eligible else None
-
-
 def _breakdown(
     key: str,
     title: str,
@@ -176,7 +172,7 @@ def _breakdown(
         categories, series, [[float(g[gender].placed) for gender in genders] for _n, g in rows]
     )
     rates = bar_chart(
-        categories, series, [[_rate(g[gender]) for gender in genders] for _n, g in rows], rate=True
+        categories, series, [[g[gender].rate for gender in genders] for _n, g in rows], rate=True
     )
     return Breakdown(key, title, counts, rates, rows)
 
@@ -190,15 +186,15 @@ def _breakdowns(
     """The genders shown (X only when the round has such students), their series, and the
     breakdowns by country, sector and school."""
     genders = [g.value for g in domain.Gender if g is not domain.Gender.X]
-    if stats.by_gender[domain.Gender.X.value].total:
+    if stats.by_gender[domain.Gender.X.value].students:
         genders.append(domain.Gender.X.value)
     series = [Series(g.lower(), labels["gender"][g]) for g in genders]
     parts = [
         _breakdown(key, title, groups, names, genders, series)
         for key, title, groups, names in (
-            ("country", _("By host country"), stats.country_by_gender, labels["country"]),
-            ("sector", _("By sector"), stats.sector_by_gender, labels["sector"]),
-            ("school", _("By school"), stats.school_by_gender, school_names),
+            ("country", _("By host country"), stats.by_country_and_gender, labels["country"]),
+            ("sector", _("By sector"), stats.by_sector_and_gender, labels["sector"]),
+            ("school", _("By school"), stats.by_school_and_gender, school_names),
         )
     ]
     return genders, series, parts
@@ -216,7 +212,7 @@ def statistics_page(
     school_names = dict(answers.round_schools(session, viewer, round_id))
     labels = _labels(_)
     genders, series, parts = _breakdowns(stats, school_names, labels, _)
-    reasons = list(stats.reasons.items())
+    reasons = list(stats.unplaced_by_reason.items())
     reason_chart = bar_chart(
         [labels["reason"].get(code, code) for code, _n in reasons],
         [Series("all", _("Unplaced students"))],
@@ -227,7 +223,7 @@ def statistics_page(
         "round": round_,
         "stats": stats,
         "share": Fraction(stats.placed, stats.students) if stats.students else None,
-        "gap_points": round(float(stats.gender_gap) * 100, 1),
+        "gap_points": round(stats.gender_gap * 100, 1),
         "lowest_name": school_names.get(lowest, lowest) if lowest else "",
         "series": series,
         "parts": parts,

@@ -18,13 +18,14 @@ from fastapi import APIRouter, Depends, Form, Path, Request, Response
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 
+from mobility_match import identifiers
 from mobility_match.access import Viewer
 from mobility_match.api.deps import MAX_ID, ChecklistsDep, SessionDep, SettingsDep
 from mobility_match.api.rounds import SolverDep
-from mobility_match.matching.policy import STAGES
+from mobility_match.matching.stages import POLICY_STAGES, STAGE_SPECS, Stage
 from mobility_match.models import MailStatus, Round, RoundStatus, utcnow
 from mobility_match.models import Response as Answer
-from mobility_match.services import fairness_price, mail, review, rounds
+from mobility_match.services import fairness_price, mail, placements, review, rounds
 from mobility_match.services.errors import Conflict, Refused
 from mobility_match.web import csrf
 from mobility_match.web.deps import CoordinatorPage
@@ -35,7 +36,7 @@ router = APIRouter(dependencies=[Depends(csrf.check)], include_in_schema=False)
 RoundId = Annotated[int, Path(ge=1, le=MAX_ID)]
 FormText = Annotated[str, Form(max_length=200)]
 
-POSITIONS = len(STAGES)
+POSITIONS = len(POLICY_STAGES)
 """The new-round form has one choice of stage per position."""
 
 DEADLINE_DAYS = 14
@@ -43,42 +44,24 @@ DEADLINE_DAYS = 14
 
 
 def stage_texts(_: Any) -> dict[str, tuple[str, str]]:
-    """Each objective stage's name and one-line explanation, in the page's language."""
-    return {
-        "starting": (_("Preparing the round"), _("Reading the students and offers.")),
-        "placements": (
-            _("Placements"),
-            _("Place as many students as possible."),
-        ),
-        "gender_gap": (
-            _("Gender balance"),
-            _("Bring the placement rates of eligible girls and boys as close as possible."),
-        ),
-        "preferences": (
-            _("Students' choices"),
-            _("Give students their best-ranked choices (a first choice costs nothing)."),
-        ),
-        "school_fairness": (
-            _("Fairness between schools"),
-            _("Raise the lowest placement rate among the schools."),
-        ),
-        "changes": (
-            _("Stability"),
-            _("Change as few placements of the published round as possible (re-runs only)."),
-        ),
-    }
+    """Each objective stage's name and one-line explanation, in the page's language (the
+    stages' labels are in matching/stages.py; their French is in rounds.po)."""
+    texts = {"starting": (_("Preparing the round"), _("Reading the students and offers."))}
+    for stage, spec in STAGE_SPECS.items():
+        texts[stage] = (_(spec.label), _(spec.summary))
+    return texts
 
 
-def tolerance_hints(_: Any) -> dict[str, str]:
+def tolerance_hints(_: Any) -> dict[Stage, str]:
     """What the tolerance of each stage means, in the page's language."""
     return {
-        "placements": _(
+        Stage.PLACEMENTS: _(
             "Share of the most placements the later stages may give up "
             "(5 keeps at least 95 % of them)."
         ),
-        "gender_gap": _("Percentage points the gap may grow above the smallest gap."),
-        "preferences": _("Share the preference cost may grow above the least cost."),
-        "school_fairness": _(
+        Stage.GENDER_GAP: _("Percentage points the gap may grow above the smallest gap."),
+        Stage.PREFERENCES: _("Share the preference cost may grow above the least cost."),
+        Stage.SCHOOL_FAIRNESS: _(
             "Percentage points the lowest school rate may fall below its best value."
         ),
     }
@@ -109,10 +92,11 @@ def _default_form(settings_limit: float) -> dict[str, str]:
         "name": "",
         "time_limit": f"{settings_limit:g}",
         "seed": "0",
+        "project_number": "",
     }
-    for position, stage in enumerate(STAGES, start=1):
+    for position, stage in enumerate(POLICY_STAGES, start=1):
         values[f"stage_{position}"] = stage
-    for stage in STAGES:
+    for stage in POLICY_STAGES:
         values[f"tolerance_{stage}"] = "0"
     return values
 
@@ -130,7 +114,7 @@ def _new_round_page(
         "values": values,
         "errors": errors or {},
         "problems": problems or [],
-        "stages": STAGES,
+        "stages": POLICY_STAGES,
         "stage_texts": stage_texts(_),
         "tolerance_hints": tolerance_hints(_),
         "positions": range(1, POSITIONS + 1),
@@ -154,7 +138,7 @@ def policy_toml(values: dict[str, str], _: Any) -> tuple[str, dict[str, str]]:
         stage = values.get(field, "")
         if not stage:
             continue
-        if stage not in STAGES:
+        if stage not in POLICY_STAGES:
             errors[field] = _("Choose one of the listed stages.")
         elif stage in order:
             errors[field] = _("This stage is already chosen at an earlier position.")
@@ -163,7 +147,7 @@ def policy_toml(values: dict[str, str], _: Any) -> tuple[str, dict[str, str]]:
     if not order and not errors:
         errors["stage_1"] = _("Choose at least one stage.")
     tolerances: dict[str, Decimal] = {}
-    for stage in STAGES:
+    for stage in POLICY_STAGES:
         field = f"tolerance_{stage}"
         raw = values.get(field, "").strip().replace(",", ".") or "0"
         try:
@@ -174,7 +158,7 @@ def policy_toml(values: dict[str, str], _: Any) -> tuple[str, dict[str, str]]:
             errors[field] = _("Enter a number from 0 to 100.")
         elif percent and stage in order:
             tolerances[stage] = percent / 100
-    if errors or (tuple(order) == STAGES and not tolerances):
+    if errors or (tuple(order) == POLICY_STAGES and not tolerances):
         return "", errors
     lines = ["stages = [" + ", ".join(f'"{stage}"' for stage in order) + "]"]
     if tolerances:
@@ -200,6 +184,7 @@ def create_round(
     tolerance_gender_gap: FormText = "",
     tolerance_preferences: FormText = "",
     tolerance_school_fairness: FormText = "",
+    project_number: FormText = "",
 ) -> Response:
     """Create a draft round on a snapshot of the current students and open offers."""
     _ = gettext_for(request, viewer)
@@ -215,6 +200,7 @@ def create_round(
         "tolerance_gender_gap": tolerance_gender_gap,
         "tolerance_preferences": tolerance_preferences,
         "tolerance_school_fairness": tolerance_school_fairness,
+        "project_number": project_number,
     }
     policy, errors = policy_toml(values, _)
     if not name.strip():
@@ -225,6 +211,12 @@ def create_round(
     chosen_seed = _whole(seed or "0")
     if chosen_seed is None or not 0 <= chosen_seed <= MAX_ID:
         errors["seed"] = _("Enter a whole number, 0 or more.")
+    try:
+        identifiers.project_number(project_number)
+    except ValueError:
+        errors["project_number"] = _(
+            "Enter the project number of the grant agreement, e.g. %(example)s, or nothing."
+        ) % {"example": identifiers.PROJECT_NUMBER_EXAMPLE}
     if errors:
         return _new_round_page(request, viewer, values, errors, status_code=422)
     try:
@@ -236,6 +228,7 @@ def create_round(
             time_limit=limit,
             seed=chosen_seed or 0,
             default_time_limit=settings.solve_time_limit,
+            project_number=project_number,
         )
     except Refused as refusal:
         problems = [refusal.message, *refusal.problems]
@@ -318,6 +311,7 @@ def _round_page(
             if round_.status is RoundStatus.PUBLISHED
             else None
         ),
+        "to_complete": placements.minors_without_hours(session, round_),
         "fairness": (
             fairness_price.get(session, viewer, round_id)
             if round_.status in (RoundStatus.SOLVED, RoundStatus.PUBLISHED)

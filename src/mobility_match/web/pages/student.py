@@ -23,6 +23,7 @@ from mobility_match.api.auth import set_session_cookie
 from mobility_match.api.deps import MAX_ID, RendererDep, SessionDep, SettingsDep
 from mobility_match.documents.facts import Actor, PlacementFacts
 from mobility_match.matching.rules import HARD_RULES, HardRule, RuleContext, age_limit
+from mobility_match.matching.stages import Stage
 from mobility_match.models import Assignment, Role, Round, utcnow
 from mobility_match.models import Response as Answer
 from mobility_match.services import (
@@ -292,7 +293,8 @@ def tick_step(
 def own_document(
     kind: str, viewer: StudentPage, session: SessionDep, renderer: RendererDep
 ) -> Response:
-    """The student's own letter or checklist as PDF (other documents are the school's)."""
+    """The student's own letter, checklist or Europass Mobility as PDF (other documents are
+    the school's)."""
     document = documents.generate_own(session, viewer, renderer, kind, _today())
     return Response(
         document.pdf,
@@ -344,7 +346,7 @@ def why_page(request: Request, viewer: StudentPage, session: SessionDep) -> Resp
     stages = [words.stage(name) for name in round_policy(current.round).stages]
     if current.round.previous_round_id is not None:
         # A re-run keeps earlier placements where it can, right after placing the most.
-        stages.insert(1, words.stage("changes"))
+        stages.insert(1, words.stage(Stage.CHANGES))
     placed_verdict = judged.verdict(placed.offer_id) if placed else None
     context: dict[str, Any] = {
         "current": current,
@@ -579,14 +581,18 @@ class _Words:
         # A rule without words here yet: its own sentence, in English.
         return rule.refusal(student, offer, RuleContext.of(domain.load_vocabulary()))
 
-    def stage(self, name: str) -> str:
+    def stage(self, name: Stage) -> str:
         _ = self._
         names = {
-            "placements": _("place as many students as possible"),
-            "gender_gap": _("give girls and boys the same chances (the same share of them placed)"),
-            "changes": _("change as few placements as possible compared with the previous round"),
-            "preferences": _("respect everyone's choices as well as possible"),
-            "school_fairness": _(
+            Stage.PLACEMENTS: _("place as many students as possible"),
+            Stage.GENDER_GAP: _(
+                "give girls and boys the same chances (the same share of them placed)"
+            ),
+            Stage.CHANGES: _(
+                "change as few placements as possible compared with the previous round"
+            ),
+            Stage.PREFERENCES: _("respect everyone's choices as well as possible"),
+            Stage.SCHOOL_FAIRNESS: _(
                 "be fair between schools (the school with the lowest share of students "
                 "placed as high as possible)"
             ),
