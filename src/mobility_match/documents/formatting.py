@@ -363,7 +363,13 @@ _TAG = re.compile(r"(<[^>]*>)")
 _NBSP, _NNBSP = "\u00a0", "\u202f"
 
 
+_SIGNS = re.compile(r"[§«»:;!?]")
+"""The signs spacing is about: a text without any (most between tags) is left as it is."""
+
+
 def _spacing(text: str, *, french: bool) -> str:
+    if _SIGNS.search(text) is None:
+        return text
     text = re.sub(r"(§+)[ \t\n]+", "\\1" + _NBSP, text)
     if not french:
         return text

@@ -8,11 +8,9 @@ template is autoescaped, and the PDF renderer may read nothing but the template 
 
 from __future__ import annotations
 
-import gc
 import re
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse, path2url
 
 import mobility_match
+from mobility_match.collector import collector_paused
 from mobility_match.documents import formatting
 from mobility_match.documents.facts import HOST_LANGUAGE, DueStep, PlacementFacts
 from mobility_match.domain import Country
@@ -189,20 +188,6 @@ _STYLESHEETS_KEPT = 16
 """Parsed style sheets a renderer keeps (one per school overriding style.css, at most)."""
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a PDF renders: WeasyPrint makes objects by the
-    hundred thousand, and the collections they set off cost up to a tenth of its time; the
-    first collection after the document frees what it leaves at once."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 class DocumentRenderer:
     """Renders placement documents from the packaged templates, or a school's overrides."""
 
@@ -267,7 +252,7 @@ class DocumentRenderer:
         # The font configuration, the resource cache and the parsed stylesheet are reused from
         # one document to the next; WeasyPrint does not say they may be shared by threads,
         # so one document renders at a time (the work holds the GIL anyway).
-        with self._pdf_lock, _collector_paused():
+        with self._pdf_lock, collector_paused():
             html, stylesheets = self._lift_stylesheet(html, base, fetcher)
             document = weasyprint.HTML(string=html, base_url=base, url_fetcher=fetcher)
             pdf: bytes = document.write_pdf(

@@ -31,11 +31,9 @@ and coded facts only; nothing here changes the database.
 
 from __future__ import annotations
 
-import gc
 import math
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -45,6 +43,7 @@ from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
 from mobility_match.access import Viewer
+from mobility_match.collector import collector_paused
 from mobility_match.domain import load_vocabulary
 from mobility_match.models import (
     EMPLOYED_SITUATIONS,
@@ -426,27 +425,13 @@ _SITUATION = {member.name: member for member in Situation}
 _NOT_HELD = {Response.DECLINED.name, Response.WITHDRAWN.name}
 
 
-@contextmanager
-def _no_collection() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while tens of thousands of small records are
-    made: none holds a cycle, and its passes over the whole heap took a third of the time
-    of 20,000 graduates (benchmarks/evaluation.py)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def graduates(
     session: Session, viewer: Viewer, *, cohort: int | None = None, waves: Sequence[int] = WAVES
 ) -> list[Graduate]:
     """Every graduate of every school (of `cohort`, if given) with the current published
     placement, its outcome and the follow-up answers: four queries, no name read."""
     require(viewer, Role.COORDINATOR, Role.EVALUATOR)
-    with _no_collection():
+    with collector_paused():
         return _graduates(session, cohort, waves)
 
 
