@@ -141,6 +141,12 @@ ANY_OTHER = "*"
 """In a student's preferences: any other acceptable offer."""
 
 
+def optional_columns(extra: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    """The optional columns of a student's or an offer's row (`extra`), by lower-case name,
+    names and values trimmed."""
+    return {name.strip().lower(): value.strip() for name, value in extra}
+
+
 @dataclass(frozen=True)
 class Student:
     """A graduate taking part in a round, as read from students.csv."""

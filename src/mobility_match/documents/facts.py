@@ -13,7 +13,15 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from mobility_match import identifiers
-from mobility_match.domain import Country, Diploma, Gender, Offer, Student, cefr_name
+from mobility_match.domain import (
+    Country,
+    Diploma,
+    Gender,
+    Offer,
+    Student,
+    cefr_name,
+    optional_columns,
+)
 
 HOST_LANGUAGE: dict[Country, str] = {Country.DE: "de", Country.PL: "pl", Country.UK: "en"}
 """The language letters to a host company are written in (the French original goes with them)."""
@@ -172,8 +180,8 @@ def with_details(facts: PlacementFacts, student: Student, offer: Offer) -> Place
     optional columns of the snapshot's student and offer (`address`, `emergency_name`,
     `emergency_phone`; `contact_gender`, `contact_function`, `company_oid`,
     `working_hours`) and the working language."""
-    offer_extra = {name.strip().lower(): value.strip() for name, value in offer.extra}
-    student_extra = {name.strip().lower(): value.strip() for name, value in student.extra}
+    offer_extra = optional_columns(offer.extra)
+    student_extra = optional_columns(student.extra)
     gender = offer_extra.get("contact_gender", "").upper()
     language, level = working_language(student, offer)
     return replace(

@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 
 from mobility_match import identifiers
 from mobility_match.access import Viewer
-from mobility_match.domain import Gender, Offer
+from mobility_match.domain import Gender, Offer, optional_columns
 from mobility_match.models import (
     Assignment,
     PlacementOutcome,
@@ -190,7 +190,7 @@ def mobility_rows(
 
 def _company_oid(offer: Offer) -> str:
     """The host company's OID (the offers' optional `company_oid` column), when given."""
-    extra = {name.strip().lower(): value.strip() for name, value in offer.extra}
+    extra = optional_columns(offer.extra)
     return extra.get("company_oid", "").upper()
 
 

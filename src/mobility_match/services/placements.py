@@ -97,7 +97,7 @@ def minors_without_hours(session: Session, round_: Round) -> list[Assignment]:
         student, offer = placed.get(assignment.student_id, (None, None))
         if student is None or offer is None or not student.is_minor_on(offer.start_date):
             continue
-        extra = {name.strip().lower(): value.strip() for name, value in offer.extra}
+        extra = domain.optional_columns(offer.extra)
         if not extra.get("working_hours"):
             found.append(assignment)
     return found
@@ -206,5 +206,5 @@ def due_step(step: ChecklistStep) -> DueStep:
 
 
 def _guardian(student: domain.Student) -> Sequence[str]:
-    extra = {name.strip().lower(): value.strip() for name, value in student.extra}
+    extra = domain.optional_columns(student.extra)
     return [extra.get(column, "") for column in GUARDIAN_COLUMNS]
