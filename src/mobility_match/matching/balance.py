@@ -13,8 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import combinations
 
+import numpy as np
+
+from mobility_match.matching.pairs import IntArray
 from mobility_match.matching.problem import F, M, X, gap_numerator
 
 Vector = tuple[int, int, int]
@@ -58,15 +62,30 @@ class GenderPolytope:
         floor(A) ≤ v(A) ≤ rank(A) for every A, with c then eliminated: every lower
         bound on c (0 included) at most every upper one, each pair a bound on b.
         """
-        lo, hi = 0, self.rank(M)
+        if 0 <= a < len(self._b_bounds[0]):
+            lo, hi = self._b_bounds
+            return int(lo[a]), int(hi[a])
+        lo, hi = self._b_bounds_of(np.array([a], dtype=np.int64))
+        return int(lo[0]), int(hi[0])
+
+    @cached_property
+    def _b_bounds(self) -> tuple[IntArray, IntArray]:
+        """b_range of every number of girls in a_values(), at once."""
+        return self._b_bounds_of(np.arange(self.rank(F) + 1, dtype=np.int64))
+
+    def _b_bounds_of(self, a: IntArray) -> tuple[IntArray, IntArray]:
+        """b_range for each number of girls in `a`; (1, 0) where no boys count is reachable."""
+        lo, hi = np.zeros(len(a), dtype=np.int64), np.full(len(a), self.rank(M), dtype=np.int64)
+        empty = np.zeros(len(a), dtype=bool)
         for groups in SUBSETS:
             if X in groups:
                 continue
             girls = a if F in groups else 0
             if M in groups:
-                lo, hi = max(lo, self.floor(groups) - girls), min(hi, self.ranks[groups] - girls)
-            elif not self.floor(groups) <= girls <= self.ranks[groups]:
-                return 1, 0
+                lo = np.maximum(lo, self.floor(groups) - girls)
+                hi = np.minimum(hi, self.ranks[groups] - girls)
+            else:
+                empty |= (girls < self.floor(groups)) | (girls > self.ranks[groups])
         lower = [(0, frozenset[int]())] + [(self.floor(g), g) for g in SUBSETS if X in g]
         for floor, below in lower:
             for above in (g for g in SUBSETS if X in g):
@@ -74,12 +93,12 @@ class GenderPolytope:
                 k = (M in above) - (M in below)
                 rhs = self.ranks[above] - floor - a * ((F in above) - (F in below))
                 if k > 0:
-                    hi = min(hi, rhs)
+                    hi = np.minimum(hi, rhs)
                 elif k < 0:
-                    lo = max(lo, -rhs)
-                elif rhs < 0:
-                    return 1, 0
-        return lo, hi
+                    lo = np.maximum(lo, -rhs)
+                else:
+                    empty |= rhs < 0
+        return np.where(empty, 1, lo), np.where(empty, 0, hi)
 
     def c_range(self, a: int, b: int) -> tuple[int, int]:
         """Return the interval of placed others reachable with a girls and b boys placed."""
@@ -113,24 +132,32 @@ class GenderPolytope:
 
     def smallest_gap(self) -> int:
         """Return the least gap numerator over every reachable vector."""
-        best: int | None = None
-        for a in self.a_values():
-            lo, hi = self.b_range(a)
-            if lo > hi:
-                continue
-            lf, lm, _ = self.locked
-            target = (lf + a) * self.eligible_m // self.eligible_f - lm if self.eligible_f else lo
-            for b in {min(max(target, lo), hi), min(max(target + 1, lo), hi)}:
-                gap = self.gap(a, b)
-                best = gap if best is None else min(best, gap)
-        if best is None:
+        lo, hi = self._b_bounds
+        a = np.flatnonzero(lo <= hi)
+        if not len(a):
             raise ValueError("no placement vector is reachable")
+        lo, hi = lo[a], hi[a]
+        lf, lm, _ = self.locked
+        e_f, e_m = self.eligible_f, self.eligible_m
+        if e_f == 0 or e_m == 0:
+            return 0  # gap_numerator's convention
+        # The boys nearest the fair ratio on either side, within the interval.
+        target = (lf + a) * e_m // e_f - lm
+        best = min(
+            int(np.abs((lf + a) * e_m - (lm + np.clip(b, lo, hi)) * e_f).min())
+            for b in (target, target + 1)
+        )
         return best
+
+    def _girls_and_boys(self) -> Iterator[tuple[int, int, int]]:
+        """Yield (a, lo, hi) for each a of a_values() with some boys count reachable."""
+        lo, hi = self._b_bounds
+        a = np.flatnonzero(lo <= hi)
+        yield from zip(a.tolist(), lo[a].tolist(), hi[a].tolist(), strict=True)
 
     def vectors(self, limit: int) -> Iterator[Vector]:
         """Yield every reachable (a, b, c) whose gap numerator is at most `limit`, c least."""
-        for a in self.a_values():
-            lo, hi = self.b_range(a)
+        for a, lo, hi in self._girls_and_boys():
             for b in self._boys_near(a, lo, hi, limit):
                 c_lo, c_hi = self.c_range(a, b)
                 if c_lo <= c_hi:
@@ -139,8 +166,7 @@ class GenderPolytope:
     def most_placements(self, limit: int) -> Vector:
         """Return the reachable vector with gap at most `limit` placing the most students."""
         best: tuple[int, Vector] | None = None
-        for a in self.a_values():
-            lo, hi = self.b_range(a)
+        for a, lo, hi in self._girls_and_boys():
             for b in self._boys_near(a, lo, hi, limit):
                 c_lo, c_hi = self.c_range(a, b)
                 if c_lo <= c_hi and (best is None or a + b + c_hi > best[0]):

@@ -18,7 +18,7 @@ import numpy as np
 
 from mobility_match.matching.pairs import IntArray
 from mobility_match.matching.policy import Policy
-from mobility_match.matching.problem import UNPLACED, Assignment, Problem, measure
+from mobility_match.matching.problem import UNPLACED, Assignment, Problem
 from mobility_match.matching.stages import Stage
 
 ABSENT = -3
@@ -80,7 +80,7 @@ class FlowCost:
 
     def of(self, problem: Problem, assignment: Assignment) -> int:
         """The cost of a full assignment, locked students included."""
-        cost = measure(problem, assignment).preference_cost
+        cost = problem.preference_cost(assignment)
         if self.before is not None:
             cost += self.per_change * count_changes(self.before, assignment)
         return cost

@@ -14,7 +14,6 @@ rates to try.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -99,6 +98,8 @@ class SchoolNetwork:
         self._arc_student = np.full(len(self._tails), -1, dtype=np.int64)
         self._arc_student[self._student_arcs] = self.students
         self._arc_student[self._pair_arcs] = self.pair_student
+        self._arc_gender = np.full(len(self._tails), -1, dtype=np.int64)
+        self._arc_gender[self._student_arcs] = problem.gender[self.students]
         if admissible is not None:
             self._restrict(admissible, problem.free_pair_mask())
 
@@ -115,9 +116,7 @@ class SchoolNetwork:
 
     def lower_bounds(self, rate: Fraction) -> IntArray:
         """Return how many free students each school must place for its rate to reach `rate`."""
-        needed = np.array(
-            [math.ceil(rate * int(e)) for e in self.eligible_by_school], dtype=np.int64
-        )
+        needed = school_floors(rate, self.eligible_by_school)
         lower: IntArray = np.maximum(0, needed - self.locked.school_placed)
         return lower
 
@@ -140,8 +139,9 @@ class SchoolNetwork:
         # A lower bound l on u → v: l units are sent up front, so u owes l and v holds l.
         supplies = np.zeros(self._n_nodes, dtype=np.int64)
         supplies[SOURCE], supplies[SINK] = most, -most
-        np.subtract.at(supplies, self._tails, lower)
-        np.add.at(supplies, self._heads, lower)
+        bounded = np.flatnonzero(lower)
+        np.subtract.at(supplies, self._tails[bounded], lower[bounded])
+        np.add.at(supplies, self._heads[bounded], lower[bounded])
         return lower, capacities, supplies
 
     def reachable(self, rate: Fraction, limits: FairnessLimits) -> bool:
@@ -377,21 +377,24 @@ class SchoolFlow:
         """Split other − self into cycles that each follow the sign of the difference."""
         network = self.network
         difference = other.flows - self.flows
+        changed = np.flatnonzero(difference)
+        amounts = difference[changed]
+        forward = amounts > 0
+        tails = np.where(forward, network._tails[changed], network._heads[changed])
+        heads = np.where(forward, network._heads[changed], network._tails[changed])
         out: dict[int, list[tuple[int, int, int]]] = {}
-        for changed in np.flatnonzero(difference).tolist():
-            sign = 1 if difference[changed] > 0 else -1
-            tail, head = int(network._tails[changed]), int(network._heads[changed])
-            if sign < 0:
-                tail, head = head, tail
-            for _ in range(abs(int(difference[changed]))):
-                out.setdefault(tail, []).append((head, changed, sign))
-        student_gender = dict(
-            zip(
-                network._student_arcs.tolist(),
-                network.problem.gender[network.students].tolist(),
-                strict=True,
+        for arc, tail, head, amount in zip(
+            changed.tolist(), tails.tolist(), heads.tolist(), amounts.tolist(), strict=True
+        ):
+            out.setdefault(tail, []).extend([(head, arc, 1 if amount > 0 else -1)] * abs(amount))
+        # The gender of the student of each changed student arc (the others: none).
+        student_gender = {
+            arc: gender
+            for arc, gender in zip(
+                changed.tolist(), network._arc_gender[changed].tolist(), strict=True
             )
-        )
+            if gender >= 0
+        }
         cycles: list[Cycle] = []
         for first in [int(node) for node in out]:
             while out.get(first):
@@ -492,6 +495,13 @@ def closer_cycles(
                 chosen.append(k)
                 improved = True
     return chosen
+
+
+def school_floors(rate: Fraction, eligible: IntArray) -> IntArray:
+    """⌈rate · eligible⌉ per school: how many students each must place to reach `rate`,
+    exactly, in integers."""
+    floors: IntArray = -((-rate.numerator * eligible.astype(np.int64)) // rate.denominator)
+    return floors
 
 
 def candidate_rates(eligible_by_school: IntArray) -> list[Fraction]:

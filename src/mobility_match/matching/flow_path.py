@@ -63,6 +63,8 @@ class LeastCost:
     vectors: tuple[Vector, ...]
     """Free placements by gender of all least-cost vectors (empty: gender was not constrained,
     or the search was cut short)."""
+    assignments: tuple[Assignment, ...] = ()
+    """The least-cost flow of each vector, as FlowNetwork.min_cost gave it."""
     proven: bool = True
     """False when the round's deadline cut the search short: `cost` is then only the least
     found, and `vectors` empty."""
@@ -108,9 +110,7 @@ def solve_by_flows(run: RoundRun) -> Assignment:
             weight = change_weights(before, network.pair_student, network.pair_offer)
             ranks, floors = network.least_weight_ranks(free_max, weight, fewest)
         else:
-            ranks = compute_ranks(
-                lambda caps: network.max_placements(caps)[0], network.free_students
-            )
+            ranks = compute_ranks(network.max_placed, network.free_students)
             floors = None
         polytope = GenderPolytope(ranks, min_free, locked.placed_by_gender, e_f, e_m, floors)
         best = polytope.smallest_gap()
@@ -207,7 +207,8 @@ def _least_cost_balanced(
         vector = min(cache, key=lambda v: (cache[v], v))
         return LeastCost(cache[vector], assignments[vector], (), proven=False)
     vectors = tuple(sorted(v for v in tied if cost_of(v) == best))
-    return LeastCost(best, assignments[vectors[0]], vectors)
+    solved = tuple(assignments[v] for v in vectors)
+    return LeastCost(best, solved[0], vectors, solved)
 
 
 def _school_fairness(
@@ -250,10 +251,10 @@ def _school_fairness(
     if exact and least is not None:
         cut = [
             (
-                SchoolNetwork(problem, network.admissible(v), run.flow_cost),
+                SchoolNetwork(problem, network.admissible(v, solved), run.flow_cost),
                 replace(limits, counts=(v[0] + locked[0], v[1] + locked[1], v[2] + locked[2])),
             )
-            for v in least.vectors
+            for v, solved in zip(least.vectors, least.assignments, strict=True)
         ]
     else:
         cut = [(SchoolNetwork(problem, cost=run.flow_cost), limits)]

@@ -76,6 +76,12 @@ class FlowNetwork:
 
     def max_placements(self, caps: tuple[int, int, int] | None = None) -> tuple[int, Assignment]:
         """Place as many free students as possible with at most caps[g] of gender g."""
+        most = self.max_placed(caps)
+        assert self._max_flow is not None
+        return most, self._assignment(self._max_flow.flows(self.pair_arcs))
+
+    def max_placed(self, caps: tuple[int, int, int] | None = None) -> int:
+        """How many free students can be placed with at most caps[g] of gender g."""
         if self._max_flow is None:
             self._max_flow = max_flow.SimpleMaxFlow()
             self._max_flow.add_arcs_with_capacity(self.tails, self.heads, self.capacities)
@@ -84,8 +90,7 @@ class FlowNetwork:
         status = solver.solve(SOURCE, SINK)
         if status != solver.OPTIMAL:
             raise RuntimeError(f"max-flow failed with status {status}")
-        flows = solver.flows(self.pair_arcs)
-        return int(solver.optimal_flow()), self._assignment(flows)
+        return int(solver.optimal_flow())
 
     def min_cost(
         self, total: int, caps: tuple[int, int, int] | None = None, fewest: int | None = None
@@ -165,13 +170,21 @@ class FlowNetwork:
                     found[frozenset(groups)] = int(np.sum(solver.flows(extra)))
         return ranks, floors
 
-    def admissible(self, counts: tuple[int, int, int]) -> Admissible:
-        """Return the arcs least-cost flows use with exactly `counts` free placements by gender."""
-        solved = self.min_cost(sum(counts), counts)
+    def admissible(
+        self, counts: tuple[int, int, int], solved: Assignment | None = None
+    ) -> Admissible:
+        """Return the arcs least-cost flows use with exactly `counts` free placements by gender.
+
+        `solved` is what min_cost(sum(counts), counts) returned, if it was called: its
+        flow is then read off the assignment instead of being solved again (the
+        solver gives the same flow for the same network every time).
+        """
         if solved is None:
-            raise ValueError(f"no assignment places {counts} students by gender")
-        assert self._min_cost is not None
-        flows = np.asarray(self._min_cost.flows(np.arange(len(self.tails))), dtype=np.int64)
+            found = self.min_cost(sum(counts), counts)
+            if found is None:
+                raise ValueError(f"no assignment places {counts} students by gender")
+            solved = found[1]
+        flows = self._arc_flows(solved)
         capacities = self.capacities.copy()
         capacities[self.group_arcs] = counts
         reduced = self._reduced_costs(flows, capacities)
@@ -196,6 +209,22 @@ class FlowNetwork:
             offer_full=reduced[offer_arcs] < 0,
             offer_empty=reduced[offer_arcs] > 0,
         )
+
+    def _arc_flows(self, assignment: Assignment) -> npt.NDArray[np.int64]:
+        """The flow on every arc of the flow that gave `assignment` (but source → sink).
+
+        Pair arcs carry the pairs used; every other arc what its node passes on.
+        """
+        used = assignment[self.pair_student] == self.pair_offer
+        placed = assignment[self.students] >= 0
+        flows = np.zeros(len(self.tails), dtype=np.int64)
+        flows[self.pair_arcs] = used
+        flows[self.student_arcs] = placed
+        flows[self.offer_arcs] = np.bincount(self.pair_offer[used], minlength=self.problem.n_offers)
+        flows[self.group_arcs] = np.bincount(
+            self.problem.gender[self.students[placed]], minlength=len(self.group_arcs)
+        )
+        return flows
 
     def _reduced_costs(
         self, flows: npt.NDArray[np.int64], capacities: npt.NDArray[np.int64]

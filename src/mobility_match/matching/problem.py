@@ -97,11 +97,32 @@ class Problem:
 
     def pair_index(self, i: int, j: int) -> int:
         """Return the index of pair (i, j) in `pairs`; raise KeyError if it is not acceptable."""
-        lo, hi = self.pair_start[i], self.pair_start[i + 1]
-        k = lo + int(np.searchsorted(self.pairs.offer[lo:hi], j))
-        if k >= hi or self.pairs.offer[k] != j:
-            raise KeyError((i, j))
-        return int(k)
+        return int(self.pair_indices(np.array([i]), np.array([j]))[0])
+
+    @cached_property
+    def _pair_keys(self) -> IntArray:
+        """student · n_offers + offer per pair: increasing, as pairs are sorted so."""
+        keys: IntArray = self.pairs.student * max(1, self.n_offers) + self.pairs.offer
+        return keys
+
+    def pair_indices(self, students: IntArray, offers: IntArray) -> IntArray:
+        """Return the indexes in `pairs` of the pairs (students[k], offers[k]), all at once;
+        raise KeyError naming the first that is not acceptable."""
+        wanted = students * max(1, self.n_offers) + offers
+        keys = self._pair_keys
+        found: IntArray = np.searchsorted(keys, wanted)
+        missing = (offers < 0) | (offers >= self.n_offers) | (found >= len(keys))
+        if len(keys):
+            missing |= keys[np.minimum(found, len(keys) - 1)] != wanted
+        if missing.any():
+            k = int(np.argmax(missing))
+            raise KeyError((int(students[k]), int(offers[k])))
+        return found
+
+    def preference_cost(self, assignment: Assignment) -> int:
+        """The preference cost of an assignment: the sum of its pairs' costs."""
+        placed = np.flatnonzero(assignment >= 0)
+        return int(self.pairs.cost[self.pair_indices(placed, assignment[placed])].sum())
 
 
 def prepare(
@@ -217,9 +238,7 @@ def measure(problem: Problem, assignment: Assignment) -> Measures:
     placed_mask = assignment >= 0
     by_gender = np.bincount(problem.gender[placed_mask], minlength=3)
     e_f, e_m, _ = problem.eligible_by_gender()
-    cost = 0
-    for i in np.flatnonzero(placed_mask):
-        cost += int(problem.pairs.cost[problem.pair_index(int(i), int(assignment[i]))])
+    cost = problem.preference_cost(assignment)
     return Measures(
         placed=int(placed_mask.sum()),
         placed_by_gender=(int(by_gender[F]), int(by_gender[M]), int(by_gender[X])),

@@ -16,7 +16,6 @@ only a safety net for when the round's time limit runs out.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from enum import Enum
 from fractions import Fraction
@@ -33,7 +32,7 @@ from mobility_match.matching.cpsat import (
     groups_by,
     wall_clock_stopped,
 )
-from mobility_match.matching.fairness import FairnessLimits
+from mobility_match.matching.fairness import FairnessLimits, school_floors
 from mobility_match.matching.flows import Admissible
 from mobility_match.matching.pairs import IntArray
 from mobility_match.matching.problem import (
@@ -115,7 +114,7 @@ def repair(
     )
     # Every school reaches the rate (a school with nobody movable must reach it already).
     eligible = problem.eligible_by_school()
-    needed = np.array([math.ceil(rate * int(e)) for e in eligible]) - base.school_placed
+    needed = school_floors(rate, eligible) - base.school_placed
     members = dict(groups_by(problem.school[student]))
     if any(needed[k] > 0 and k not in members for k in range(len(needed))):
         return Repair(Verdict.IMPOSSIBLE)
