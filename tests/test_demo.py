@@ -125,10 +125,12 @@ def test_sample_offers_import_cleanly(sample_offers: tuple[Offer, ...]) -> None:
 
 
 def test_sample_files_have_the_contract_columns_in_order() -> None:
-    """Each sample file has exactly the offers columns of CONTRACT.md, in that order."""
+    """Each sample file has exactly the offers columns of CONTRACT.md, in that order, then
+    the optional `working_hours` of docs/contract.md (issue 10) that partners give."""
     for path in SAMPLE_FILES.values():
         with path.open(encoding="utf-8", newline="") as file:
-            assert tuple(next(csv.reader(file))) == demo.OFFER_COLUMNS, path.name
+            header = tuple(next(csv.reader(file)))
+            assert header == (*demo.OFFER_COLUMNS, "working_hours"), path.name
 
 
 def test_sample_has_enough_companies_and_offers(
