@@ -125,8 +125,6 @@ def run_worker(engine: Engine, settings: Settings, renderer: DocumentRenderer) -
     """Run the document jobs of the queue until SIGINT or SIGTERM (blocking)."""
     pool = RenderPool(renderer, processes_for(settings.render_processes))
     try:
-        # A worker is there to render: its processes start with it, not with its first job.
-        pool.start()
         asyncio.run(_serve(make_app(settings), Runtime(engine, settings, renderer, pool)))
     finally:
         pool.shutdown()
