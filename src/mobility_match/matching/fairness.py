@@ -24,7 +24,7 @@ from ortools.graph.python import max_flow, min_cost_flow
 
 from mobility_match.matching.changes import FlowCost, flow_cost
 from mobility_match.matching.flows import Admissible
-from mobility_match.matching.network import SINK, SOURCE, layout
+from mobility_match.matching.network import FIRST_GROUP, SINK, SOURCE, layout
 from mobility_match.matching.pairs import IntArray
 from mobility_match.matching.problem import Assignment, F, M, Problem, X, measure
 
@@ -77,7 +77,7 @@ class SchoolNetwork:
         cost = flow_cost(problem, None) if cost is None else cost
         self.locked_cost = cost.of(problem, problem.locked_assignment())
         n_schools = len(problem.school_ids)
-        arcs = layout(problem, problem.school, n_schools, cost.pair)
+        arcs = layout(problem, problem.school, n_schools, cost.pair, bypass=True)
         self.students = arcs.students
         self.pair_student, self.pair_offer, self.pair_cost = (
             arcs.pair_student,
@@ -86,33 +86,52 @@ class SchoolNetwork:
         )
         self.free_by_school = arcs.capacities[arcs.group_arcs]
         self.eligible_by_school = problem.eligible_by_school()
-        # One more arc, source → sink, carries the placements earlier stages let go.
-        self._tails = np.append(arcs.tails, np.int32(SOURCE))
-        self._heads = np.append(arcs.heads, np.int32(SINK))
-        self._capacities = np.append(arcs.capacities, 0)
-        self._bypass = len(self._tails) - 1
+        # The last arc, source → sink, carries the placements earlier stages let go.
+        self._tails, self._heads = arcs.tails, arcs.heads
+        self._capacities = arcs.capacities
+        self._bypass = arcs.bypass_arc
         self._n_nodes = arcs.n_nodes
-        self._student_arcs, self._pair_arcs = arcs.student_arcs, arcs.pair_arcs
-        self._offer_arcs = arcs.offer_arcs
-        self._lower = np.zeros(len(self._tails), dtype=np.int64)
-        self._arc_student = np.full(len(self._tails), -1, dtype=np.int64)
-        self._arc_student[self._student_arcs] = self.students
-        self._arc_student[self._pair_arcs] = self.pair_student
-        self._arc_gender = np.full(len(self._tails), -1, dtype=np.int64)
-        self._arc_gender[self._student_arcs] = problem.gender[self.students]
+        self._group_arcs, self._student_arcs = arcs.group_arcs, arcs.student_arcs
+        self._pair_arcs, self._offer_arcs = arcs.pair_arcs, arcs.offer_arcs
+        self._pairs = arcs.pair_slice
+        self._lower = np.zeros(len(self._tails), dtype=np.int32)
         if admissible is not None:
             self._restrict(admissible, problem.free_pair_mask())
+        # A lower bound l on u → v: l units are sent up front, so u owes l and v holds l.
+        # These bounds do not change with the rate; those of the school arcs do.
+        bounded = np.flatnonzero(self._lower)
+        self._fixed_supply = np.zeros(self._n_nodes, dtype=np.int64)
+        np.subtract.at(self._fixed_supply, self._tails[bounded], self._lower[bounded])
+        np.add.at(self._fixed_supply, self._heads[bounded], self._lower[bounded])
+        self._fixed_fit = not (self._lower[bounded] > self._capacities[bounded]).any()
+        self._max_flow: _Reachability | None = None
+
+    def release(self) -> None:
+        """Free the max-flow solver `reachable` keeps (every arc of the round): the next
+        call builds it again."""
+        self._max_flow = None
 
     def _restrict(self, admissible: Admissible, free: npt.NDArray[np.bool_]) -> None:
         """Close the arcs least-cost flows never use; make those they always fill compulsory."""
         caps, lower = self._capacities, self._lower
-        caps[self._pair_arcs] = admissible.pair_allowed[free]
-        lower[self._pair_arcs] = admissible.pair_forced[free]
+        caps[self._pairs] = admissible.pair_allowed[free]
+        lower[self._pairs] = admissible.pair_forced[free]
         caps[self._student_arcs] = ~admissible.student_forbidden[self.students]
         lower[self._student_arcs] = admissible.student_forced[self.students]
         offers = self._offer_arcs
         caps[offers] = np.where(admissible.offer_empty, 0, caps[offers])
         lower[offers] = np.where(admissible.offer_full, caps[offers], 0)
+
+    def arc_students(self, arcs: IntArray) -> IntArray:
+        """The student of each arc (group → student and student → offer arcs), else -1."""
+        students = np.full(len(arcs), -1, dtype=np.int64)
+        first_student, first_pair = len(self._group_arcs), self._pairs.start
+        first_offer = self._pairs.stop
+        on_student = (arcs >= first_student) & (arcs < first_pair)
+        on_pair = (arcs >= first_pair) & (arcs < first_offer)
+        students[on_student] = self.students[arcs[on_student] - first_student]
+        students[on_pair] = self.pair_student[arcs[on_pair] - first_pair]
+        return students
 
     def lower_bounds(self, rate: Fraction) -> IntArray:
         """Return how many free students each school must place for its rate to reach `rate`."""
@@ -123,51 +142,50 @@ class SchoolNetwork:
     def _watches_cost(self, limits: FairnessLimits) -> bool:
         return self.admissible is None and limits.max_cost is not None
 
-    def _arcs(
-        self, rate: Fraction, limits: FairnessLimits
-    ) -> tuple[IntArray, IntArray, IntArray] | None:
-        """Lower bounds, capacities and node supplies for `rate`; None if plainly out of reach."""
+    def student_arc_genders(self, arcs: IntArray) -> IntArray:
+        """The gender of the student of each group → student arc, else -1."""
+        genders = np.full(len(arcs), -1, dtype=np.int64)
+        first = len(self._group_arcs)
+        on_student = (arcs >= first) & (arcs < self._pairs.start)
+        genders[on_student] = self.problem.gender[self.students[arcs[on_student] - first]]
+        return genders
+
+    def _arcs(self, rate: Fraction, limits: FairnessLimits) -> _RateArcs | None:
+        """What changes with `rate`: the school arcs' lower bounds, the bypass's capacity and
+        the node supplies; None if the rate is plainly out of reach."""
         most = limits.max_placed - self.locked.placed
         fewest = max(0, limits.min_placed - self.locked.placed)
-        n_schools = len(self.free_by_school)
-        lower = self._lower.copy()
-        lower[:n_schools] = self.lower_bounds(rate)
-        capacities = self._capacities.copy()
-        capacities[self._bypass] = most - fewest
-        if (lower > capacities).any() or int(lower[:n_schools].sum()) > most:
+        school_lower = self.lower_bounds(rate)
+        if (
+            not self._fixed_fit
+            or most < fewest
+            or (school_lower > self.free_by_school).any()
+            or int(school_lower.sum()) > most
+        ):
             return None
-        # A lower bound l on u → v: l units are sent up front, so u owes l and v holds l.
-        supplies = np.zeros(self._n_nodes, dtype=np.int64)
-        supplies[SOURCE], supplies[SINK] = most, -most
-        bounded = np.flatnonzero(lower)
-        np.subtract.at(supplies, self._tails[bounded], lower[bounded])
-        np.add.at(supplies, self._heads[bounded], lower[bounded])
-        return lower, capacities, supplies
+        supplies = self._fixed_supply.copy()
+        supplies[SOURCE] += most - int(school_lower.sum())
+        supplies[SINK] -= most
+        supplies[FIRST_GROUP : FIRST_GROUP + len(school_lower)] += school_lower
+        return _RateArcs(school_lower, most - fewest, supplies)
 
     def reachable(self, rate: Fraction, limits: FairnessLimits) -> bool:
         """Whether a flow reaches `rate` within the placement and cost limits (not gender).
 
         Without a cost to watch, a max-flow from a super source to a super sink
         settles it, several times faster than the min-cost flow of `solve`: the
-        supplies the lower bounds leave must all get through.
+        supplies the lower bounds leave must all get through. Its solver is built
+        once and kept (`release` frees it): between rates only the capacities of the
+        school arcs, the bypass and the super arcs change.
         """
         if self._watches_cost(limits):
             return self.solve(rate, limits) is not None
         arcs = self._arcs(rate, limits)
         if arcs is None:
             return False
-        lower, capacities, supplies = arcs
-        source, sink = self._n_nodes, self._n_nodes + 1
-        giving, taking = np.flatnonzero(supplies > 0), np.flatnonzero(supplies < 0)
-        solver = max_flow.SimpleMaxFlow()
-        solver.add_arcs_with_capacity(
-            np.concatenate([self._tails, np.full(len(giving), source), taking]).astype(np.int32),
-            np.concatenate([self._heads, giving, np.full(len(taking), sink)]).astype(np.int32),
-            np.concatenate([capacities - lower, supplies[giving], -supplies[taking]]),
-        )
-        if solver.solve(source, sink) != solver.OPTIMAL:
-            raise RuntimeError("max-flow failed")
-        return int(solver.optimal_flow()) == int(supplies[giving].sum())
+        if self._max_flow is None:
+            self._max_flow = _Reachability(self)
+        return self._max_flow.all_through(self, arcs)
 
     def solve(
         self, rate: Fraction, limits: FairnessLimits, gender_cost: tuple[int, int, int] = (0, 0, 0)
@@ -182,24 +200,30 @@ class SchoolNetwork:
         arcs = self._arcs(rate, limits)
         if arcs is None:
             return None
-        lower, capacities, supplies = arcs
         watch = self._watches_cost(limits)
         weight = len(self.students) + 1 if any(gender_cost) else 1
         costs = np.zeros(len(self._tails), dtype=np.int64)
         if watch:
-            costs[self._pair_arcs] = self.pair_cost * weight
+            np.multiply(self.pair_cost, weight, out=costs[self._pairs], dtype=np.int64)
         costs[self._student_arcs] = np.array(gender_cost)[self.problem.gender[self.students]]
+        residual = self._capacities - self._lower
+        residual[self._group_arcs] -= arcs.school_lower
+        residual[self._bypass] = arcs.bypass
         solver = min_cost_flow.SimpleMinCostFlow()
-        solver.add_arcs_with_capacity_and_unit_cost(
-            self._tails, self._heads, capacities - lower, costs
-        )
-        solver.set_nodes_supplies(np.arange(self._n_nodes, dtype=np.int32), supplies)
+        solver.add_arcs_with_capacity_and_unit_cost(self._tails, self._heads, residual, costs)
+        del residual, costs
+        solver.set_nodes_supplies(np.arange(self._n_nodes, dtype=np.int32), arcs.supplies)
         status = solver.solve()
         if status == solver.INFEASIBLE:
             return None
         if status != solver.OPTIMAL:
             raise RuntimeError(f"min-cost flow failed with status {status}")
-        flows = np.asarray(solver.flows(np.arange(len(self._tails))), dtype=np.int64) + lower
+        flows = np.asarray(
+            solver.flows(np.arange(len(self._tails), dtype=np.int32)), dtype=np.int32
+        )
+        del solver
+        flows += self._lower
+        flows[self._group_arcs] += arcs.school_lower.astype(np.int32)
         found = SchoolFlow(self, flows)
         if watch and limits.max_cost is not None and found.cost > limits.max_cost:
             return None
@@ -293,7 +317,7 @@ class SchoolNetwork:
         """Students whose placement the cycles that change gender counts touch."""
         touched = np.zeros(self.problem.n_students, dtype=bool)
         arcs = [arc for c in cycles if c.gender_change != (0, 0) for arc, _ in c.arcs]
-        students = self._arc_student[np.array(arcs, dtype=np.int64)]
+        students = self.arc_students(np.array(arcs, dtype=np.int64))
         touched[students[students >= 0]] = True
         return touched
 
@@ -340,7 +364,7 @@ class Cycle:
 class SchoolFlow:
     """A flow of a SchoolNetwork, with what it means for the round."""
 
-    def __init__(self, network: SchoolNetwork, flows: IntArray) -> None:
+    def __init__(self, network: SchoolNetwork, flows: npt.NDArray[np.int32]) -> None:
         self.network = network
         self.flows = flows
         placed = flows[network._student_arcs] > 0
@@ -350,7 +374,7 @@ class SchoolFlow:
         self.placed_by_gender = by_gender
         e_f, e_m, _ = network.problem.eligible_by_gender()
         self.signed_gap = int(by_gender[F]) * e_m - int(by_gender[M]) * e_f if e_f and e_m else 0
-        used = flows[network._pair_arcs] > 0
+        used = flows[network._pairs] > 0
         self.cost = int(network.pair_cost[used].sum()) + network.locked_cost
         """What the pairs used cost (FairnessLimits.max_cost), locked students included."""
 
@@ -360,7 +384,7 @@ class SchoolFlow:
 
     def assignment(self) -> Assignment:
         network = self.network
-        used = self.flows[network._pair_arcs] > 0
+        used = self.flows[network._pairs] > 0
         assignment = network.problem.locked_assignment()
         assignment[network.pair_student[used]] = network.pair_offer[used]
         return assignment
@@ -391,7 +415,7 @@ class SchoolFlow:
         student_gender = {
             arc: gender
             for arc, gender in zip(
-                changed.tolist(), network._arc_gender[changed].tolist(), strict=True
+                changed.tolist(), network.student_arc_genders(changed).tolist(), strict=True
             )
             if gender >= 0
         }
@@ -423,6 +447,62 @@ class SchoolFlow:
                     position[head] = len(path)
                     node = head
         return cycles
+
+
+@dataclass(frozen=True)
+class _RateArcs:
+    """What a rate changes in a SchoolNetwork (SchoolNetwork._arcs)."""
+
+    school_lower: IntArray
+    """Per school: the students it must place from its free ones."""
+    bypass: int
+    """The capacity of source → sink: how many fewer than the most may be placed."""
+    supplies: IntArray
+    """Per node, once every lower bound is sent up front."""
+
+
+class _Reachability:
+    """One max-flow solver of a SchoolNetwork, re-solved at each rate (`reachable`).
+
+    A flow with lower bounds exists when, once the bounds are sent up front, a
+    super source feeding every node that holds supply and a super sink draining
+    every node that owes it are joined by a flow that saturates them. Only the
+    nodes some bound touches can hold or owe: the source, the sink, the schools,
+    and the ends of the network's fixed bounds; each gets one arc from the super
+    source and one to the super sink, opened at each rate to its supply.
+    """
+
+    def __init__(self, network: SchoolNetwork) -> None:
+        nodes = np.union1d(
+            np.flatnonzero(network._fixed_supply),
+            np.concatenate([[SOURCE, SINK], FIRST_GROUP + np.arange(len(network.free_by_school))]),
+        ).astype(np.int32)
+        source, sink = network._n_nodes, network._n_nodes + 1
+        n_arcs = len(network._tails)
+        self.nodes, self.source, self.sink = nodes, source, sink
+        self.feeding = np.arange(n_arcs, n_arcs + len(nodes), dtype=np.int32)
+        self.draining = self.feeding + len(nodes)
+        capacities = network._capacities - network._lower
+        capacities[network._group_arcs] = 0
+        capacities[network._bypass] = 0
+        self.solver = max_flow.SimpleMaxFlow()
+        self.solver.add_arcs_with_capacity(network._tails, network._heads, capacities)
+        del capacities
+        zero = np.zeros(len(nodes), dtype=np.int64)
+        self.solver.add_arcs_with_capacity(np.full(len(nodes), source, dtype=np.int32), nodes, zero)
+        self.solver.add_arcs_with_capacity(nodes, np.full(len(nodes), sink, dtype=np.int32), zero)
+
+    def all_through(self, network: SchoolNetwork, arcs: _RateArcs) -> bool:
+        """Whether every supply the rate's bounds leave gets through."""
+        solver = self.solver
+        solver.set_arcs_capacity(network._group_arcs, network.free_by_school - arcs.school_lower)
+        solver.set_arc_capacity(network._bypass, arcs.bypass)
+        supplies = arcs.supplies[self.nodes]
+        solver.set_arcs_capacity(self.feeding, np.maximum(supplies, 0))
+        solver.set_arcs_capacity(self.draining, np.maximum(-supplies, 0))
+        if solver.solve(self.source, self.sink) != solver.OPTIMAL:
+            raise RuntimeError("max-flow failed")
+        return int(solver.optimal_flow()) == int(np.maximum(arcs.supplies, 0).sum())
 
 
 def choose_cycles(

@@ -153,7 +153,13 @@ def solve_by_flows(run: RoundRun) -> Assignment:
             ),
             max_gap=gap_limit,
         )
-        assignment = _school_fairness(run, network, assignment, limits, least)
+        since = run.started(Stage.SCHOOL_FAIRNESS)
+        # No time left for networks: the assignment so far, unproven.
+        cut = None if run.out_of_time() else _school_networks(run, network, limits, least)
+        del network  # its arrays: the school networks replace them (20 million pairs: 1 GB)
+        if cut is None:
+            return run.cp_stage(Stage.SCHOOL_FAIRNESS, assignment, since)
+        assignment = _school_fairness(run, cut, assignment, since)
     return assignment
 
 
@@ -211,20 +217,48 @@ def _least_cost_balanced(
     return LeastCost(best, solved[0], vectors, solved)
 
 
-def _school_fairness(
-    run: RoundRun,
-    network: FlowNetwork,
-    assignment: Assignment,
-    limits: FairnessLimits,
-    least: LeastCost | None,
-) -> Assignment:
-    """Raise the lowest school rate to a proven optimum: flows, small CP-SAT repairs, proofs.
+def _school_networks(
+    run: RoundRun, network: FlowNetwork, limits: FairnessLimits, least: LeastCost | None
+) -> list[tuple[SchoolNetwork, FairnessLimits]]:
+    """The networks school fairness searches, each with the limits its flows must keep.
 
     When gap and preferences were both settled without tolerance, the assignments
     allowed are exactly the least-cost flows of the least-cost gender vectors:
     one network cut down to those flows per vector, and no cost to watch.
-    Otherwise one network with the limits. Each network's flow relaxation (school
-    rates without the gender constraint) bounds the stage. When a flow does not
+    Otherwise one network with the limits.
+    """
+    problem, policy = run.problem, run.policy
+    network.release()  # the gender network's solvers are done with: free their memory
+    exact = (
+        least is not None
+        and least.vectors
+        and all(
+            policy.tolerance_of(s) == 0
+            for s in (Stage.PLACEMENTS, Stage.GENDER_GAP, Stage.PREFERENCES)
+        )
+    )
+    if not exact or least is None:
+        return [(SchoolNetwork(problem, cost=run.flow_cost), limits)]
+    locked = measure(problem, problem.locked_assignment()).placed_by_gender
+    return [
+        (
+            SchoolNetwork(problem, network.admissible(v, solved), run.flow_cost),
+            replace(limits, counts=(v[0] + locked[0], v[1] + locked[1], v[2] + locked[2])),
+        )
+        for v, solved in zip(least.vectors, least.assignments, strict=True)
+    ]
+
+
+def _school_fairness(
+    run: RoundRun,
+    cut: list[tuple[SchoolNetwork, FairnessLimits]],
+    assignment: Assignment,
+    since: float,
+) -> Assignment:
+    """Raise the lowest school rate to a proven optimum: flows, small CP-SAT repairs, proofs.
+
+    Each network of `cut` (_school_networks) has a flow relaxation (school rates
+    without the gender constraint) that bounds the stage. When a flow does not
     reach that bound, gender binds: the linear relaxation with the gender limits
     (fairness_lp.py) gives a bound most often equal to the optimum, and a
     solution that reaches it once a few students are placed by CP-SAT. What
@@ -235,33 +269,13 @@ def _school_fairness(
     best found and the bound. The round's deadline cuts every loop short, the
     bound staying proven.
     """
-    problem, policy = run.problem, run.policy
-    since = run.started(Stage.SCHOOL_FAIRNESS)
-    if run.out_of_time():  # no time for networks: the assignment so far, unproven
-        return run.cp_stage(Stage.SCHOOL_FAIRNESS, assignment, since)
-    exact = (
-        least is not None
-        and least.vectors
-        and all(
-            policy.tolerance_of(s) == 0
-            for s in (Stage.PLACEMENTS, Stage.GENDER_GAP, Stage.PREFERENCES)
-        )
-    )
-    locked = measure(problem, problem.locked_assignment()).placed_by_gender
-    if exact and least is not None:
-        cut = [
-            (
-                SchoolNetwork(problem, network.admissible(v, solved), run.flow_cost),
-                replace(limits, counts=(v[0] + locked[0], v[1] + locked[1], v[2] + locked[2])),
-            )
-            for v, solved in zip(least.vectors, least.assignments, strict=True)
-        ]
-    else:
-        cut = [(SchoolNetwork(problem, cost=run.flow_cost), limits)]
+    problem = run.problem
     rates = candidate_rates(problem.eligible_by_school())
     reached = measure(problem, assignment).min_school_rate
     first = bisect.bisect_left(rates, reached)
     tops = [_relaxation_bound(run, net, lim, rates, first) for net, lim in cut]
+    for net, _ in cut:
+        net.release()  # the max-flow of the bounds, one per network: 1.2 GB at 20 million pairs
     best_index, best, method = first, assignment, "flow"
     # One short try by flows at the bound first: when gender binds, the LP does better.
     best_index, best = _highest_reached(

@@ -74,6 +74,15 @@ class FlowNetwork:
             return np.full(3, self.free_students, dtype=np.int64)
         return np.array(caps, dtype=np.int64)
 
+    def release(self) -> None:
+        """Free the solvers kept for re-solving; the next solve builds its solver again.
+
+        Each holds every arc of the round: only one is kept at a time, and none once
+        the stages of this network are over.
+        """
+        self._max_flow = None
+        self._min_cost = None
+
     def max_placements(self, caps: tuple[int, int, int] | None = None) -> tuple[int, Assignment]:
         """Place as many free students as possible with at most caps[g] of gender g."""
         most = self.max_placed(caps)
@@ -83,6 +92,7 @@ class FlowNetwork:
     def max_placed(self, caps: tuple[int, int, int] | None = None) -> int:
         """How many free students can be placed with at most caps[g] of gender g."""
         if self._max_flow is None:
+            self.release()  # one solver of all the pairs at a time: at 20 million, 1.5 GB each
             self._max_flow = max_flow.SimpleMaxFlow()
             self._max_flow.add_arcs_with_capacity(self.tails, self.heads, self.capacities)
         solver = self._max_flow
@@ -101,6 +111,7 @@ class FlowNetwork:
         Return None when no assignment places that many within the caps.
         """
         if self._min_cost is None:
+            self.release()
             self._min_cost = min_cost_flow.SimpleMinCostFlow()
             self._min_cost.add_arcs_with_capacity_and_unit_cost(
                 self.tails, self.heads, self.capacities, self.costs
@@ -137,6 +148,7 @@ class FlowNetwork:
         for the genders of A instead of the free one. Without `fewest` the floors
         follow from the ranks.
         """
+        self.release()
         n_groups = len(self.group_arcs)
         sizes = self.capacities[self.group_arcs]
         tails = np.concatenate([self.tails, np.full(n_groups + 1, SOURCE, dtype=np.int32)])
@@ -235,7 +247,7 @@ class FlowNetwork:
         virtual node joined to every node at cost 0 (Bellman-Ford, vectorised;
         an optimal flow leaves no negative cycle, so it ends).
         """
-        tails, heads, costs = self.tails.astype(np.int64), self.heads.astype(np.int64), self.costs
+        tails, heads, costs = self.tails, self.heads, self.costs
         forward, backward = flows < capacities, flows > 0
         start = np.concatenate([tails[forward], heads[backward]])
         end = np.concatenate([heads[forward], tails[backward]])
