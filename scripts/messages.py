@@ -12,12 +12,16 @@ Messages are written in English in templates (`_("…")`) and page modules
 (`_("…")`, `gettext`, `ngettext`). Each belongs to an area: the folder of its
 template under templates/web/ (top-level files: `common`; `nav/<role>.html`: the
 role), or the name of its module under web/pages/ or wording/ (other web modules: `common`).
+The objective stages' labels and summaries (matching/stages.py, STAGE_SPECS) are messages
+too, of the area `rounds`: the pages translate them through a variable (`_(spec.label)`),
+which no extractor of `_("…")` sees, so they are read from the specs themselves.
 Every area needs French; the areas partners see also German and Polish.
 tests/test_translations.py fails on any message `check` lists.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import sys
 from collections.abc import Iterator
@@ -29,12 +33,18 @@ from babel.messages.extract import extract
 from babel.messages.pofile import read_po, write_po
 from jinja2.ext import babel_extract
 
+from mobility_match.matching.stages import STAGE_SPECS
+
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates" / "web"
 WEB = ROOT / "src" / "mobility_match" / "web"
 WORDING = ROOT / "src" / "mobility_match" / "wording"
 """Words the pages and the mails share: each module marking messages is an area (its name)."""
 TRANSLATIONS = WEB / "translations"
+STAGES = ROOT / "src" / "mobility_match" / "matching" / "stages.py"
+"""Where the stages' labels and summaries are written (STAGE_SPECS)."""
+STAGES_AREA = "rounds"
+"""The pages that show the stages' labels (web/pages/rounds.py, stage_texts)."""
 
 PARTNER_AREAS = frozenset({"common", "partner", "review", "uploads"})
 """Areas a partner or a host sees: translated into German and Polish too."""
@@ -83,6 +93,18 @@ def messages() -> Iterator[Message]:
         with path.open("rb") as source:
             for line, msgid, _comments, _context in extract("python", source, keywords=KEYWORDS):
                 yield Message(area_of(path), str(path.relative_to(ROOT)), line, msgid)
+    yield from stage_messages()
+
+
+def stage_messages() -> Iterator[Message]:
+    """The label and the summary of every objective stage, each at its line in stages.py."""
+    lines: dict[str, int] = {}
+    for node in ast.walk(ast.parse(STAGES.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            lines.setdefault(node.value, node.lineno)
+    for spec in STAGE_SPECS.values():
+        for text in (spec.label, spec.summary):
+            yield Message(STAGES_AREA, str(STAGES.relative_to(ROOT)), lines.get(text, 0), text)
 
 
 def catalogue(language: str) -> dict[str, tuple[str, ...]]:

@@ -19,9 +19,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from mobility_match.domain import RoundInput, RoundResult, StageResult
+from mobility_match.domain import RoundInput, RoundResult
 from mobility_match.matching.policy import Policy
 from mobility_match.matching.stages import Measure, spec_of
+from mobility_match.report_model import round_report
 from mobility_match.statistics import RoundStatistics
 
 ASSIGNMENT_COLUMNS = (
@@ -80,61 +81,12 @@ def assignments_csv(round_input: RoundInput, result: RoundResult) -> str:
     return buffer.getvalue()
 
 
-def _number(value: Fraction) -> int | float:
-    return int(value) if value.denominator == 1 else float(value)
-
-
-def _stage(stage: StageResult) -> dict[str, Any]:
-    return {
-        "name": stage.name,
-        "value": _number(stage.value),
-        "bound": _number(stage.bound),
-        "status": stage.status.value,
-        "value_exact": str(stage.value),
-        "bound_exact": str(stage.bound),
-        "seconds": round(stage.seconds, 3),
-        "method": stage.method,
-    }
-
-
 def report_data(
     result: RoundResult, statistics: RoundStatistics, policy: Policy, seed: int
 ) -> dict[str, Any]:
-    """Return the JSON report of CONTRACT.md, with extra detail after the contract's keys."""
-    return {
-        "students": statistics.students,
-        "offers": statistics.offers,
-        "places": statistics.places,
-        "placed": statistics.placed,
-        "placed_by_gender": {g: f.placed for g, f in statistics.by_gender.items()},
-        "eligible_by_gender": {g: f.eligible for g, f in statistics.by_gender.items()},
-        "gender_gap": statistics.gender_gap,
-        "preference_cost": statistics.preference_cost,
-        "min_school_rate": statistics.min_school_rate,
-        "stages": [_stage(stage) for stage in result.stages],
-        "solve_seconds": round(result.solve_seconds, 3),
-        "acceptable_pairs": result.acceptable_pairs,
-        "unplaced_by_reason": statistics.unplaced_by_reason,
-        # The contract's keys, written out: the model's rates are not in the report.
-        "by_country": {
-            c: {"offers": f.offers, "places": f.places, "placed": f.placed}
-            for c, f in statistics.by_country.items()
-        },
-        "by_sector": {
-            s: {"students": f.students, "eligible": f.eligible, "placed": f.placed}
-            for s, f in statistics.by_sector.items()
-        },
-        "by_school": {
-            s: {"students": f.students, "eligible": f.eligible, "placed": f.placed}
-            for s, f in statistics.by_school.items()
-        },
-        "policy": {
-            "stages": list(policy.stages),
-            "tolerance": {k: float(v) for k, v in policy.tolerance.items()},
-        },
-        "seed": seed,
-        "reproducible": result.reproducible,
-    }
+    """Return the JSON report of CONTRACT.md, with extra detail after the contract's keys
+    (the typed model report_model.RoundReport, as JSON data)."""
+    return round_report(result, statistics, policy, seed).data()
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -24,6 +24,7 @@ from mobility_match.api.deps import (
 from mobility_match.api.problems import SIGNED_IN, responses
 from mobility_match.domain import bare_sentence
 from mobility_match.models import Assignment, Role, Round, utcnow
+from mobility_match.report_model import RoundReport
 from mobility_match.services import answers, reproducibility, review, rounds
 from mobility_match.services.solving import Solver
 from mobility_match.statistics import RoundStatistics
@@ -66,7 +67,10 @@ class RoundPublic(BaseModel):
     progress: dict[str, Any] | None
     error: str
     notes: list[str] = Field(description="Locks of the previous round that could not be kept.")
-    report: dict[str, Any] | None = Field(description="The solve's report; coordinators only.")
+    report: RoundReport | None = Field(
+        description="The solve's report (CONTRACT.md's report, with the reproducibility record "
+        "of the solve); coordinators only."
+    )
 
     @classmethod
     def of(cls, round_: Round, viewer: Viewer) -> RoundPublic:

@@ -53,6 +53,17 @@ class Measure(StrEnum):
     """A rate from 0 to 1: the tolerance is in rate points (0.02 is 2 points)."""
 
 
+class Unit(StrEnum):
+    """How the pages show a stage's value."""
+
+    NUMBER = "number"
+    """A count of students or of ranks."""
+    PERCENT = "percent"
+    """A rate, as a percentage."""
+    POINTS = "points"
+    """A gap between two rates, in percentage points."""
+
+
 class SolvePath(StrEnum):
     """A way through a round that can settle a stage exactly (prove its optimum)."""
 
@@ -79,6 +90,8 @@ class StageSpec:
     """One sentence saying what the stage does, on the same pages."""
     in_policy: bool = True
     """Whether a policy file may name the stage (`changes` is the engine's own)."""
+    unit: Unit = Unit.NUMBER
+    """How the pages show its value."""
 
     @property
     def maximised(self) -> bool:
@@ -124,8 +137,10 @@ def _spec(
     summary: str,
     *,
     in_policy: bool = True,
+    unit: Unit = Unit.NUMBER,
 ) -> tuple[Stage, StageSpec]:
-    return stage, StageSpec(stage, direction, measure, frozenset(paths), label, summary, in_policy)
+    spec = StageSpec(stage, direction, measure, frozenset(paths), label, summary, in_policy, unit)
+    return stage, spec
 
 
 _BY_FLOWS = (SolvePath.FLOW, SolvePath.CP_SAT)
@@ -147,6 +162,7 @@ STAGE_SPECS: Mapping[Stage, StageSpec] = dict(
             _BY_FLOWS,
             "Gender balance",
             "Bring the placement rates of eligible girls and boys as close as possible.",
+            unit=Unit.POINTS,
         ),
         _spec(
             Stage.PREFERENCES,
@@ -163,6 +179,7 @@ STAGE_SPECS: Mapping[Stage, StageSpec] = dict(
             (SolvePath.FLOW_LP_REPAIR, SolvePath.CP_SAT),
             "Fairness between schools",
             "Raise the lowest placement rate among the schools.",
+            unit=Unit.PERCENT,
         ),
         _spec(
             Stage.CHANGES,

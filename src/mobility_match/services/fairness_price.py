@@ -43,6 +43,7 @@ from mobility_match.matching.engine import SolveCancelled, solve_round
 from mobility_match.matching.policy import Policy
 from mobility_match.matching.stages import Stage
 from mobility_match.models import Role, Round, RoundStatus, utcnow
+from mobility_match.report_model import RoundReport, stored_report
 from mobility_match.services import audit
 from mobility_match.services.errors import Conflict
 from mobility_match.services.reproducibility import inputs_sha256
@@ -92,16 +93,16 @@ def figures(data: RoundInput, result: RoundResult) -> Figures:
     }
 
 
-def report_figures(report: Mapping[str, Any]) -> Figures:
+def report_figures(report: RoundReport) -> Figures:
     """The same figures, from a solved round's report."""
     return {
-        "students": int(report.get("students", 0)),
-        "placed": int(report.get("placed", 0)),
-        "gender_gap": float(report.get("gender_gap", 0.0)),
-        "preference_cost": int(report.get("preference_cost", 0)),
-        "min_school_rate": float(report.get("min_school_rate", 0.0)),
-        "proven": all(s.get("status") == "OPTIMAL" for s in report.get("stages", [])),
-        "seconds": float(report.get("solve_seconds", 0.0)),
+        "students": report.students,
+        "placed": report.placed,
+        "gender_gap": report.gender_gap,
+        "preference_cost": report.preference_cost,
+        "min_school_rate": report.min_school_rate,
+        "proven": all(stage.status is StageStatus.OPTIMAL for stage in report.stages),
+        "seconds": report.solve_seconds,
     }
 
 
@@ -194,7 +195,7 @@ def run(engine: Engine, round_id: int, attempt: str, cancelled: CancelCheck) -> 
             data = round_input(session, round_, declines=True)
             policy = round_policy(round_)
             previous = previous_assignment(session, round_)
-            report, solved_on = round_.report or {}, round_.inputs_sha256
+            report, solved_on = stored_report(round_.report), round_.inputs_sha256
             time_limit, seed = round_.time_limit, round_.seed
             session.commit()
         priced_on = inputs_sha256(data, policy)

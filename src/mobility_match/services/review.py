@@ -38,6 +38,7 @@ from mobility_match.models import (
     RoundStatus,
     School,
 )
+from mobility_match.report_model import stored_report
 from mobility_match.services import audit
 from mobility_match.services.errors import Conflict, NotFound, Refused
 from mobility_match.services.rounds import get_round
@@ -99,12 +100,12 @@ def current_result(
         )
         placements.append(Placement(student_id, offer_id, rank, locked, reason))
         eligible.append(is_eligible)
-    report = round_.report or {}
+    report = stored_report(round_.report)
     return data, RoundResult(
         placements=tuple(placements),
         stages=(),
-        acceptable_pairs=int(report.get("acceptable_pairs", 0)),
-        solve_seconds=float(report.get("solve_seconds", 0.0)),
+        acceptable_pairs=report.acceptable_pairs if report else 0,
+        solve_seconds=report.solve_seconds if report else 0.0,
         eligible=tuple(eligible),
     )
 

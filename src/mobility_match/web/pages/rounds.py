@@ -25,6 +25,7 @@ from mobility_match.api.rounds import SolverDep
 from mobility_match.matching.stages import POLICY_STAGES, STAGE_SPECS, Stage
 from mobility_match.models import MailStatus, Round, RoundStatus, utcnow
 from mobility_match.models import Response as Answer
+from mobility_match.report_model import stored_report
 from mobility_match.services import fairness_price, mail, placements, review, rounds
 from mobility_match.services.errors import Conflict, Refused
 from mobility_match.web import csrf
@@ -50,6 +51,12 @@ def stage_texts(_: Any) -> dict[str, tuple[str, str]]:
     for stage, spec in STAGE_SPECS.items():
         texts[stage] = (_(spec.label), _(spec.summary))
     return texts
+
+
+STAGE_UNITS: dict[Stage, str] = {stage: spec.unit.value for stage, spec in STAGE_SPECS.items()}
+"""How the pages show each stage's value (templates/web/rounds/parts.html, stage_value),
+from its spec: students and ranks as numbers, a rate as a percentage, a gap between two
+rates in percentage points."""
 
 
 def tolerance_hints(_: Any) -> dict[Stage, str]:
@@ -298,7 +305,9 @@ def _round_page(
         "answers": answers,
         "answer_order": [Answer.CONFIRMED, Answer.DECLINED, Answer.WITHDRAWN, Answer.PENDING],
         "policy": rounds.round_policy(round_),
+        "report": stored_report(round_.report),
         "stage_texts": stage_texts(_),
+        "stage_units": STAGE_UNITS,
         "elapsed": _elapsed(round_.progress),
         "refusal": refusal,
         "problems": problems or [],
