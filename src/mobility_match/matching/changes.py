@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from mobility_match.matching.pairs import IntArray
+from mobility_match.matching.pairs import IntArray, SomeInts
 from mobility_match.matching.policy import Policy
 from mobility_match.matching.problem import UNPLACED, Assignment, Problem
 from mobility_match.matching.stages import Stage
@@ -47,7 +47,7 @@ def count_changes(before: IntArray, assignment: Assignment) -> int:
     return int(np.count_nonzero(assignment[counted] != before[counted]))
 
 
-def change_weights(before: IntArray, student: IntArray, offer: IntArray) -> IntArray:
+def change_weights(before: IntArray, student: SomeInts, offer: SomeInts) -> IntArray:
     """Per pair: how choosing it moves the count of changes, from its student left unplaced.
 
     A student can take at most one pair, so the count of an assignment is the
@@ -72,7 +72,7 @@ class FlowCost:
     changes, then preferences, as a single min-cost max-flow).
     """
 
-    pair: IntArray
+    pair: SomeInts
     """Per pair of `problem.pairs`."""
     per_change: int
     """0 when not re-running."""

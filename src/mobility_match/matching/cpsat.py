@@ -24,7 +24,7 @@ from mobility_match.domain import StageStatus
 from mobility_match.matching.cancel import CancelCheck, Watch
 from mobility_match.matching.changes import change_weights, count_changes
 from mobility_match.matching.flows import Admissible
-from mobility_match.matching.pairs import IntArray
+from mobility_match.matching.pairs import IntArray, SomeInts
 from mobility_match.matching.problem import Assignment, F, M, Problem, measure
 from mobility_match.matching.stages import Stage
 
@@ -426,7 +426,7 @@ def trivial_bound(
     return Fraction(1)
 
 
-def groups_by(keys: IntArray) -> list[tuple[int, list[int]]]:
+def groups_by(keys: SomeInts) -> list[tuple[int, list[int]]]:
     """Split positions by key: (key, positions) for each key present, in key order."""
     order = np.argsort(keys, kind="stable")
     edges = np.flatnonzero(np.diff(keys[order], prepend=-1, append=-1))

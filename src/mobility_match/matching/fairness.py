@@ -207,7 +207,7 @@ class SchoolNetwork:
             np.multiply(self.pair_cost, weight, out=costs[self._pairs], dtype=np.int64)
         costs[self._student_arcs] = np.array(gender_cost)[self.problem.gender[self.students]]
         residual = self._capacities - self._lower
-        residual[self._group_arcs] -= arcs.school_lower
+        residual[self._group_arcs] = self.free_by_school - arcs.school_lower
         residual[self._bypass] = arcs.bypass
         solver = min_cost_flow.SimpleMinCostFlow()
         solver.add_arcs_with_capacity_and_unit_cost(self._tails, self._heads, residual, costs)

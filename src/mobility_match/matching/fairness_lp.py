@@ -31,6 +31,7 @@ import math
 import time
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -52,6 +53,9 @@ from mobility_match.matching.pairs import IntArray
 from mobility_match.matching.problem import UNPLACED, Assignment, F, M, Problem
 
 FloatArray = npt.NDArray[np.float64]
+Coefficients = npt.NDArray[np.floating[Any]]
+"""Per pair, a row's coefficients: 32 bits where every value is an integer a float of 32
+bits holds exactly (_compact), else 64."""
 
 TOLERANCE = 1e-6
 """What the LP's floating point may be off by; distinct rates differ by more than 1e-6
@@ -89,6 +93,12 @@ class Relaxation:
     """Students split between pairs (or partly placed) in the LP solution."""
 
 
+def _compact(values: npt.NDArray[np.signedinteger[Any]]) -> Coefficients:
+    """Integer coefficients as floats of 32 bits when they hold them all exactly, else 64."""
+    exact = not len(values) or int(np.abs(values).max()) < 1 << 24
+    return values.astype(np.float32 if exact else np.float64)
+
+
 class _Rows:
     """The rows of an LP, kept per pair in compact arrays, in complemented variables.
 
@@ -101,10 +111,11 @@ class _Rows:
 
     def __init__(self, flipped: npt.NDArray[np.bool_]) -> None:
         self.n = len(flipped) - 1
-        self.sign = np.where(flipped[: self.n], -1.0, 1.0)
         self.flipped = flipped[: self.n]
+        self.started = np.flatnonzero(self.flipped)
+        """The pairs the start uses (complemented): few, one per student placed."""
         self.count = 0
-        self.blocks: list[tuple[int, int, npt.NDArray[np.int32] | None, FloatArray | None]] = []
+        self.blocks: list[tuple[int, int, npt.NDArray[np.int32] | None, Coefficients | None]] = []
         """Per block: first row, number of rows, row per pair (None: the single row) and
         coefficient per pair (None: 1)."""
         self.lows: list[FloatArray] = []
@@ -116,7 +127,7 @@ class _Rows:
     def add(
         self,
         row_of_pair: npt.NDArray[np.int32] | None,
-        coefficients: FloatArray | None,
+        coefficients: Coefficients | None,
         lows: FloatArray,
         highs: FloatArray,
     ) -> list[int]:
@@ -124,14 +135,16 @@ class _Rows:
         counted from the first new row (none if −1; with row_of_pair None, in the single
         new row where its coefficient is not zero); return the new rows' indices."""
         n_rows = len(lows)
-        weights = self.flipped.astype(float)
-        if coefficients is not None:
-            weights = weights * coefficients
+        # Only the start's pairs shift a row: a few, not one weight per pair.
+        started = self.started
+        weights = np.ones(len(started)) if coefficients is None else coefficients[started]
+        weights = weights.astype(float)
         if row_of_pair is None:
             shifts = np.array([weights.sum()])
         else:
-            on = row_of_pair >= 0
-            shifts = np.bincount(row_of_pair[on], weights=weights[on], minlength=n_rows)
+            rows = row_of_pair[started]
+            on = rows >= 0
+            shifts = np.bincount(rows[on], weights=weights[on], minlength=n_rows)
         self.blocks.append((self.count, n_rows, row_of_pair, coefficients))
         self.lows.append(np.asarray(lows, dtype=float) - shifts)
         self.highs.append(np.asarray(highs, dtype=float) - shifts)
@@ -162,7 +175,8 @@ class _Rows:
                 row = local[at].astype(np.int64)
             rows.append(row + first)
             positions.append(everywhere[at])
-            coefficients.append(given[at] * self.sign[pairs[at]])
+            sign = np.where(self.flipped[pairs[at]], -1.0, 1.0)
+            coefficients.append(given[at].astype(np.float64) * sign)
         return np.concatenate(rows), np.concatenate(positions), np.concatenate(coefficients)
 
     def price(self, duals: FloatArray, chunk: int = 1 << 21) -> FloatArray:
@@ -178,8 +192,7 @@ class _Rows:
             part = slice(start, min(self.n, start + chunk))
             for (_, _, row_of_pair, values), weight in zip(self.blocks, weights, strict=True):
                 if row_of_pair is None:
-                    assert values is not None
-                    total[part] += weight[0] * values[part]
+                    total[part] += weight[0] if values is None else weight[0] * values[part]
                 elif values is None:
                     total[part] += weight[row_of_pair[part]]
                 else:
@@ -294,21 +307,20 @@ class StageLp:
         self.floor_rows = self._rows.add(school_rows, None, np.zeros(k), np.full(k, inf))
         # The earlier stages: gender counts, or total, gap and cost within their limits.
         gender = problem.gender[student]
-        ones = np.ones(n)
         if limits.counts is not None:
             wanted = np.array(limits.counts, dtype=float) - np.array(fixed_by_gender)
             self._rows.add(gender.astype(np.int32), None, wanted, wanted)
         else:
             self._rows.add(
                 None,
-                ones,
+                None,
                 np.array([limits.min_placed - fixed_placed], dtype=float),
                 np.array([limits.max_placed - fixed_placed], dtype=float),
             )
         e_f, e_m, _ = problem.eligible_by_gender()
         if limits.max_gap is not None and e_f and e_m:
             lf, lm, _ = fixed_by_gender
-            signed = np.where(gender == F, e_m, np.where(gender == M, -e_f, 0)).astype(float)
+            signed = _compact(np.where(gender == F, e_m, np.where(gender == M, -e_f, 0)))
             constant = lf * e_m - lm * e_f
             self._rows.add(
                 None,
@@ -316,12 +328,12 @@ class StageLp:
                 np.array([-limits.max_gap - constant], dtype=float),
                 np.array([limits.max_gap - constant], dtype=float),
             )
-        del gender, ones
+        del gender
         if limits.max_cost is not None and admissible is None:
             paid = cost.of(problem, self.locked_assignment)
             self._rows.add(
                 None,
-                cost.pair[chosen].astype(float),
+                _compact(cost.pair[chosen]),
                 np.array([-inf]),
                 np.array([limits.max_cost - paid], dtype=float),
             )

@@ -55,7 +55,7 @@ class FlowNetwork:
         self.students = arcs.students
         self.pair_student, self.pair_offer = arcs.pair_student, arcs.pair_offer
         self.tails, self.heads = arcs.tails, arcs.heads
-        self.capacities, self.costs = arcs.capacities, arcs.costs
+        self.capacities = arcs.capacities
         self.group_arcs, self.student_arcs = arcs.group_arcs, arcs.student_arcs
         self.pair_arcs, self.offer_arcs = arcs.pair_arcs, arcs.offer_arcs
         self._max_flow: max_flow.SimpleMaxFlow | None = None
@@ -114,7 +114,7 @@ class FlowNetwork:
             self.release()
             self._min_cost = min_cost_flow.SimpleMinCostFlow()
             self._min_cost.add_arcs_with_capacity_and_unit_cost(
-                self.tails, self.heads, self.capacities, self.costs
+                self.tails, self.heads, self.capacities, self.layout.costs()
             )
             # Last, source → sink: what `fewest` lets go unplaced.
             self._min_cost.add_arc_with_capacity_and_unit_cost(SOURCE, SINK, 0, 0)
@@ -239,7 +239,7 @@ class FlowNetwork:
         return flows
 
     def _reduced_costs(
-        self, flows: npt.NDArray[np.int64], capacities: npt.NDArray[np.int64]
+        self, flows: npt.NDArray[np.int64], capacities: npt.NDArray[np.int32]
     ) -> npt.NDArray[np.int64]:
         """Reduced costs of every arc under potentials that prove `flows` optimal.
 
@@ -247,7 +247,7 @@ class FlowNetwork:
         virtual node joined to every node at cost 0 (Bellman-Ford, vectorised;
         an optimal flow leaves no negative cycle, so it ends).
         """
-        tails, heads, costs = self.tails, self.heads, self.costs
+        tails, heads, costs = self.tails, self.heads, self.layout.costs()
         forward, backward = flows < capacities, flows > 0
         start = np.concatenate([tails[forward], heads[backward]])
         end = np.concatenate([heads[forward], tails[backward]])

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from mobility_match.matching.pairs import IntArray
+from mobility_match.matching.pairs import IntArray, PairArray, SomeInts
 from mobility_match.matching.problem import Assignment, Problem
 
 SOURCE, SINK, FIRST_GROUP = 0, 1, 2
@@ -26,16 +26,15 @@ ArcArray = npt.NDArray[np.int32]
 class Layout:
     """Parallel arc arrays, and where each kind of arc sits in them."""
 
-    students: IntArray
+    students: PairArray
     """The students of the network, by index in the round."""
-    pair_student: IntArray
-    pair_offer: IntArray
-    pair_cost: IntArray
+    pair_student: PairArray
+    pair_offer: PairArray
+    pair_cost: SomeInts
     tails: npt.NDArray[np.int32]
     heads: npt.NDArray[np.int32]
-    capacities: IntArray
-    costs: IntArray
-    """Preference cost (or the cost given) on pair arcs, 0 elsewhere."""
+    capacities: npt.NDArray[np.int32]
+    """OR-tools takes 64 bits and converts these while it copies them."""
     group_arcs: ArcArray
     student_arcs: ArcArray
     pair_arcs: ArcArray
@@ -48,6 +47,15 @@ class Layout:
         """The pair arcs as a slice (they are consecutive): a view where indexes would copy."""
         first = len(self.group_arcs) + len(self.student_arcs)
         return slice(first, first + len(self.pair_arcs))
+
+    def costs(self) -> IntArray:
+        """Per arc: the pair's cost (preference, or the cost given) on pair arcs, 0 elsewhere.
+
+        Built when a solver or a proof needs it, not kept: at 20 million pairs, 160 MB.
+        """
+        costs = np.zeros(len(self.tails), dtype=np.int64)
+        costs[self.pair_slice] = self.pair_cost
+        return costs
 
     @property
     def bypass_arc(self) -> int:
@@ -110,11 +118,9 @@ def layout(
     np.add(pair_offer, first_offer, out=heads[first_pair_arc:first_offer_arc], casting="unsafe")
     tails[first_offer_arc : first_offer_arc + n_offers] = first_offer + np.arange(n_offers)
     heads[first_offer_arc : first_offer_arc + n_offers] = SINK
-    capacities = np.ones(n_arcs, dtype=np.int64)
+    capacities = np.ones(n_arcs, dtype=np.int32)
     capacities[:first_student_arc] = np.bincount(group[students], minlength=n_groups)
     capacities[first_offer_arc : first_offer_arc + n_offers] = problem.residual_capacity()
-    costs = np.zeros(n_arcs, dtype=np.int64)
-    costs[first_pair_arc:first_offer_arc] = pair_cost
     if bypass:
         tails[-1], heads[-1], capacities[-1] = SOURCE, SINK, 0
     return Layout(
@@ -125,7 +131,6 @@ def layout(
         tails=tails,
         heads=heads,
         capacities=capacities,
-        costs=costs,
         group_arcs=np.arange(n_groups, dtype=np.int32),
         student_arcs=np.arange(first_student_arc, first_pair_arc, dtype=np.int32),
         pair_arcs=np.arange(first_pair_arc, first_offer_arc, dtype=np.int32),

@@ -46,13 +46,21 @@ RUN_ROWS = 256
 """Students per run of similar windows, before the offers outside their span are dropped."""
 
 
+SomeInts = npt.NDArray[np.signedinteger[Any]]
+"""Integers of any width: what takes pairs' numbers (PairArray) as well as wider ones."""
+PairArray = npt.NDArray[np.int32]
+"""One number per pair: 32 bits, half the memory of 64 at 20 million pairs (indexes of
+students and offers, and costs below the longest list of preferences, fit). Arithmetic that
+could pass 2³¹ (student · offers) widens first."""
+
+
 @dataclass(frozen=True)
 class Pairs:
     """Acceptable pairs as parallel arrays, sorted by student then offer."""
 
-    student: IntArray
-    offer: IntArray
-    cost: IntArray
+    student: PairArray
+    offer: PairArray
+    cost: PairArray
     """preference rank − 1, or 0 for a student who listed no preference."""
 
     def __len__(self) -> int:
@@ -162,8 +170,8 @@ class RuleTable:
             to += np.arange(len(block_offer))
             offer[to] = block_offer
             cost[to] = block_cost
-        student = np.repeat(np.arange(len(self.students), dtype=np.int64), counts)
-        return Pairs(student, offer.astype(np.int64), cost.astype(np.int64))
+        student = np.repeat(np.arange(len(self.students), dtype=np.int32), counts)
+        return Pairs(student, offer.astype(np.int32), cost.astype(np.int32))
 
     @property
     def _offer_type(self) -> np.dtype[Any]:
@@ -189,4 +197,4 @@ class RuleTable:
         return counts
 
 
-__all__ = ["BoolMatrix", "IntArray", "Pairs", "RuleTable", "adult_from"]
+__all__ = ["BoolMatrix", "IntArray", "PairArray", "Pairs", "RuleTable", "SomeInts", "adult_from"]

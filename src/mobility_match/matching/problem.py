@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from mobility_match.documents.checklists import Checklists
 from mobility_match.domain import Gender, RoundInput, Vocabulary
-from mobility_match.matching.pairs import IntArray, Pairs, RuleTable
+from mobility_match.matching.pairs import IntArray, PairArray, Pairs, RuleTable
 from mobility_match.matching.rules import why_not
 from mobility_match.matching.stages import Stage
 
@@ -61,11 +61,11 @@ class Problem:
     def n_offers(self) -> int:
         return len(self.capacity)
 
-    def offers_of(self, i: int) -> IntArray:
+    def offers_of(self, i: int) -> PairArray:
         """Return the offers acceptable to student i."""
         return self.pairs.offer[self.pair_start[i] : self.pair_start[i + 1]]
 
-    def costs_of(self, i: int) -> IntArray:
+    def costs_of(self, i: int) -> PairArray:
         """Return the preference costs of student i's acceptable offers, aligned with offers_of."""
         return self.pairs.cost[self.pair_start[i] : self.pair_start[i + 1]]
 
@@ -102,13 +102,14 @@ class Problem:
     @cached_property
     def _pair_keys(self) -> IntArray:
         """student · n_offers + offer per pair: increasing, as pairs are sorted so."""
-        keys: IntArray = self.pairs.student * max(1, self.n_offers) + self.pairs.offer
+        keys: IntArray = self.pairs.student.astype(np.int64) * max(1, self.n_offers)
+        keys += self.pairs.offer
         return keys
 
     def pair_indices(self, students: IntArray, offers: IntArray) -> IntArray:
         """Return the indexes in `pairs` of the pairs (students[k], offers[k]), all at once;
         raise KeyError naming the first that is not acceptable."""
-        wanted = students * max(1, self.n_offers) + offers
+        wanted = students.astype(np.int64) * max(1, self.n_offers) + offers
         keys = self._pair_keys
         found: IntArray = np.searchsorted(keys, wanted)
         missing = (offers < 0) | (offers >= self.n_offers) | (found >= len(keys))
