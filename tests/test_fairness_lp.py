@@ -119,7 +119,9 @@ def test_generated_columns_reach_the_lp_of_every_column(seed: int) -> None:
     rates = sorted({Fraction(k, int(e)) for e in eligible[eligible > 0] for k in range(int(e) + 1)})
     for admissible, limits in ((None, loose), (network.admissible(free), cut)):
         for begin in (start, None):
-            whole = StageLp(problem, admissible, limits, cost, begin)
+            whole = StageLp(
+                problem, admissible, limits, cost, begin, full_lp_pairs=len(problem.pairs)
+            )
             generated = StageLp(problem, admissible, limits, cost, begin, full_lp_pairs=0)
             assert generated.generated
             assert not whole.generated

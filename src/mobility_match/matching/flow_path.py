@@ -374,9 +374,13 @@ def _linear_relaxation(
                     if solution is None:
                         probe, step = max(lo + 1, hi - step), 2 * step + 1
                         continue
+                    probe = (lo + hi + 1) // 2
                 else:
                     lo, solution = probe, floors
-                probe = (lo + hi + 1) // 2
+                    # Its schools reach the solution's lowest rate: try the highest rate
+                    # below that first, most often the answer (else halve as before).
+                    within = min(hi, rate_bound(rates, floors.rate))
+                    probe = within if within > lo else (lo + hi + 1) // 2
         except Unsolved:
             run.wall_clock_stops += 1
             return best_index, best
