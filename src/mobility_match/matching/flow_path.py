@@ -377,10 +377,12 @@ def _linear_relaxation(
                     probe = (lo + hi + 1) // 2
                 else:
                     lo, solution = probe, floors
-                    # Its schools reach the solution's lowest rate: try the highest rate
-                    # below that first, most often the answer (else halve as before).
-                    within = min(hi, rate_bound(rates, floors.rate))
-                    probe = within if within > lo else (lo + hi + 1) // 2
+                    # The LP at a higher rate is this one with higher floors: one of its
+                    # solutions would be one of this LP with a lowest rate at least as
+                    # high. So no rate above this LP's optimum has a solution; the highest
+                    # rate below it, tried next, most often has one.
+                    hi = min(hi, max(lo, rate_bound(rates, floors.rate)))
+                    probe = hi
         except Unsolved:
             run.wall_clock_stops += 1
             return best_index, best
