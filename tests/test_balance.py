@@ -72,3 +72,24 @@ def test_convex_minimum_finds_a_minimum_on_plateaus() -> None:
     for values in ([5, 3, 3, 3, 4], [1, 1, 1], [9, 7, 5, 3], [2, 4, 8], [4]):
         k = convex_minimum(lambda i, v=values: v[i], len(values))  # type: ignore[misc]
         assert values[k] == min(values)
+
+
+@pytest.mark.parametrize("x_share", [0.0, 0.3])
+def test_known_ranks_spare_max_flows_and_change_nothing(x_share: float) -> None:
+    """The most placements already known, and a gender with nobody free, spare max-flows
+    (one, and three more without X) and give the ranks computed one max-flow each."""
+    problem = prepare(random_round(3, 80, 25, x_share=x_share), VOCABULARY)
+    network = FlowNetwork(problem)
+    most, _ = network.max_placements()
+    calls: list[tuple[int, int, int]] = []
+
+    def counted(caps: tuple[int, int, int]) -> int:
+        calls.append(caps)
+        return network.max_placed(caps)
+
+    one_each = compute_ranks(network.max_placed, network.free_students)
+    sizes = network.capacities[network.group_arcs].tolist()
+    assert (sizes[2] == 0) == (x_share == 0.0)
+    spared = compute_ranks(counted, network.free_students, most, (sizes[0], sizes[1], sizes[2]))
+    assert spared == one_each
+    assert len(calls) == (6 if sizes[2] else 3)

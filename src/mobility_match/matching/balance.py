@@ -177,12 +177,26 @@ class GenderPolytope:
 
 
 def compute_ranks(
-    max_placements: Callable[[Vector], int], n_free: int
+    max_placements: Callable[[Vector], int],
+    n_free: int,
+    most: int | None = None,
+    sizes: Vector | None = None,
 ) -> dict[frozenset[int], int]:
-    """Compute r(A) for every set A of genders with one max-flow each."""
+    """Compute r(A) for every set A of genders with one max-flow each; `most`, the most
+    placements of all genders when already known (the placements stage), spares one, and
+    `sizes`, the free students of each gender, spare those of sets with an empty gender
+    (which places no more than the set without it)."""
     ranks: dict[frozenset[int], int] = {frozenset(): 0}
+    if most is not None:
+        ranks[frozenset((F, M, X))] = most
     for size in (1, 2, 3):
         for groups in combinations((F, M, X), size):
+            if frozenset(groups) in ranks:
+                continue
+            empty = [g for g in groups if sizes is not None and sizes[g] == 0]
+            if empty:
+                ranks[frozenset(groups)] = ranks[frozenset(groups) - {empty[0]}]
+                continue
             caps = tuple(n_free if g in groups else 0 for g in (F, M, X))
             ranks[frozenset(groups)] = max_placements((caps[0], caps[1], caps[2]))
     return ranks

@@ -110,7 +110,10 @@ def solve_by_flows(run: RoundRun) -> Assignment:
             weight = change_weights(before, network.pair_student, network.pair_offer)
             ranks, floors = network.least_weight_ranks(free_max, weight, fewest)
         else:
-            ranks = compute_ranks(network.max_placed, network.free_students)
+            sizes = network.capacities[network.group_arcs].tolist()
+            ranks = compute_ranks(
+                network.max_placed, network.free_students, free_max, (sizes[0], sizes[1], sizes[2])
+            )
             floors = None
         polytope = GenderPolytope(ranks, min_free, locked.placed_by_gender, e_f, e_m, floors)
         best = polytope.smallest_gap()
