@@ -170,7 +170,12 @@ class SchoolNetwork:
         return _RateArcs(school_lower, most - fewest, supplies)
 
     def reachable(self, rate: Fraction, limits: FairnessLimits) -> bool:
-        """Whether a flow reaches `rate` within the placement and cost limits (not gender).
+        """Whether a flow reaches `rate` within the placement and cost limits (not gender)."""
+        return self.reach(rate, limits) is not None
+
+    def reach(self, rate: Fraction, limits: FairnessLimits) -> Fraction | None:
+        """The lowest school rate of a flow that reaches `rate` within the placement and cost
+        limits (not gender), at least `rate`; None when no flow reaches it.
 
         Without a cost to watch, a max-flow from a super source to a super sink
         settles it, several times faster than the min-cost flow of `solve`: the
@@ -179,13 +184,27 @@ class SchoolNetwork:
         school arcs, the bypass and the super arcs change.
         """
         if self._watches_cost(limits):
-            return self.solve(rate, limits) is not None
+            found = self.solve(rate, limits)
+            return None if found is None else found.lowest_rate
         arcs = self._arcs(rate, limits)
         if arcs is None:
-            return False
+            return None
         if self._max_flow is None:
             self._max_flow = _Reachability(self)
-        return self._max_flow.all_through(self, arcs)
+        if not self._max_flow.all_through(self, arcs):
+            return None
+        placed = self._max_flow.school_flows(self) + arcs.school_lower
+        return self.lowest_rate(placed)
+
+    def lowest_rate(self, free_placed: IntArray) -> Fraction:
+        """The lowest school rate when each school places `free_placed` free students."""
+        placed = free_placed + self.locked.school_placed
+        eligible = self.eligible_by_school
+        counted = np.flatnonzero(eligible > 0)
+        if not len(counted):
+            return Fraction(1)
+        k = int(counted[np.argmin(placed[counted] / eligible[counted])])
+        return Fraction(int(placed[k]), int(eligible[k]))
 
     def solve(
         self, rate: Fraction, limits: FairnessLimits, gender_cost: tuple[int, int, int] = (0, 0, 0)
@@ -388,6 +407,12 @@ class SchoolFlow:
     def gap(self) -> int:
         return abs(self.signed_gap)
 
+    @property
+    def lowest_rate(self) -> Fraction:
+        """The lowest school rate of the flow, locked students included."""
+        network = self.network
+        return network.lowest_rate(self.flows[network._group_arcs].astype(np.int64))
+
     def assignment(self) -> Assignment:
         network = self.network
         used = self.flows[network._pairs] > 0
@@ -510,6 +535,11 @@ class _Reachability:
             raise RuntimeError("max-flow failed")
         return int(solver.optimal_flow()) == int(np.maximum(arcs.supplies, 0).sum())
 
+    def school_flows(self, network: SchoolNetwork) -> IntArray:
+        """Per school, what the last flow sent through its arc (beyond its lower bound)."""
+        flows: IntArray = np.asarray(self.solver.flows(network._group_arcs), dtype=np.int64)
+        return flows
+
     def flows(self, network: SchoolNetwork, arcs: _RateArcs) -> npt.NDArray[np.int32] | None:
         """A flow of the network within the rate's bounds (every arc's flow), if one exists."""
         if not self.all_through(network, arcs):
@@ -608,25 +638,3 @@ def candidate_rates(eligible_by_school: IntArray) -> list[Fraction]:
     # Two distinct rates p/e differ by at least 1/(e·e'), far more than a float's error:
     # sorting by float is exact, and much faster than comparing fractions.
     return sorted(rates, key=float) or [Fraction(1)]
-
-
-def highest(
-    rates: list[Fraction],
-    feasible: Callable[[Fraction], bool],
-    stop: Callable[[], bool] | None = None,
-) -> int:
-    """Return the index of the highest rate for which a monotone test holds (rates[0] must hold).
-
-    When `stop` says so, the search ends early with the highest index not yet ruled
-    out: an upper bound on the answer, no longer the answer itself.
-    """
-    lo, hi = 0, len(rates) - 1
-    while lo < hi:
-        if stop is not None and stop():
-            return hi
-        mid = (lo + hi + 1) // 2
-        if feasible(rates[mid]):
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo

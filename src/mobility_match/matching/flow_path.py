@@ -31,7 +31,6 @@ from mobility_match.matching.fairness import (
     FairnessLimits,
     SchoolNetwork,
     candidate_rates,
-    highest,
 )
 from mobility_match.matching.fairness_lp import Relaxation, StageLp, Unsolved, rate_bound
 from mobility_match.matching.flows import FlowNetwork
@@ -449,16 +448,27 @@ def _relaxation_bound(
 ) -> int:
     """The index of the highest rate reached without the gender constraint (-1: none).
 
-    A binary search; cut short by the round's deadline, the lowest rate it has not
-    ruled out, still a bound.
+    A binary search between the rate reached and the most every school could reach
+    (all its free students with an acceptable offer placed); each flow found lifts the
+    lower end to the lowest rate it reaches, most often far above the rate asked. Cut
+    short by the round's deadline, the lowest rate it has not ruled out, still a bound.
     """
-    if not school_network.reachable(rates[first], limits):
+    reached = school_network.reach(rates[first], limits)
+    if reached is None:
         return -1
-
-    def reachable(rate: Fraction) -> bool:
-        return school_network.reachable(rate, limits)
-
-    return first + highest(rates[first:], reachable, run.out_of_time)
+    lo = max(first, bisect.bisect_right(rates, reached) - 1)
+    most = school_network.lowest_rate(school_network.free_by_school.astype(np.int64))
+    hi = max(lo, bisect.bisect_right(rates, most) - 1)
+    while lo < hi:
+        if run.out_of_time():
+            return hi
+        mid = (lo + hi + 1) // 2
+        found = school_network.reach(rates[mid], limits)
+        if found is None:
+            hi = mid - 1
+        else:
+            lo = max(mid, bisect.bisect_right(rates, found) - 1)
+    return lo
 
 
 @dataclass(frozen=True)
