@@ -15,14 +15,28 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel
 
+from mobility_match import security
 from mobility_match.api.app import create_app
 from mobility_match.config import Settings
 from mobility_match.db import make_engine, migrate
 from mobility_match.services.reference import ensure_partners
+
+PRODUCTION_PASSWORDS = (security._passwords, security._DUMMY_HASH)
+"""The service's argon2id hasher (64 MiB, 3 passes: about 0.15 s a hash or a check) and its
+hash for unknown usernames, kept for tests/test_passwords.py."""
+
+# Every other test hashes and checks passwords with argon2id too, at its lowest cost: the
+# same code paths (hash, verify, the dummy hash of unknown usernames), without spending
+# 0.15 s of CPU on each of the thousands of sign-ins and accounts of the suite. A hash
+# carries its parameters, so the service's own processes started by tests check them.
+security._passwords = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=8, parallelism=1),))
+security._DUMMY_HASH = security._passwords.hash("a password nobody has")
 
 
 def _per_worker(url: str) -> str:

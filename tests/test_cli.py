@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.xdist_group("cli")
+"""One worker generates the cohort once (the module's fixture), not each worker."""
+
 ROOT = Path(__file__).resolve().parent.parent
 OFFERS = sorted((ROOT / "data" / "companies").glob("*.csv"))
 CONTRACT_REPORT_KEYS = {

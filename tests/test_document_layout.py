@@ -25,6 +25,9 @@ from mobility_match.documents.rendering import DocumentKind, DocumentRenderer
 from mobility_match.domain import Country, Gender
 from tests.placements import make_facts
 
+pytestmark = pytest.mark.xdist_group("document_layout")
+"""One worker prints the longest letters once (the module's fixture), not each worker."""
+
 COMPANIES = Path(__file__).resolve().parent.parent / "data" / "companies"
 
 

@@ -32,6 +32,9 @@ from mobility_match.documents.rendering import (
 from mobility_match.domain import Country, Diploma, load_vocabulary
 from tests.placements import FIRST_STEPS, HOSTS, make_facts
 
+pytestmark = pytest.mark.xdist_group("documents_rendering")
+"""One worker renders every document once (the module's fixtures), not each worker."""
+
 TITLES = {
     (DocumentKind.STUDENT_LETTER, "fr"): "Confirmation de votre stage à l'étranger",
     (DocumentKind.HOST_LETTER, "de"): "Bestätigung des Praktikums",

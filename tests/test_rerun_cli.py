@@ -10,6 +10,9 @@ import pytest
 
 from tests.test_cli import OFFERS, match, run
 
+pytestmark = pytest.mark.xdist_group("rerun_cli")
+"""One worker builds the module's published round (a subprocess solve), not each."""
+
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
