@@ -415,11 +415,6 @@ class StageLp:
             self.model_parameters.dual_values_filter.filter_by_ids = True
         self.model_parameters.reduced_costs_filter.filter_by_ids = True
         self.rounds = 0
-        self._solved = False
-        """Whether GLOP holds a basis from an earlier solve. A whole LP changes only row
-        bounds between solves (the floors), so that basis stays dual feasible and the dual
-        simplex resumes from it, a third to a half faster than the primal; a generated LP
-        also gains columns, after which the primal simplex is faster by far."""
         """Columns generated so far: how many times some were added."""
 
     def solve(
@@ -480,8 +475,6 @@ class StageLp:
         if left <= 0:
             raise Unsolved("the LP of school fairness ended with TERMINATION_REASON_TIME_LIMIT")
         self.parameters.time_limit.FromMilliseconds(max(10, int(left * 1000)))
-        self.parameters.glop.use_dual_simplex = self._solved and not self.generated
-        self._solved = True
         answer = self.solver.solve(
             self.parameters,
             self.model_parameters,
