@@ -10,24 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.report_keys import CONTRACT_KEYS
+
 pytestmark = pytest.mark.xdist_group("cli")
 """One worker generates the cohort once (the module's fixture), not each worker."""
 
 ROOT = Path(__file__).resolve().parent.parent
 OFFERS = sorted((ROOT / "data" / "companies").glob("*.csv"))
-CONTRACT_REPORT_KEYS = {
-    "students",
-    "offers",
-    "places",
-    "placed",
-    "placed_by_gender",
-    "eligible_by_gender",
-    "gender_gap",
-    "preference_cost",
-    "min_school_rate",
-    "stages",
-    "solve_seconds",
-}
+CONTRACT_REPORT_KEYS = set(CONTRACT_KEYS)
 
 
 def run(*args: str | Path, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:

@@ -4,9 +4,7 @@ still loads, on the API and on the round page."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,22 +24,10 @@ from mobility_match.statistics import compute_statistics
 from tests.accounts import signed_in
 from tests.factories import make_offer, make_student
 from tests.pages import browser, new_signed_in, text_of
+from tests.report_keys import CONTRACT_KEYS
+from tests.test_translations import messages
 
 ROOT = Path(__file__).resolve().parent.parent
-CONTRACT_KEYS = [
-    "students",
-    "offers",
-    "places",
-    "placed",
-    "placed_by_gender",
-    "eligible_by_gender",
-    "gender_gap",
-    "preference_cost",
-    "min_school_rate",
-    "stages",
-    "solve_seconds",
-]
-"""CONTRACT.md's keys of `--report FILE`, in the order the report writes them."""
 
 OLD_REPORT: dict[str, Any] = {
     # As a version before `reproducible` (and the server's reproducibility record) stored
@@ -170,12 +156,6 @@ def test_an_old_report_shows_on_the_api_and_on_the_round_page(
 def test_the_stages_labels_are_messages_to_translate() -> None:
     """The pages translate the stages' labels and summaries through a variable; the
     message check reads them from the specs, so that a missing French one fails it."""
-    spec = importlib.util.spec_from_file_location("messages", ROOT / "scripts" / "messages.py")
-    assert spec is not None
-    assert spec.loader is not None
-    messages = importlib.util.module_from_spec(spec)
-    sys.modules["messages"] = messages  # dataclasses look their module up there
-    spec.loader.exec_module(messages)
     found = {message.key: message for message in messages.messages()}
     for stage_spec in STAGE_SPECS.values():
         for text in (stage_spec.label, stage_spec.summary):
