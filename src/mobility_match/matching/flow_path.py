@@ -11,6 +11,7 @@ preferences (engine.uses_flow_path says which).
 from __future__ import annotations
 
 import bisect
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
@@ -280,13 +281,14 @@ def _school_fairness(
         net.release()  # the max-flow of the bounds, one per network: 1.2 GB at 20 million pairs
     best_index, best, method = first, assignment, "flow"
     # One short try by flows at the bound first: when gender binds, the LP does better.
+    nearest: dict[int, Assignment] = {}
     best_index, best = _highest_reached(
-        run, cut, rates, best_index, max(tops), best, probes=1, walks=1
+        run, cut, rates, best_index, max(tops), best, probes=1, walks=1, nearest=nearest
     )
     if best_index < max(tops) and not run.out_of_time():
         # Flows miss the flow bound: gender binds. The LP with gender bounds tighter,
         # and rounding its solution most often reaches that bound.
-        best_index, best = _linear_relaxation(run, cut, rates, tops, best_index, best)
+        best_index, best = _linear_relaxation(run, cut, rates, tops, best_index, best, nearest)
         method = "flow+lp"
     for _ in range(PROOF_STEPS):
         if run.out_of_time():
@@ -336,8 +338,13 @@ def _linear_relaxation(
     tops: list[int],
     best_index: int,
     best: Assignment,
+    starts: Mapping[int, Assignment],
 ) -> tuple[int, Assignment]:
     """Lower each network's bound (`tops`, in place) by LPs; try to reach the highest.
+
+    Each LP's simplex starts from the flow of its network nearest the gender limits
+    at the flow bound (`starts`, by network), which keeps every row but the gender
+    counts, else from `best`.
 
     Per network, the LP's optimum bounds the rate; then the LP with every school's
     floor at a rate (⌈rate · eligible⌉ students), feasible for a rate only if it is
@@ -352,7 +359,8 @@ def _linear_relaxation(
         school_network, limits = cut[k]
         if tops[k] <= best_index or run.out_of_time():
             continue
-        lp = StageLp(run.problem, school_network.admissible, limits, run.flow_cost, best)
+        start = starts.get(k, best)
+        lp = StageLp(run.problem, school_network.admissible, limits, run.flow_cost, start)
         try:
             optimum = lp.solve(None, run.wall_left())
             if optimum is None:
@@ -534,19 +542,24 @@ def _highest_reached(
     best: Assignment,
     probes: int = RATE_PROBES,
     walks: int = WALKS,
+    nearest: dict[int, Assignment] | None = None,
 ) -> tuple[int, Assignment]:
     """The highest rate in [lo, hi] that flows reach (lo: `best` already does), the bound first.
 
-    Then a binary search: not a proof, flows may miss a rate that can be reached.
+    Then a binary search: not a proof, flows may miss a rate that can be reached. In
+    `nearest`, per network (its index in `cut`), the flow that came nearest the gender
+    limits at the bound.
     """
     for probe in range(probes):
         if hi <= lo or run.out_of_time():
             break
         rate = hi if probe == 0 else (lo + hi + 1) // 2
-        for school_network, network_limits in cut:
+        for k, (school_network, network_limits) in enumerate(cut):
             attempt = school_network.balanced(
                 rates[rate], network_limits, run.out_of_time, walks, exchanges=False
             )
+            if nearest is not None and probe == 0 and attempt.nearest is not None:
+                nearest[k] = attempt.nearest.assignment()
             if attempt.assignment is not None and _keeps(run, attempt.assignment, network_limits):
                 lo, best = rate, attempt.assignment
                 break
