@@ -225,6 +225,7 @@ class StageLp:
         cost: FlowCost,
         start: Assignment | None = None,
         full_lp_pairs: int | None = None,
+        whole_start: Assignment | None = None,
     ) -> None:
         """Maximise z, the lowest school rate, over fractional assignments within the limits.
 
@@ -232,7 +233,11 @@ class StageLp:
         flow of the network), is where the simplex starts: the pairs it uses are
         complemented (x = 1 − y), so that all-zero variables are that assignment and
         a cold solve walks from it, not from nobody placed. With more pairs than
-        `full_lp_pairs` (FULL_LP_PAIRS by default) columns are generated.
+        `full_lp_pairs` (FULL_LP_PAIRS by default) columns are generated. `whole_start`,
+        if given, replaces `start` when the LP holds every column: a flow nearer the
+        gender limits starts the whole LP nearer its optimum (a third of its time on the
+        rounds where gender binds), where it makes a generated LP, which holds the
+        start's pairs, slower.
         """
         self.problem = problem
         usable = problem.free_pair_mask()
@@ -262,13 +267,6 @@ class StageLp:
         self.n_pairs = n
         self.empty = False
         """No assignment at all within the rules (then every solve says so)."""
-        flipped = np.zeros(n + 1, dtype=bool)
-        if start is not None:
-            flipped[:n] = start[student] == offer
-        self.flipped = flipped
-        self._rows = _Rows(flipped)
-        inf = math.inf
-        # Each student at most one pair; exactly one when every least-cost flow places it.
         # The pairs come sorted by student: their runs number the students without a sort.
         if n and bool((student[1:] >= student[:-1]).all()):
             first = np.ones(n, dtype=bool)
@@ -278,6 +276,38 @@ class StageLp:
         else:
             students, inverse = np.unique(student, return_inverse=True)
             by_student = inverse.astype(np.int32)
+        left = problem.capacity - np.bincount(base[base >= 0], minlength=problem.n_offers)
+        flipped = np.zeros(n + 1, dtype=bool)
+        if start is not None:
+            flipped[:n] = start[student] == offer
+        # The columns the LP starts with: all of them, or (generated) the start's pairs and,
+        # per student, a few toward offers with places the start leaves.
+        spare = left - np.bincount(offer[flipped[:n]], minlength=problem.n_offers)
+        towards = spare[offer] > 0
+        # Per pair, its rank in its student's run, among all pairs and toward spare places.
+        run_start = np.flatnonzero(np.r_[True, by_student[1:] != by_student[:-1]])
+        run_start = run_start.astype(np.int32)
+        before = np.cumsum(towards, dtype=np.int32)
+        before -= towards
+        rank_spare = before - before[run_start][by_student]
+        rank = np.arange(n, dtype=np.int32) - run_start[by_student]
+        first_columns = np.flatnonzero(
+            flipped[:n] | (towards & (rank_spare < SPARE_COLUMNS)) | (rank < FIRST_COLUMNS)
+        )
+        del spare, towards, before, rank_spare, rank, run_start
+        if full_lp_pairs is not None:
+            self.generated = n > full_lp_pairs
+        else:
+            # Generating pays when the LP would start with a small share of its columns
+            # (dense rounds: dozens of acceptable offers per student; the priced columns
+            # then stay few), and is a must when every column would not fit.
+            self.generated = n > FULL_LP_PAIRS or len(first_columns) < GENERATE_SHARE * n
+        if whole_start is not None and not self.generated:
+            flipped[:n] = whole_start[student] == offer
+        self.flipped = flipped
+        self._rows = _Rows(flipped)
+        inf = math.inf
+        # Each student at most one pair; exactly one when every least-cost flow places it.
         exact = np.zeros(len(students), dtype=bool)
         if admissible is not None:
             forced = np.flatnonzero(admissible.student_forced & (base == UNPLACED))
@@ -285,7 +315,6 @@ class StageLp:
             exact = admissible.student_forced[students]
         self._rows.add(by_student, None, np.where(exact, 1.0, -inf), np.ones(len(students)))
         # Each offer at most its places left; exactly those when least-cost flows fill it.
-        left = problem.capacity - np.bincount(base[base >= 0], minlength=problem.n_offers)
         members = np.bincount(offer, minlength=problem.n_offers)
         full = np.zeros(problem.n_offers, dtype=bool)
         if admissible is not None:
@@ -350,28 +379,6 @@ class StageLp:
         """Per row, what its complemented variables add to it at zero (see `start`)."""
         self.lows = np.concatenate(self._rows.lows)
         self.highs = np.concatenate(self._rows.highs)
-        # The columns the LP starts with: all of them, or (generated) the start's pairs and,
-        # per student, a few toward offers with places the start leaves.
-        spare = left - np.bincount(offer[flipped[:n]], minlength=problem.n_offers)
-        towards = spare[offer] > 0
-        # Per pair, its rank in its student's run, among all pairs and toward spare places.
-        run_start = np.flatnonzero(np.r_[True, by_student[1:] != by_student[:-1]])
-        run_start = run_start.astype(np.int32)
-        before = np.cumsum(towards, dtype=np.int32)
-        before -= towards
-        rank_spare = before - before[run_start][by_student]
-        rank = np.arange(n, dtype=np.int32) - run_start[by_student]
-        first_columns = np.flatnonzero(
-            flipped[:n] | (towards & (rank_spare < SPARE_COLUMNS)) | (rank < FIRST_COLUMNS)
-        )
-        del spare, towards, before, rank_spare, rank, run_start
-        if full_lp_pairs is not None:
-            self.generated = n > full_lp_pairs
-        else:
-            # Generating pays when the LP would start with a small share of its columns
-            # (dense rounds: dozens of acceptable offers per student; the priced columns
-            # then stay few), and is a must when every column would not fit.
-            self.generated = n > FULL_LP_PAIRS or len(first_columns) < GENERATE_SHARE * n
         initial = first_columns if self.generated else np.arange(n)
         m = len(initial)
         self.z = m

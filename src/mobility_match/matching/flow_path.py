@@ -342,9 +342,9 @@ def _linear_relaxation(
 ) -> tuple[int, Assignment]:
     """Lower each network's bound (`tops`, in place) by LPs; try to reach the highest.
 
-    Each LP's simplex starts from the flow of its network nearest the gender limits
-    at the flow bound (`starts`, by network), which keeps every row but the gender
-    counts, else from `best`.
+    A whole LP's simplex starts from the flow of its network nearest the gender
+    limits at the flow bound (`starts`, by network), which keeps every row but the
+    gender counts; a generated one (StageLp) from `best`.
 
     Per network, the LP's optimum bounds the rate; then the LP with every school's
     floor at a rate (⌈rate · eligible⌉ students), feasible for a rate only if it is
@@ -359,8 +359,14 @@ def _linear_relaxation(
         school_network, limits = cut[k]
         if tops[k] <= best_index or run.out_of_time():
             continue
-        start = starts.get(k, best)
-        lp = StageLp(run.problem, school_network.admissible, limits, run.flow_cost, start)
+        lp = StageLp(
+            run.problem,
+            school_network.admissible,
+            limits,
+            run.flow_cost,
+            best,
+            whole_start=starts.get(k),
+        )
         try:
             optimum = lp.solve(None, run.wall_left())
             if optimum is None:
