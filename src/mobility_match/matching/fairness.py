@@ -107,7 +107,7 @@ class SchoolNetwork:
         self._max_flow: _Reachability | None = None
 
     def release(self) -> None:
-        """Free the max-flow solver `reachable` keeps (every arc of the round): the next
+        """Free the max-flow solver `reach` keeps (every arc of the round): the next
         call builds it again."""
         self._max_flow = None
 
@@ -169,9 +169,13 @@ class SchoolNetwork:
         supplies[FIRST_GROUP : FIRST_GROUP + len(school_lower)] += school_lower
         return _RateArcs(school_lower, most - fewest, supplies)
 
-    def reachable(self, rate: Fraction, limits: FairnessLimits) -> bool:
-        """Whether a flow reaches `rate` within the placement and cost limits (not gender)."""
-        return self.reach(rate, limits) is not None
+    def _with_bounds(self, solved: npt.ArrayLike, arcs: _RateArcs) -> npt.NDArray[np.int32]:
+        """Every arc's flow from a solver's flows of the network with its lower bounds sent
+        up front (fixed ones, and the rate's on school arcs): those added back."""
+        flows = np.asarray(solved, dtype=np.int32)
+        flows += self._lower
+        flows[self._group_arcs] += arcs.school_lower.astype(np.int32)
+        return flows
 
     def reach(self, rate: Fraction, limits: FairnessLimits) -> Fraction | None:
         """The lowest school rate of a flow that reaches `rate` within the placement and cost
@@ -243,12 +247,8 @@ class SchoolNetwork:
             return None
         if status != solver.OPTIMAL:
             raise RuntimeError(f"min-cost flow failed with status {status}")
-        flows = np.asarray(
-            solver.flows(np.arange(len(self._tails), dtype=np.int32)), dtype=np.int32
-        )
+        flows = self._with_bounds(solver.flows(np.arange(len(self._tails), dtype=np.int32)), arcs)
         del solver
-        flows += self._lower
-        flows[self._group_arcs] += arcs.school_lower.astype(np.int32)
         found = SchoolFlow(self, flows)
         if watch and limits.max_cost is not None and found.cost > limits.max_cost:
             return None
@@ -493,7 +493,7 @@ class _RateArcs:
 
 
 class _Reachability:
-    """One max-flow solver of a SchoolNetwork, re-solved at each rate (`reachable`).
+    """One max-flow solver of a SchoolNetwork, re-solved at each rate (`reach`).
 
     A flow with lower bounds exists when, once the bounds are sent up front, a
     super source feeding every node that holds supply and a super sink draining
@@ -545,10 +545,7 @@ class _Reachability:
         if not self.all_through(network, arcs):
             return None
         n_arcs = len(network._tails)
-        flows = np.asarray(self.solver.flows(np.arange(n_arcs, dtype=np.int32)), dtype=np.int32)
-        flows += network._lower
-        flows[network._group_arcs] += arcs.school_lower.astype(np.int32)
-        return flows
+        return network._with_bounds(self.solver.flows(np.arange(n_arcs, dtype=np.int32)), arcs)
 
 
 def choose_cycles(
