@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -104,6 +105,7 @@ class SchoolNetwork:
         np.subtract.at(self._fixed_supply, self._tails[bounded], self._lower[bounded])
         np.add.at(self._fixed_supply, self._heads[bounded], self._lower[bounded])
         self._fixed_fit = not (self._lower[bounded] > self._capacities[bounded]).any()
+        self._open = self._open_arcs()
         self._max_flow: _Reachability | None = None
 
     def release(self) -> None:
@@ -121,6 +123,40 @@ class SchoolNetwork:
         offers = self._offer_arcs
         caps[offers] = np.where(admissible.offer_empty, 0, caps[offers])
         lower[offers] = np.where(admissible.offer_full, caps[offers], 0)
+
+    def _open_arcs(self) -> npt.NDArray[np.int32] | None:
+        """The arcs the solvers get, in order; None for all of them.
+
+        An arc with nothing left to carry once its lower bound is sent (closed, or
+        forced full) is left out: on a network cut down by least-cost flows, about a
+        third of the pairs, and each solve is that much shorter. The school arcs and
+        the bypass, whose capacities change with the rate, stay; they come first and
+        last, so the school arcs keep their indexes in the solvers.
+        """
+        open_arcs = self._capacities > self._lower
+        open_arcs[self._group_arcs] = True
+        open_arcs[self._bypass] = True
+        if open_arcs.all():
+            return None
+        return np.flatnonzero(open_arcs).astype(np.int32)
+
+    def _solver_arcs(self, values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        """Per arc values (tails, heads, capacities, costs) cut down to the open arcs."""
+        return values if self._open is None else values[self._open]
+
+    @property
+    def _solver_bypass(self) -> int:
+        """The bypass's index in the solvers: the last of their arcs."""
+        return self._bypass if self._open is None else len(self._open) - 1
+
+    def _from_solver(self, solved: npt.ArrayLike) -> npt.NDArray[np.int32]:
+        """Every arc's flow from a solver's flows of the open arcs (the closed carry 0)."""
+        flows = np.asarray(solved, dtype=np.int32)
+        if self._open is None:
+            return flows
+        every = np.zeros(len(self._tails), dtype=np.int32)
+        every[self._open] = flows
+        return every
 
     def arc_students(self, arcs: IntArray) -> IntArray:
         """The student of each arc (group → student and student → offer arcs), else -1."""
@@ -239,7 +275,12 @@ class SchoolNetwork:
         residual[self._group_arcs] = self.free_by_school - arcs.school_lower
         residual[self._bypass] = arcs.bypass
         solver = min_cost_flow.SimpleMinCostFlow()
-        solver.add_arcs_with_capacity_and_unit_cost(self._tails, self._heads, residual, costs)
+        solver.add_arcs_with_capacity_and_unit_cost(
+            self._solver_arcs(self._tails),
+            self._solver_arcs(self._heads),
+            self._solver_arcs(residual),
+            self._solver_arcs(costs),
+        )
         del residual, costs
         solver.set_nodes_supplies(np.arange(self._n_nodes, dtype=np.int32), arcs.supplies)
         status = solver.solve()
@@ -247,7 +288,8 @@ class SchoolNetwork:
             return None
         if status != solver.OPTIMAL:
             raise RuntimeError(f"min-cost flow failed with status {status}")
-        flows = self._with_bounds(solver.flows(np.arange(len(self._tails), dtype=np.int32)), arcs)
+        solved = solver.flows(np.arange(solver.num_arcs(), dtype=np.int32))
+        flows = self._with_bounds(self._from_solver(solved), arcs)
         del solver
         found = SchoolFlow(self, flows)
         if watch and limits.max_cost is not None and found.cost > limits.max_cost:
@@ -509,16 +551,21 @@ class _Reachability:
             np.concatenate([[SOURCE, SINK], FIRST_GROUP + np.arange(len(network.free_by_school))]),
         ).astype(np.int32)
         source, sink = network._n_nodes, network._n_nodes + 1
-        n_arcs = len(network._tails)
-        self.nodes, self.source, self.sink = nodes, source, sink
-        self.feeding = np.arange(n_arcs, n_arcs + len(nodes), dtype=np.int32)
-        self.draining = self.feeding + len(nodes)
         capacities = network._capacities - network._lower
         capacities[network._group_arcs] = 0
         capacities[network._bypass] = 0
         self.solver = max_flow.SimpleMaxFlow()
-        self.solver.add_arcs_with_capacity(network._tails, network._heads, capacities)
+        self.solver.add_arcs_with_capacity(
+            network._solver_arcs(network._tails),
+            network._solver_arcs(network._heads),
+            network._solver_arcs(capacities),
+        )
         del capacities
+        n_arcs = self.solver.num_arcs()
+        self.n_network_arcs = n_arcs
+        self.nodes, self.source, self.sink = nodes, source, sink
+        self.feeding = np.arange(n_arcs, n_arcs + len(nodes), dtype=np.int32)
+        self.draining = self.feeding + len(nodes)
         zero = np.zeros(len(nodes), dtype=np.int64)
         self.solver.add_arcs_with_capacity(np.full(len(nodes), source, dtype=np.int32), nodes, zero)
         self.solver.add_arcs_with_capacity(nodes, np.full(len(nodes), sink, dtype=np.int32), zero)
@@ -527,7 +574,7 @@ class _Reachability:
         """Whether every supply the rate's bounds leave gets through."""
         solver = self.solver
         solver.set_arcs_capacity(network._group_arcs, network.free_by_school - arcs.school_lower)
-        solver.set_arc_capacity(network._bypass, arcs.bypass)
+        solver.set_arc_capacity(network._solver_bypass, arcs.bypass)
         supplies = arcs.supplies[self.nodes]
         solver.set_arcs_capacity(self.feeding, np.maximum(supplies, 0))
         solver.set_arcs_capacity(self.draining, np.maximum(-supplies, 0))
@@ -544,8 +591,8 @@ class _Reachability:
         """A flow of the network within the rate's bounds (every arc's flow), if one exists."""
         if not self.all_through(network, arcs):
             return None
-        n_arcs = len(network._tails)
-        return network._with_bounds(self.solver.flows(np.arange(n_arcs, dtype=np.int32)), arcs)
+        solved = self.solver.flows(np.arange(self.n_network_arcs, dtype=np.int32))
+        return network._with_bounds(network._from_solver(solved), arcs)
 
 
 def choose_cycles(
