@@ -141,7 +141,7 @@ def test_a_rule_in_force_changes_the_pairs_and_every_sentence_that_explains_them
         assert s2.reason is not None
         assert s2.reason.code is ReasonCode.NO_ACCEPTABLE_OFFER
         assert "barred_city 1" in s2.reason.sentence
-        assert problem.table.exclusions(1)["barred_city"] == 1
+        assert problem.table.exclusions(np.array([1]))["barred_city"].tolist() == [1]
         # Pages without words for the rule yet say its own sentence, not another rule's.
         french = translations("fr").gettext
         assert Phrasing(french, "fr").rule(rule, STUDENTS[0], OFFERS[1]) == (

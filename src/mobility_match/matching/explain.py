@@ -47,6 +47,12 @@ def explain(problem: Problem, assignment: Assignment, vocabulary: Vocabulary) ->
         for lock in problem.round_input.locks
         if lock.offer_id is None and lock.declined_in is not None
     }
+    # Why nobody-acceptable students are so: every rule judged for all of them at once.
+    excluded = np.flatnonzero(
+        (assignment < 0) & ~problem.eligible & (problem.locked != STAY_UNPLACED)
+    )
+    exclusions = problem.table.exclusions(excluded)
+    row_of = {int(i): k for k, i in enumerate(excluded)}
     placements: list[Placement] = []
     for i, student in enumerate(students):
         j = int(assignment[i])
@@ -64,7 +70,10 @@ def explain(problem: Problem, assignment: Assignment, vocabulary: Vocabulary) ->
             round_id = declines.get(student.student_id)
             reason = locked_out() if round_id is None else declined(round_id)
         elif not problem.eligible[i]:
-            reason = _no_acceptable_offer(problem, i)
+            k = row_of[i]
+            reason = _no_acceptable_offer(
+                problem.n_offers, {name: int(counts[k]) for name, counts in exclusions.items()}
+            )
         else:
             reason = _filled(problem, i, load)
         placements.append(
@@ -78,9 +87,8 @@ def explain(problem: Problem, assignment: Assignment, vocabulary: Vocabulary) ->
     return placements
 
 
-def _no_acceptable_offer(problem: Problem, i: int) -> Reason:
-    counts = problem.table.exclusions(i)
-    total = problem.n_offers
+def _no_acceptable_offer(total: int, counts: dict[str, int]) -> Reason:
+    """`counts`: per hard rule, the offers whose first broken rule it is."""
     parts = ", ".join(f"{rule.name} {counts[rule.name]}" for rule in HARD_RULES)
     noun = "offer" if total == 1 else "offers"
     sentence = (

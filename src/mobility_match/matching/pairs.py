@@ -182,18 +182,22 @@ class RuleTable:
         # A cost is below the length of the longest list of preferences.
         return np.min_scalar_type(self.columns(PREFERENCES).entry_offer.shape[1])
 
-    def exclusions(self, i: int) -> dict[str, int]:
-        """Count, per hard rule, the offers whose first broken rule it is for student i.
+    def exclusions(self, rows: IntArray) -> dict[str, IntArray]:
+        """Count, per hard rule and student of `rows`, the offers whose first broken rule it is.
 
-        Each rule is only judged on the offers that passed the rules before it.
+        Each rule is only judged on the offers that passed the rules before it. The
+        students are taken in blocks of rows × every offer, as the pairs are.
         """
-        student = np.array([i], dtype=np.int64)
-        still_in = np.arange(len(self.offers), dtype=np.int64)
-        counts: dict[str, int] = {}
-        for rule in HARD_RULES:
-            passed = self.mask(rule, student, still_in)
-            counts[rule.name] = int(np.count_nonzero(~passed))
-            still_in = still_in[passed]
+        counts = {rule.name: np.zeros(len(rows), dtype=np.int64) for rule in HARD_RULES}
+        offers = np.arange(len(self.offers), dtype=np.int64)[None, :]
+        step = max(1, BLOCK_CELLS // max(1, len(self.offers)))
+        for top in range(0, len(rows), step):
+            block = np.asarray(rows[top : top + step], dtype=np.int64)[:, None]
+            still_in = np.ones((len(block), offers.shape[1]), dtype=bool)
+            for rule in HARD_RULES:
+                passed = self.mask(rule, block, offers)
+                counts[rule.name][top : top + step] = np.count_nonzero(still_in & ~passed, axis=1)
+                still_in &= passed
         return counts
 
 
