@@ -49,9 +49,9 @@ PROOF_STEPS = 4
 NEIGHBOURHOOD_EFFORT = 2.0
 """Deterministic seconds for a CP-SAT repair of the students that flows move."""
 PROOF_EFFORT = 30.0
+"""Deterministic seconds for a CP-SAT model of every student at one rate."""
 ROUNDING_EFFORT = 8.0
 """Deterministic seconds for a CP-SAT repair around the LP solution's fractional students."""
-"""Deterministic seconds for a CP-SAT model of every student at one rate."""
 
 
 @dataclass(frozen=True)
