@@ -186,18 +186,25 @@ class RuleTable:
         """Count, per hard rule and student of `rows`, the offers whose first broken rule it is.
 
         Each rule is only judged on the offers that passed the rules before it. The
-        students are taken in blocks of rows × every offer, as the pairs are.
+        students go in blocks of one trade where they can: after the first rule, a
+        block is judged only on the offers some of its students still pass, a few
+        of all.
         """
+        rows = np.asarray(rows, dtype=np.int64)
         counts = {rule.name: np.zeros(len(rows), dtype=np.int64) for rule in HARD_RULES}
-        offers = np.arange(len(self.offers), dtype=np.int64)[None, :]
+        order = np.argsort(self.columns(TRADE).student_trade[rows], kind="stable")
+        every = np.arange(len(self.offers), dtype=np.int64)
         step = max(1, BLOCK_CELLS // max(1, len(self.offers)))
         for top in range(0, len(rows), step):
-            block = np.asarray(rows[top : top + step], dtype=np.int64)[:, None]
-            still_in = np.ones((len(block), offers.shape[1]), dtype=bool)
+            at = order[top : top + step]
+            block, cols = rows[at][:, None], every
+            still_in = np.ones((len(at), len(cols)), dtype=bool)
             for rule in HARD_RULES:
-                passed = self.mask(rule, block, offers)
-                counts[rule.name][top : top + step] = np.count_nonzero(still_in & ~passed, axis=1)
+                passed = self.mask(rule, block, cols[None, :])
+                counts[rule.name][at] = np.count_nonzero(still_in & ~passed, axis=1)
                 still_in &= passed
+                kept = still_in.any(axis=0)
+                cols, still_in = cols[kept], still_in[:, kept]
         return counts
 
 
