@@ -12,6 +12,7 @@ once took minutes.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
@@ -19,12 +20,12 @@ import pytest
 from benchmarks.cohorts import benchmark_round
 
 from mobility_match.domain import StageStatus, load_vocabulary
-from mobility_match.matching.changes import flow_cost, previous_offers
+from mobility_match.matching.changes import FlowCost, flow_cost, previous_offers
 from mobility_match.matching.engine import solve_round
 from mobility_match.matching.fairness import FairnessLimits
-from mobility_match.matching.fairness_lp import TOLERANCE, StageLp
-from mobility_match.matching.flows import FlowNetwork
-from mobility_match.matching.problem import measure, prepare
+from mobility_match.matching.fairness_lp import DUAL_ITERATIONS, TOLERANCE, StageLp
+from mobility_match.matching.flows import Admissible, FlowNetwork
+from mobility_match.matching.problem import Assignment, Problem, measure, prepare
 from tests.factories import random_round
 
 VOCABULARY = load_vocabulary()
@@ -88,12 +89,19 @@ def test_school_fairness_where_gender_binds_is_proven_by_the_lp() -> None:
     assert stage.value == stage.bound
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_generated_columns_reach_the_lp_of_every_column(seed: int) -> None:
-    """Dense rounds hold only some columns and generate the others from the duals: the
-    optimum, and which floors admit a solution, are those of the LP with every column,
-    whatever the start (nobody placed included, which breaks the rows
-    that least-cost flows fill exactly)."""
+@dataclass(frozen=True)
+class CutRound:
+    """A small round's LP inputs: the whole network with loose limits, the network cut
+    down to its least-cost flows with exact counts, a start, and rates to try."""
+
+    problem: Problem
+    cost: FlowCost
+    start: Assignment
+    networks: tuple[tuple[Admissible | None, FairnessLimits], ...]
+    rates: list[Fraction]
+
+
+def cut_round(seed: int) -> CutRound:
     problem = prepare(random_round(seed, n_students=60, n_offers=25, varied=True), VOCABULARY)
     cost = flow_cost(problem, None)
     network = FlowNetwork(problem, cost.pair)
@@ -117,8 +125,20 @@ def test_generated_columns_reach_the_lp_of_every_column(seed: int) -> None:
     )
     eligible = problem.eligible_by_school()
     rates = sorted({Fraction(k, int(e)) for e in eligible[eligible > 0] for k in range(int(e) + 1)})
-    for admissible, limits in ((None, loose), (network.admissible(free), cut)):
-        for begin in (start, None):
+    networks = ((None, loose), (network.admissible(free), cut))
+    return CutRound(problem, cost, start, networks, rates)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_generated_columns_reach_the_lp_of_every_column(seed: int) -> None:
+    """Dense rounds hold only some columns and generate the others from the duals: the
+    optimum, and which floors admit a solution, are those of the LP with every column,
+    whatever the start (nobody placed included, which breaks the rows
+    that least-cost flows fill exactly)."""
+    case = cut_round(seed)
+    problem, cost, rates = case.problem, case.cost, case.rates
+    for admissible, limits in case.networks:
+        for begin in (case.start, None):
             whole = StageLp(
                 problem, admissible, limits, cost, begin, full_lp_pairs=len(problem.pairs)
             )
@@ -130,3 +150,35 @@ def test_generated_columns_reach_the_lp_of_every_column(seed: int) -> None:
                 assert (expected is None) == (found is None), rate
                 if expected is not None and found is not None:
                     assert found.rate == pytest.approx(expected.rate, abs=TOLERANCE)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_floors_solved_by_the_dual_simplex_or_after_it_match_the_primal(seed: int) -> None:
+    """After the first solve, each change of floors starts with the dual simplex; cut
+    short (here after one pivot), the primal takes over from the basis the dual started
+    from. Either way, which floors admit a solution and the optimum are the primal's,
+    with every column or generated ones, floors rising and falling."""
+    case = cut_round(seed)
+    problem, cost, rates = case.problem, case.cost, case.rates
+    probes = rates[:: max(1, len(rates) // 6)]
+    order: list[Fraction | None] = [None, *probes, *reversed(probes), rates[-1], None]
+    for admissible, limits in case.networks:
+        for full_lp_pairs in (len(problem.pairs), 0):
+            lps = [
+                StageLp(
+                    problem,
+                    admissible,
+                    limits,
+                    cost,
+                    case.start,
+                    full_lp_pairs=full_lp_pairs,
+                    dual_iterations=iterations,
+                )
+                for iterations in (0, 1, DUAL_ITERATIONS)
+            ]
+            for rate in order:
+                primal, *others = [lp.solve(rate) for lp in lps]
+                for found in others:
+                    assert (primal is None) == (found is None), rate
+                    if primal is not None and found is not None:
+                        assert found.rate == pytest.approx(primal.rate, abs=TOLERANCE)

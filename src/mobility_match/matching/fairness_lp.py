@@ -42,6 +42,7 @@ from ortools.math_opt import (
     model_update_pb2,
     parameters_pb2,
     result_pb2,
+    solution_pb2,
     sparse_containers_pb2,
 )
 from ortools.math_opt.core.python import solver as mathopt_solver
@@ -64,6 +65,11 @@ as long as schools have under a thousand eligible students."""
 
 FULL_LP_PAIRS = 1_000_000
 """Up to this many pairs the LP holds every column; above, it generates them."""
+
+DUAL_ITERATIONS = 150
+"""Pivots of the dual simplex after a change of floors before the primal takes over
+(_solve_once): where the dual suits, it needs 5 to 130; where it does not, 1,000 to
+14,000."""
 
 GENERATE_SHARE = 0.125
 """Below FULL_LP_PAIRS too, the LP generates its columns when those it starts with are
@@ -226,6 +232,7 @@ class StageLp:
         start: Assignment | None = None,
         full_lp_pairs: int | None = None,
         whole_start: Assignment | None = None,
+        dual_iterations: int = DUAL_ITERATIONS,
     ) -> None:
         """Maximise z, the lowest school rate, over fractional assignments within the limits.
 
@@ -237,7 +244,8 @@ class StageLp:
         if given, replaces `start` when the LP holds every column: a flow nearer the
         gender limits starts the whole LP nearer its optimum (a third of its time on the
         rounds where gender binds), where it makes a generated LP, which holds the
-        start's pairs, slower.
+        start's pairs, slower. `dual_iterations` caps the dual simplex of each solve
+        after the first (0: the primal only).
         """
         self.problem = problem
         usable = problem.free_pair_mask()
@@ -423,6 +431,14 @@ class StageLp:
         self.model_parameters.reduced_costs_filter.filter_by_ids = True
         self.rounds = 0
         """Columns generated so far: how many times some were added."""
+        self.dual_iterations = dual_iterations
+        self.dual_first = False
+        """Whether the next solves start with the dual simplex (_solve_once)."""
+        self.solved = False
+        """Whether GLOP has solved this LP once (it then keeps a basis)."""
+        self.basis: solution_pb2.BasisProto | None = None
+        """The basis of the last optimum, over `basis_columns` columns."""
+        self.basis_columns = 0
 
     def solve(
         self, floor_rate: Fraction | None = None, wall: float = math.inf
@@ -451,13 +467,19 @@ class StageLp:
             floors.values.append(low)
         self._update(update)
         ends = time.monotonic() + min(wall, 1e6)
-        answer = self._generate(ends)
-        if answer is None:
-            if not self.generated or not self._feasible(ends):
-                return None
+        # The first solve walks from the start; the later ones from the last basis.
+        self.dual_first = self.solved and self.dual_iterations > 0
+        self.solved = True
+        try:
             answer = self._generate(ends)
-            if answer is None:  # phase one found it feasible: only rounding disagrees
-                raise Unsolved("the LP of school fairness is feasible by a hair only")
+            if answer is None:
+                if not self.generated or not self._feasible(ends):
+                    return None
+                answer = self._generate(ends)
+                if answer is None:  # phase one found it feasible: only rounding disagrees
+                    raise Unsolved("the LP of school fairness is feasible by a hair only")
+        finally:
+            self.dual_first = False
         solved = answer.solutions[0].primal_solution.variable_values
         values = np.zeros(len(self.pair_of_var))
         values[np.asarray(solved.ids, dtype=np.int64)] = np.asarray(solved.values, dtype=float)
@@ -477,20 +499,46 @@ class StageLp:
             raise RuntimeError("GLOP could not take an update of the LP of school fairness")
 
     def _solve_once(self, ends: float) -> result_pb2.SolveResultProto | None:
-        """Solve the LP as it holds its columns now: None if infeasible."""
+        """Solve the LP as it holds its columns now: None if infeasible.
+
+        After a change of floors (`dual_first`) the dual simplex goes first: the basis
+        kept is still dual feasible, and it most often needs a few dozen pivots where
+        the primal needs hundreds. On some LPs it needs thousands instead: after
+        `dual_iterations` pivots the primal simplex takes over, from the basis the dual
+        started from. A number of pivots, unlike seconds, is the same on every machine.
+        """
         left = ends - time.monotonic()
         if left <= 0:
             raise Unsolved("the LP of school fairness ended with TERMINATION_REASON_TIME_LIMIT")
         self.parameters.time_limit.FromMilliseconds(max(10, int(left * 1000)))
-        answer = self.solver.solve(
-            self.parameters,
-            self.model_parameters,
-            None,
-            callback_pb2.CallbackRegistrationProto(),
-            None,
-            None,
-        )
+        glop = self.parameters.glop
+        glop.use_dual_simplex = self.dual_first
+        if self.dual_first:
+            self.parameters.iteration_limit = self.dual_iterations
+        else:
+            self.parameters.ClearField("iteration_limit")
+        answer = self._glop()
+        # GLOP reports the iteration limit as LIMIT_UNDETERMINED.
+        if self.dual_first and answer.termination.limit in (
+            result_pb2.LIMIT_ITERATION,
+            result_pb2.LIMIT_UNDETERMINED,
+        ):
+            # From the basis the dual started from: from where it stopped, the primal
+            # may need thousands of pivots.
+            if self.basis is not None and self.basis_columns == len(self.pair_of_var):
+                self.model_parameters.initial_basis.CopyFrom(self.basis)
+            glop.use_dual_simplex = False
+            self.parameters.ClearField("iteration_limit")
+            left = ends - time.monotonic()
+            self.parameters.time_limit.FromMilliseconds(max(10, int(left * 1000)))
+            try:
+                answer = self._glop()
+            finally:
+                self.model_parameters.ClearField("initial_basis")
         reason = answer.termination.reason
+        if reason == result_pb2.TERMINATION_REASON_OPTIMAL and answer.solutions:
+            self.basis = answer.solutions[0].basis
+            self.basis_columns = len(self.pair_of_var)
         if reason in (
             result_pb2.TERMINATION_REASON_INFEASIBLE,
             # Every variable is bounded: an LP that is infeasible or unbounded is infeasible.
@@ -501,6 +549,16 @@ class StageLp:
             name = result_pb2.TerminationReasonProto.Name(reason)
             raise Unsolved(f"the LP of school fairness ended with {name}")
         return answer
+
+    def _glop(self) -> result_pb2.SolveResultProto:
+        return self.solver.solve(
+            self.parameters,
+            self.model_parameters,
+            None,
+            callback_pb2.CallbackRegistrationProto(),
+            None,
+            None,
+        )
 
     def _generate(self, ends: float) -> result_pb2.SolveResultProto | None:
         """Solve, then add the columns the duals price out, until none does: the optimum
@@ -530,6 +588,8 @@ class StageLp:
                 candidates = np.sort(candidates[best])
             del reduced
             self._add_columns(candidates)
+            # New columns at zero keep the basis primal feasible, not dual feasible.
+            self.dual_first = False
 
     def _add_columns(self, pairs: IntArray) -> None:
         first = len(self.pair_of_var)
