@@ -71,6 +71,14 @@ DUAL_ITERATIONS = 150
 (_solve_once): where the dual suits, it needs 5 to 130; where it does not, 1,000 to
 14,000."""
 
+SETTLED = (
+    result_pb2.TERMINATION_REASON_OPTIMAL,
+    result_pb2.TERMINATION_REASON_INFEASIBLE,
+    # Every variable is bounded: an LP that is infeasible or unbounded is infeasible.
+    result_pb2.TERMINATION_REASON_INFEASIBLE_OR_UNBOUNDED,
+)
+"""How GLOP ends when it has decided the LP: optimal, or no solution."""
+
 GENERATE_SHARE = 0.125
 """Below FULL_LP_PAIRS too, the LP generates its columns when those it starts with are
 fewer than this share of all: dense rounds (dozens of acceptable offers per student, of
@@ -518,13 +526,10 @@ class StageLp:
         else:
             self.parameters.ClearField("iteration_limit")
         answer = self._glop()
-        # GLOP reports the iteration limit as LIMIT_UNDETERMINED.
-        if self.dual_first and answer.termination.limit in (
-            result_pb2.LIMIT_ITERATION,
-            result_pb2.LIMIT_UNDETERMINED,
-        ):
-            # From the basis the dual started from: from where it stopped, the primal
-            # may need thousands of pivots.
+        # The dual cut short (GLOP reports its iteration limit as LIMIT_UNDETERMINED), or
+        # stopped for any other reason: the primal decides, from the basis the dual
+        # started from (from where it stopped, the primal may need thousands of pivots).
+        if self.dual_first and answer.termination.reason not in SETTLED:
             if self.basis is not None and self.basis_columns == len(self.pair_of_var):
                 self.model_parameters.initial_basis.CopyFrom(self.basis)
             glop.use_dual_simplex = False
@@ -539,15 +544,11 @@ class StageLp:
         if reason == result_pb2.TERMINATION_REASON_OPTIMAL and answer.solutions:
             self.basis = answer.solutions[0].basis
             self.basis_columns = len(self.pair_of_var)
-        if reason in (
-            result_pb2.TERMINATION_REASON_INFEASIBLE,
-            # Every variable is bounded: an LP that is infeasible or unbounded is infeasible.
-            result_pb2.TERMINATION_REASON_INFEASIBLE_OR_UNBOUNDED,
-        ):
-            return None
-        if reason != result_pb2.TERMINATION_REASON_OPTIMAL:
+        if reason not in SETTLED:
             name = result_pb2.TerminationReasonProto.Name(reason)
             raise Unsolved(f"the LP of school fairness ended with {name}")
+        if reason != result_pb2.TERMINATION_REASON_OPTIMAL:
+            return None
         return answer
 
     def _glop(self) -> result_pb2.SolveResultProto:
