@@ -518,14 +518,13 @@ class StageLp:
         left = ends - time.monotonic()
         if left <= 0:
             raise Unsolved("the LP of school fairness ended with TERMINATION_REASON_TIME_LIMIT")
-        self.parameters.time_limit.FromMilliseconds(max(10, int(left * 1000)))
         glop = self.parameters.glop
         glop.use_dual_simplex = self.dual_first
         if self.dual_first:
             self.parameters.iteration_limit = self.dual_iterations
         else:
             self.parameters.ClearField("iteration_limit")
-        answer = self._glop()
+        answer = self._glop(ends)
         # The dual cut short (GLOP reports its iteration limit as LIMIT_UNDETERMINED), or
         # stopped for any other reason: the primal decides, from the basis the dual
         # started from (from where it stopped, the primal may need thousands of pivots).
@@ -534,10 +533,8 @@ class StageLp:
                 self.model_parameters.initial_basis.CopyFrom(self.basis)
             glop.use_dual_simplex = False
             self.parameters.ClearField("iteration_limit")
-            left = ends - time.monotonic()
-            self.parameters.time_limit.FromMilliseconds(max(10, int(left * 1000)))
             try:
-                answer = self._glop()
+                answer = self._glop(ends)
             finally:
                 self.model_parameters.ClearField("initial_basis")
         reason = answer.termination.reason
@@ -551,7 +548,10 @@ class StageLp:
             return None
         return answer
 
-    def _glop(self) -> result_pb2.SolveResultProto:
+    def _glop(self, ends: float) -> result_pb2.SolveResultProto:
+        """One call of GLOP, given the time left until `ends` (10 ms at least)."""
+        left = ends - time.monotonic()
+        self.parameters.time_limit.FromMilliseconds(max(10, int(left * 1000)))
         return self.solver.solve(
             self.parameters,
             self.model_parameters,
