@@ -46,9 +46,10 @@ RATE_PROBES = 16
 """How many rates, from the relaxation bound down, school fairness tries by flows alone."""
 FIRST_WALKS = 2
 """Legs of the first walk toward the gender limits at the flow bound, before the LP. Where
-gender binds, a second leg lands on them in about half the rounds of 10,000 students (the
-LP, about 1 s, is then not needed); where it does not, it costs 0.2–0.4 s. A third leg
-rarely lands where the second did not."""
+gender binds, a second leg lands on them in about a third of the rounds of 10,000 students
+(7 of the 19 where the first leg misses, in the benchmark's sweep): the LP, 0.4–1.2 s, is
+then not needed; where it does not, it costs 0.2–0.4 s. A third leg rarely lands where the
+second did not."""
 PROOF_STEPS = 4
 """How many rates, up from the best flows reach, school fairness settles by CP-SAT."""
 NEIGHBOURHOOD_EFFORT = 2.0
