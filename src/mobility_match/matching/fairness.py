@@ -33,6 +33,9 @@ TARGETS_TRIED = 8
 """How many gender vectors, nearest first, `balanced` aims at from one flow."""
 WALKS = 6
 """How many times `balanced` walks part of the way and aims again before giving up."""
+PRICE_PASSES = 500
+"""Bellman-Ford passes `floor_prices` allows (each about 2 ms at 10,000 students; 20 or
+so settle)."""
 
 
 EXCHANGES = tuple(
@@ -107,11 +110,15 @@ class SchoolNetwork:
         self._fixed_fit = not (self._lower[bounded] > self._capacities[bounded]).any()
         self._open = self._open_arcs()
         self._max_flow: _Reachability | None = None
+        # The last flow steered by a gender cost, by what it was solved for: the walk at a
+        # bound lowered by steered flows (flow_path._steered_bound) asks for it again.
+        self._last_steered: tuple[_Steering, SchoolFlow] | None = None
 
     def release(self) -> None:
         """Free the max-flow solver `reach` keeps (every arc of the round): the next
         call builds it again."""
         self._max_flow = None
+        self._last_steered = None
 
     def _restrict(self, admissible: Admissible, free: npt.NDArray[np.bool_]) -> None:
         """Close the arcs least-cost flows never use; make those they always fill compulsory."""
@@ -256,6 +263,11 @@ class SchoolNetwork:
         least preference cost. Return None when no flow reaches the rate within
         the placement and preference-cost limits; gender is not checked here.
         """
+        steering = (rate, limits, gender_cost)
+        if self._last_steered is not None and self._last_steered[0] == steering:
+            found = self._last_steered[1]
+            self._last_steered = None
+            return found
         arcs = self._arcs(rate, limits)
         if arcs is None:
             return None
@@ -294,6 +306,7 @@ class SchoolNetwork:
         found = SchoolFlow(self, flows)
         if watch and limits.max_cost is not None and found.cost > limits.max_cost:
             return None
+        self._last_steered = (steering, found)
         return found
 
     def balanced(
@@ -339,10 +352,14 @@ class SchoolNetwork:
                     return Attempt(current.assignment(), current, moved)
                 if not fixed_total:
                     delta[X] = 0
-                steer = tuple(int(-np.sign(d)) for d in delta)
-                aimed = self._steered(rate, limits, current, (steer[0], steer[1], steer[2]))
+                signs = tuple(int(-np.sign(d)) for d in delta)
+                steer = (signs[0], signs[1], signs[2])
+                aimed = self._steered(rate, limits, current, steer)
                 if aimed is None:
                     continue
+                beyond = self._beyond(rate, limits, steer, aimed)
+                if beyond is not None:
+                    return Attempt(None, current, moved, beyond)
                 cycles = current.cycles_to(aimed)
                 moved |= self.students_on(cycles)
                 wanted = (int(delta[F]), int(delta[M]))
@@ -364,8 +381,73 @@ class SchoolNetwork:
                 break
             aimed = self._steered(rate, limits, current, steer)
             if aimed is not None:
+                beyond = self._beyond(rate, limits, steer, aimed)
+                if beyond is not None:
+                    return Attempt(None, current, moved, beyond)
                 moved |= self.students_on(current.cycles_to(aimed))
         return Attempt(None, current, moved)
+
+    def _beyond(
+        self, rate: Fraction, limits: FairnessLimits, steer: tuple[int, int, int], aimed: SchoolFlow
+    ) -> Beyond | None:
+        """The proof that `aimed`, steered by `steer` alone, gives when it does: exact counts
+        to keep and no preference cost in the flows' costs (a network cut down to
+        least-cost flows)."""
+        if limits.counts is None or self._watches_cost(limits):
+            return None
+        if steered_excess(steer, aimed.placed_by_gender, limits.counts) <= 0:
+            return None
+        return Beyond(steer, aimed, rate, limits.counts)
+
+    def floor_prices(self, beyond: Beyond, limits: FairnessLimits) -> IntArray | None:
+        """Per school, how much the least of beyond.steer · counts can fall, at most, per
+        student its floor drops below that of beyond.rate.
+
+        Those are the reduced costs of the school arcs under potentials of the steered
+        min-cost flow (shortest distances in its residual network, by Bellman-Ford
+        passes in numpy: a few dozen at 10,000 students). By weak duality, at every lower
+        rate that least is at least beyond's least − Σ price · (floor drop): while that
+        stays above the counts' own, those rates are out of reach too, without a flow.
+        None when the passes do not settle within PRICE_PASSES.
+        """
+        bounds = self._bounds(beyond.rate, limits)
+        if bounds is None:
+            return None
+        lower, upper = bounds
+        flows = beyond.flow.flows.astype(np.int64)
+        costs = np.zeros(len(self._tails), dtype=np.int64)
+        costs[self._student_arcs] = np.array(beyond.steer)[self.problem.gender[self.students]]
+        forward, backward = flows < upper, flows > lower
+        tails = np.concatenate([self._tails[forward], self._heads[backward]])
+        heads = np.concatenate([self._heads[forward], self._tails[backward]])
+        weights = np.concatenate([costs[forward], -costs[backward]])
+        order = np.argsort(heads, kind="stable")
+        tails, heads, weights = tails[order], heads[order], weights[order]
+        starts = np.flatnonzero(np.r_[True, heads[1:] != heads[:-1]])
+        ends = heads[starts]
+        # Distances from a root joined to every node at no cost: potentials of the flow.
+        distance = np.zeros(self._n_nodes, dtype=np.int64)
+        for _ in range(PRICE_PASSES):
+            nearer = np.minimum.reduceat(distance[tails] + weights, starts)
+            better = nearer < distance[ends]
+            if not better.any():
+                school_arcs = self._group_arcs
+                reduced = distance[self._tails[school_arcs]] - distance[self._heads[school_arcs]]
+                prices: IntArray = np.maximum(reduced, 0)
+                return prices
+            distance[ends[better]] = nearer[better]
+        return None
+
+    def _bounds(self, rate: Fraction, limits: FairnessLimits) -> tuple[IntArray, IntArray] | None:
+        """Every arc's lower and upper bound at `rate` (None: plainly out of reach)."""
+        arcs = self._arcs(rate, limits)
+        if arcs is None:
+            return None
+        lower = self._lower.astype(np.int64)
+        lower[self._group_arcs] += arcs.school_lower
+        upper = self._capacities.astype(np.int64)
+        upper[self._bypass] = lower[self._bypass] + arcs.bypass
+        return lower, upper
 
     def _steered(
         self,
@@ -408,6 +490,10 @@ class SchoolNetwork:
         return targets
 
 
+_Steering = tuple[Fraction, FairnessLimits, tuple[int, int, int]]
+"""What a steered flow is solved for: the rate, the limits and the cost per gender."""
+
+
 @dataclass(frozen=True)
 class Attempt:
     """What `balanced` reached at a rate."""
@@ -418,6 +504,35 @@ class Attempt:
     """The flow nearest the gender limits reaching the rate; None proves no flow reaches it."""
     moved: npt.NDArray[np.bool_]
     """Students moved by cycles that change gender counts: where to repair."""
+    beyond: Beyond | None = None
+    """A proof that no flow at the rate keeps the exact gender counts, when a steered flow
+    gave one."""
+
+
+@dataclass(frozen=True)
+class Beyond:
+    """A proof that the exact gender counts are out of reach at a rate: over every flow of
+    the network at that rate, the least of steer · counts, which `flow` reaches (a
+    min-cost flow), is above the counts' own. Rounding cannot help: that least is the
+    linear relaxation's too."""
+
+    steer: tuple[int, int, int]
+    flow: SchoolFlow
+    rate: Fraction
+    counts: tuple[int, int, int]
+
+    @property
+    def excess(self) -> int:
+        """How far the least of steer · counts is above the counts' own (positive)."""
+        return steered_excess(self.steer, self.flow.placed_by_gender, self.counts)
+
+
+def steered_excess(
+    steer: tuple[int, int, int], placed: IntArray, counts: tuple[int, int, int]
+) -> int:
+    """steer · placed − steer · counts: above 0, when `placed` is the least of steer · counts
+    at a rate, those counts are out of reach there."""
+    return sum(c * (int(p) - t) for c, p, t in zip(steer, placed.tolist(), counts, strict=True))
 
 
 @dataclass(frozen=True)

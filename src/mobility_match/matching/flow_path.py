@@ -29,9 +29,11 @@ from mobility_match.matching.changes import change_weights, count_changes
 from mobility_match.matching.cpsat import CpRound, Effort
 from mobility_match.matching.fairness import (
     WALKS,
+    Beyond,
     FairnessLimits,
     SchoolNetwork,
     candidate_rates,
+    steered_excess,
 )
 from mobility_match.matching.fairness_lp import Relaxation, StageLp, Unsolved, rate_bound
 from mobility_match.matching.flows import FlowNetwork
@@ -50,6 +52,9 @@ gender binds, a second leg lands on them in about a third of the rounds of 10,00
 (7 of the 19 where the first leg misses, in the benchmark's sweep): the LP, 0.4–1.2 s, is
 then not needed; where it does not, it costs 0.2–0.4 s. A third leg rarely lands where the
 second did not."""
+GENDER_PROOFS = 3
+"""How many times school fairness lowers its bound by gender-steered flows (_steered_bound)
+and walks at the new bound, before the LP."""
 PROOF_STEPS = 4
 """How many rates, up from the best flows reach, school fairness settles by CP-SAT."""
 NEIGHBOURHOOD_EFFORT = 2.0
@@ -288,9 +293,21 @@ def _school_fairness(
     best_index, best, method = first, assignment, "flow"
     # A short try by flows at the bound first (FIRST_WALKS): beyond it, the LP does better.
     nearest: dict[int, Assignment] = {}
+    beyond: dict[int, Beyond] = {}
     best_index, best = _highest_reached(
-        run, cut, rates, best_index, max(tops), best, probes=1, walks=FIRST_WALKS, nearest=nearest
+        run, cut, rates, best_index, max(tops), best, 1, FIRST_WALKS, nearest, beyond, tops
     )
+    for _ in range(GENDER_PROOFS):
+        # A steered flow proved the gender counts out of reach at the bound: its prices
+        # lower the bound, most often to the optimum, where a longer walk lands.
+        if best_index >= max(tops) or not beyond or run.out_of_time():
+            break
+        for k, proof in beyond.items():
+            tops[k] = _steered_bound(run, cut[k][0], cut[k][1], rates, best_index, tops[k], proof)
+        beyond = {}
+        best_index, best = _highest_reached(
+            run, cut, rates, best_index, max(tops), best, 1, WALKS, nearest, beyond, tops
+        )
     if best_index < max(tops) and not run.out_of_time():
         # Flows miss the flow bound: gender binds. The LP with gender bounds tighter,
         # and rounding its solution most often reaches that bound.
@@ -513,7 +530,7 @@ def _reach(
     student, whose infeasibility is a proof.
     """
     attempt = school_network.balanced(rate, limits, run.out_of_time)
-    if attempt.nearest is None:
+    if attempt.nearest is None or attempt.beyond is not None:
         return Outcome(Verdict.IMPOSSIBLE)
     if attempt.assignment is not None and _keeps(run, attempt.assignment, limits):
         return Outcome(Verdict.FOUND, attempt.assignment)
@@ -555,29 +572,76 @@ def _highest_reached(
     probes: int = RATE_PROBES,
     walks: int = WALKS,
     nearest: dict[int, Assignment] | None = None,
+    beyond: dict[int, Beyond] | None = None,
+    tops: list[int] | None = None,
 ) -> tuple[int, Assignment]:
     """The highest rate in [lo, hi] that flows reach (lo: `best` already does), the bound first.
 
     Then a binary search: not a proof, flows may miss a rate that can be reached. In
     `nearest`, per network (its index in `cut`), the flow that came nearest the gender
-    limits at the bound.
+    limits at the bound; in `beyond`, the proofs that the bound is out of reach the walks
+    came upon. A network is not tried above its bound in `tops`.
     """
     for probe in range(probes):
         if hi <= lo or run.out_of_time():
             break
         rate = hi if probe == 0 else (lo + hi + 1) // 2
         for k, (school_network, network_limits) in enumerate(cut):
+            if tops is not None and tops[k] < rate:
+                continue
             attempt = school_network.balanced(
                 rates[rate], network_limits, run.out_of_time, walks, exchanges=False
             )
             if nearest is not None and probe == 0 and attempt.nearest is not None:
                 nearest[k] = attempt.nearest.assignment()
+            if beyond is not None and probe == 0 and attempt.beyond is not None:
+                beyond[k] = attempt.beyond
             if attempt.assignment is not None and _keeps(run, attempt.assignment, network_limits):
                 lo, best = rate, attempt.assignment
                 break
         else:
             hi = rate - 1
     return lo, best
+
+
+def _steered_bound(
+    run: RoundRun,
+    school_network: SchoolNetwork,
+    limits: FairnessLimits,
+    rates: list[Fraction],
+    lo: int,
+    top: int,
+    proof: Beyond,
+) -> int:
+    """Lower a network's bound `top`, which `proof` puts out of reach, to the highest rate
+    index above `lo` (reached already) that flows steered like the proof's do not.
+
+    The proof's floor prices (SchoolNetwork.floor_prices) rule out every rate down to
+    the first whose floors drop enough to pay for its excess; a steered flow there either
+    proves it out of reach too (and its prices go on) or not, and then no rate above it
+    is within reach but it. Rates out of reach for one steer are for every higher rate.
+    Cut short by the deadline, the highest rate not ruled out.
+    """
+    index = top
+    while True:
+        prices = school_network.floor_prices(proof, limits)
+        floors = school_network.lower_bounds(rates[index])
+        below = index - 1
+        if prices is not None:
+            while (
+                below > lo
+                and int((prices * (floors - school_network.lower_bounds(rates[below]))).sum())
+                < proof.excess
+            ):
+                below -= 1
+        if below <= lo or run.out_of_time() or limits.counts is None:
+            return max(below, lo)
+        flow = school_network.solve(rates[below], limits, proof.steer)
+        if flow is None:  # no flow at all there, whatever the genders
+            return max(below - 1, lo)
+        if steered_excess(proof.steer, flow.placed_by_gender, limits.counts) <= 0:
+            return below
+        proof, index = Beyond(proof.steer, flow, rates[below], limits.counts), below
 
 
 def _keeps(run: RoundRun, assignment: Assignment, limits: FairnessLimits) -> bool:

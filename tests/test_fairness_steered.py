@@ -1,0 +1,143 @@
+"""Flows steered by a cost per gender prove rates out of reach, and their prices lower the bound.
+
+Where the gender counts an earlier stage fixed bind school fairness, the flow bound
+(school rates without gender) stands above the optimum. A min-cost flow steered by a
+cost per gender gives, at a rate, the least of steer · counts over every flow there;
+above the counts' own, no assignment reaches that rate. The reduced costs of its
+school arcs (floor prices) bound how much lower floors can lower that least, which
+rules out lower rates without solving them, and flow_path._steered_bound relies on
+it to lower the bound to the optimum in a flow or two. A price too low would be a
+false proof: checked here against the steered flow of every lower rate.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, replace
+from fractions import Fraction
+
+import pytest
+from benchmarks.cohorts import benchmark_round
+
+from mobility_match.domain import load_vocabulary
+from mobility_match.matching.changes import flow_cost
+from mobility_match.matching.cpsat import SolverSettings
+from mobility_match.matching.fairness import (
+    Beyond,
+    FairnessLimits,
+    SchoolNetwork,
+    candidate_rates,
+    steered_excess,
+)
+from mobility_match.matching.flow_path import _steered_bound
+from mobility_match.matching.flows import FlowNetwork
+from mobility_match.matching.policy import DEFAULT_POLICY
+from mobility_match.matching.problem import measure, prepare
+from mobility_match.matching.run import RoundRun
+
+VOCABULARY = load_vocabulary()
+STEERS = ((-1, 0, 0), (1, 0, 0), (0, -1, 0), (0, 1, 0), (1, -1, 0), (-1, 1, 0), (1, 0, -1))
+
+
+@dataclass(frozen=True)
+class SteeredCase:
+    """A round's network cut down to its least-cost flows, with the exact counts to keep."""
+
+    network: SchoolNetwork
+    limits: FairnessLimits
+    rates: list[Fraction]
+    run: RoundRun
+
+
+def steered_case(seed: int, steer: tuple[int, int, int]) -> SteeredCase:
+    """The round of `seed`, its counts those of the most placements steered by `steer`: at
+    the edge of what the round allows, where higher school rates do not keep them."""
+    problem = prepare(benchmark_round(300, seed, scarce_services=True), VOCABULARY)
+    cost = flow_cost(problem, None)
+    flows = FlowNetwork(problem, cost.pair)
+    most = measure(problem, flows.max_placements()[1]).placed
+    free = FairnessLimits(min_placed=most, max_placed=most, max_cost=None, max_gap=None)
+    edge = SchoolNetwork(problem, cost=cost).solve(Fraction(0), free, steer)
+    assert edge is not None
+    counts = edge.placed_by_gender
+    locked = measure(problem, problem.locked_assignment()).placed_by_gender
+    cut = tuple(int(counts[g]) - locked[g] for g in range(3))
+    network = SchoolNetwork(problem, flows.admissible((cut[0], cut[1], cut[2])), cost)
+    limits = FairnessLimits(
+        min_placed=most,
+        max_placed=most,
+        max_cost=None,
+        max_gap=None,
+        counts=(int(counts[0]), int(counts[1]), int(counts[2])),
+    )
+    run = RoundRun(problem, DEFAULT_POLICY, 60, SolverSettings(), None, started=time.monotonic())
+    return SteeredCase(network, limits, candidate_rates(problem.eligible_by_school()), run)
+
+
+def least_values(case: SteeredCase, steer: tuple[int, int, int]) -> list[int | None]:
+    """Per rate of the case, the least of steer · counts over the network's flows (None:
+    no flow)."""
+    values: list[int | None] = []
+    for rate in case.rates:
+        flow = case.network.solve(rate, case.limits, steer)
+        values.append(
+            None if flow is None else steered_excess(steer, flow.placed_by_gender, (0, 0, 0))
+        )
+    return values
+
+
+def top_rates(case: SteeredCase, window: int) -> list[Fraction]:
+    """The `window` highest rates some flow of the case's network reaches."""
+    rates = case.rates
+    top = max(
+        i for i, rate in enumerate(rates) if case.network.reach(rate, case.limits) is not None
+    )
+    return rates[max(0, top + 1 - window) : top + 1]
+
+
+@pytest.mark.parametrize("seed", [0, 2, 3, 5])
+def test_floor_prices_never_rule_out_a_reachable_rate(seed: int) -> None:
+    """(Seeds whose counts at the edge bind school fairness.)
+
+    At every rate where a steered flow proves the counts out of reach, its least minus
+    the floor prices of each lower rate's floor drops is at most that rate's least; and
+    the bound lowered from there is the highest rate the steered flows do not rule out."""
+    proofs = lowered = 0
+    for edge, steer in itertools.product(STEERS[:3:2], STEERS):
+        whole = steered_case(seed, edge)
+        case = replace(whole, rates=top_rates(whole, 40))
+        network, limits, rates = case.network, case.limits, case.rates
+        assert limits.counts is not None
+        least = least_values(case, steer)
+        target = sum(c * t for c, t in zip(steer, limits.counts, strict=True))
+        # The higher the rate, the fewer the flows: the least never falls.
+        assert None not in least
+        assert least == sorted(least)
+        within = [j for j, value in enumerate(least) if value is not None and value <= target]
+        for i, rate in enumerate(rates):
+            value = least[i]
+            if value is None or value <= target:
+                continue
+            flow = network.solve(rate, limits, steer)
+            assert flow is not None
+            proof = Beyond(steer, flow, rate, limits.counts)
+            assert proof.excess == value - target
+            proofs += 1
+            prices = network.floor_prices(proof, limits)
+            assert prices is not None
+            assert (prices >= 0).all()
+            floors = network.lower_bounds(rate)
+            for j in range(i):
+                lower = least[j]
+                assert lower is not None
+                drop = floors - network.lower_bounds(rates[j])
+                assert lower >= value - int((prices * drop).sum()), (steer, rate, rates[j])
+            if within and within[0] < i:
+                # From a rate reached, the bound lowered by prices and flows is the
+                # highest rate the steered flows do not rule out.
+                found = _steered_bound(case.run, network, limits, rates, within[0], i, proof)
+                assert found == within[-1], (steer, rate)
+                lowered += 1
+    assert proofs > 0
+    assert lowered > 0
