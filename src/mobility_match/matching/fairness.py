@@ -36,6 +36,9 @@ WALKS = 6
 PRICE_PASSES = 500
 """Bellman-Ford passes `floor_prices` allows (each about 2 ms at 10,000 students; 20 or
 so settle)."""
+PRICE_ARCS = 5_000_000
+"""Above this many open arcs (dense rounds of 50,000 students), `floor_prices` gives up:
+its residual network would take a gigabyte, and the LP does the work."""
 
 
 EXCHANGES = tuple(
@@ -411,32 +414,42 @@ class SchoolNetwork:
         None when the passes do not settle within PRICE_PASSES.
         """
         bounds = self._bounds(beyond.rate, limits)
-        if bounds is None:
+        if bounds is None or self._n_open > PRICE_ARCS:
             return None
-        lower, upper = bounds
-        flows = beyond.flow.flows.astype(np.int64)
-        costs = np.zeros(len(self._tails), dtype=np.int64)
+        lower, upper = (self._solver_arcs(b) for b in bounds)
+        flows = self._solver_arcs(beyond.flow.flows)
+        arc_tails, arc_heads = self._solver_arcs(self._tails), self._solver_arcs(self._heads)
+        costs = np.zeros(len(self._tails), dtype=np.int32)
         costs[self._student_arcs] = np.array(beyond.steer)[self.problem.gender[self.students]]
+        costs = self._solver_arcs(costs)
         forward, backward = flows < upper, flows > lower
-        tails = np.concatenate([self._tails[forward], self._heads[backward]])
-        heads = np.concatenate([self._heads[forward], self._tails[backward]])
-        weights = np.concatenate([costs[forward], -costs[backward]])
+        del lower, upper, flows
+        heads = np.concatenate([arc_heads[forward], arc_tails[backward]]).astype(np.int32)
         order = np.argsort(heads, kind="stable")
-        tails, heads, weights = tails[order], heads[order], weights[order]
+        heads = heads[order]
+        tails = np.concatenate([arc_tails[forward], arc_heads[backward]]).astype(np.int32)[order]
+        weights = np.concatenate([costs[forward], -costs[backward]])[order]
+        del order, forward, backward, costs
         starts = np.flatnonzero(np.r_[True, heads[1:] != heads[:-1]])
         ends = heads[starts]
+        del heads
         # Distances from a root joined to every node at no cost: potentials of the flow.
-        distance = np.zeros(self._n_nodes, dtype=np.int64)
+        distance = np.zeros(self._n_nodes, dtype=np.int32)
         for _ in range(PRICE_PASSES):
             nearer = np.minimum.reduceat(distance[tails] + weights, starts)
             better = nearer < distance[ends]
             if not better.any():
                 school_arcs = self._group_arcs
                 reduced = distance[self._tails[school_arcs]] - distance[self._heads[school_arcs]]
-                prices: IntArray = np.maximum(reduced, 0)
+                prices: IntArray = np.maximum(reduced, 0).astype(np.int64)
                 return prices
             distance[ends[better]] = nearer[better]
         return None
+
+    @property
+    def _n_open(self) -> int:
+        """How many arcs the solvers get."""
+        return len(self._tails) if self._open is None else len(self._open)
 
     def _bounds(self, rate: Fraction, limits: FairnessLimits) -> tuple[IntArray, IntArray] | None:
         """Every arc's lower and upper bound at `rate` (None: plainly out of reach)."""

@@ -625,15 +625,16 @@ def _steered_bound(
     index = top
     while True:
         prices = school_network.floor_prices(proof, limits)
-        floors = school_network.lower_bounds(rates[index])
         below = index - 1
-        if prices is not None:
-            while (
-                below > lo
-                and int((prices * (floors - school_network.lower_bounds(rates[below]))).sum())
-                < proof.excess
-            ):
-                below -= 1
+        if prices is None:  # the proof's own rate only
+            return max(below, lo)
+        floors = school_network.lower_bounds(rates[index])
+        while (
+            below > lo
+            and int((prices * (floors - school_network.lower_bounds(rates[below]))).sum())
+            < proof.excess
+        ):
+            below -= 1
         if below <= lo or run.out_of_time() or limits.counts is None:
             return max(below, lo)
         flow = school_network.solve(rates[below], limits, proof.steer)
