@@ -414,7 +414,7 @@ class SchoolNetwork:
         None when the passes do not settle within PRICE_PASSES.
         """
         bounds = self._bounds(beyond.rate, limits)
-        if bounds is None or self._n_open > PRICE_ARCS:
+        if bounds is None or not self.prices_floors:
             return None
         lower, upper = (self._solver_arcs(b) for b in bounds)
         flows = self._solver_arcs(beyond.flow.flows)
@@ -447,9 +447,9 @@ class SchoolNetwork:
         return None
 
     @property
-    def _n_open(self) -> int:
-        """How many arcs the solvers get."""
-        return len(self._tails) if self._open is None else len(self._open)
+    def prices_floors(self) -> bool:
+        """Whether `floor_prices` works on this network: not above PRICE_ARCS open arcs."""
+        return (len(self._tails) if self._open is None else len(self._open)) <= PRICE_ARCS
 
     def _bounds(self, rate: Fraction, limits: FairnessLimits) -> tuple[IntArray, IntArray] | None:
         """Every arc's lower and upper bound at `rate` (None: plainly out of reach)."""

@@ -302,6 +302,12 @@ def _school_fairness(
         # lower the bound, most often to the optimum, where a longer walk lands.
         if best_index >= max(tops) or not beyond or run.out_of_time():
             break
+        if not all(cut[k][0].prices_floors for k in beyond):
+            # Too large to price (dense rounds of 50,000): each rate lower would take a
+            # steered flow of many seconds; the LP takes it from just below.
+            for k in beyond:
+                tops[k] -= 1
+            break
         for k, proof in beyond.items():
             tops[k] = _steered_bound(run, cut[k][0], cut[k][1], rates, best_index, tops[k], proof)
         beyond = {}
@@ -626,7 +632,7 @@ def _steered_bound(
     while True:
         prices = school_network.floor_prices(proof, limits)
         below = index - 1
-        if prices is None:  # the proof's own rate only
+        if prices is None:  # the proof's rate alone is ruled out
             return max(below, lo)
         floors = school_network.lower_bounds(rates[index])
         while (
