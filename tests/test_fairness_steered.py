@@ -103,7 +103,7 @@ def test_floor_prices_never_rule_out_a_reachable_rate(seed: int) -> None:
     At every rate where a steered flow proves the counts out of reach, its least minus
     the floor prices of each lower rate's floor drops is at most that rate's least; and
     the bound lowered from there is the highest rate the steered flows do not rule out."""
-    proofs = lowered = 0
+    proofs = lowered = faced = 0
     for edge, steer in itertools.product(STEERS[:3:2], STEERS):
         whole = steered_case(seed, edge)
         case = replace(whole, rates=top_rates(whole, 40))
@@ -136,8 +136,19 @@ def test_floor_prices_never_rule_out_a_reachable_rate(seed: int) -> None:
             if within and within[0] < i:
                 # From a rate reached, the bound lowered by prices and flows is the
                 # highest rate the steered flows do not rule out.
-                found = _steered_bound(case.run, network, limits, rates, within[0], i, proof)
+                found, face = _steered_bound(case.run, network, limits, rates, within[0], i, proof)
                 assert found == within[-1], (steer, rate)
+                # The counts on the face of the steer's least: the walk keeps to it.
+                assert (face is not None) == (least[found] == target)
+                assert face is None or face == steer
+                if face is not None:
+                    attempt = network.balanced(rates[found], limits, face=face)
+                    if attempt.assignment is not None:
+                        faced += 1
+                        reached = measure(network.problem, attempt.assignment)
+                        assert tuple(reached.placed_by_gender) == limits.counts
+                        assert reached.min_school_rate >= rates[found]
                 lowered += 1
     assert proofs > 0
     assert lowered > 0
+    assert faced > 0

@@ -319,6 +319,7 @@ class SchoolNetwork:
         stop: Callable[[], bool] | None = None,
         walks: int = WALKS,
         exchanges: bool = True,
+        face: tuple[int, int, int] | None = None,
     ) -> Attempt:
         """Look for an assignment reaching `rate` that also keeps the gender limits.
 
@@ -335,8 +336,21 @@ class SchoolNetwork:
         ends the walk early, as if no target were hit; `walks` bounds its legs, and
         without `exchanges` the swaps around where it stops are not tried (the
         students they move are only needed for a repair).
+
+        With a `face` (a steer whose least over the flows at `rate` the exact counts
+        reach), every assignment keeping the counts is a least-cost flow of that steer:
+        the walk starts from one and steers by it first, so that every cycle keeps it,
+        and only a line of gender vectors is left to aim along.
         """
-        current = self.solve(rate, limits)
+        weight, current = 0, None
+        if face is not None and limits.counts is not None:
+            on_face = self.solve(rate, limits, face)
+            if on_face is not None and not steered_excess(
+                face, on_face.placed_by_gender, limits.counts
+            ):
+                current, weight = on_face, len(self.students) + 1
+        if current is None:
+            current = self.solve(rate, limits)
         moved = np.zeros(self.problem.n_students, dtype=bool)
         if current is None:
             return Attempt(None, None, moved)
@@ -357,10 +371,16 @@ class SchoolNetwork:
                     delta[X] = 0
                 signs = tuple(int(-np.sign(d)) for d in delta)
                 steer = (signs[0], signs[1], signs[2])
+                if weight and face is not None:  # the face's steer first
+                    steer = (
+                        weight * face[0] + steer[0],
+                        weight * face[1] + steer[1],
+                        weight * face[2] + steer[2],
+                    )
                 aimed = self._steered(rate, limits, current, steer)
                 if aimed is None:
                     continue
-                beyond = self._beyond(rate, limits, steer, aimed)
+                beyond = None if weight else self._beyond(rate, limits, steer, aimed)
                 if beyond is not None:
                     return Attempt(None, current, moved, beyond)
                 cycles = current.cycles_to(aimed)

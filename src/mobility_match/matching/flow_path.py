@@ -308,11 +308,16 @@ def _school_fairness(
             for k in beyond:
                 tops[k] -= 1
             break
+        faces: dict[int, tuple[int, int, int]] = {}
         for k, proof in beyond.items():
-            tops[k] = _steered_bound(run, cut[k][0], cut[k][1], rates, best_index, tops[k], proof)
+            tops[k], face = _steered_bound(
+                run, cut[k][0], cut[k][1], rates, best_index, tops[k], proof
+            )
+            if face is not None:
+                faces[k] = face
         beyond = {}
         best_index, best = _highest_reached(
-            run, cut, rates, best_index, max(tops), best, 1, WALKS, nearest, beyond, tops
+            run, cut, rates, best_index, max(tops), best, 1, WALKS, nearest, beyond, tops, faces
         )
     if best_index < max(tops) and not run.out_of_time():
         # Flows miss the flow bound: gender binds. The LP with gender bounds tighter,
@@ -580,13 +585,15 @@ def _highest_reached(
     nearest: dict[int, Assignment] | None = None,
     beyond: dict[int, Beyond] | None = None,
     tops: list[int] | None = None,
+    faces: Mapping[int, tuple[int, int, int]] | None = None,
 ) -> tuple[int, Assignment]:
     """The highest rate in [lo, hi] that flows reach (lo: `best` already does), the bound first.
 
     Then a binary search: not a proof, flows may miss a rate that can be reached. In
     `nearest`, per network (its index in `cut`), the flow that came nearest the gender
     limits at the bound; in `beyond`, the proofs that the bound is out of reach the walks
-    came upon. A network is not tried above its bound in `tops`.
+    came upon. A network is not tried above its bound in `tops`; with a steer in `faces`,
+    its walk keeps to that steer's least-cost flows (SchoolNetwork.balanced).
     """
     for probe in range(probes):
         if hi <= lo or run.out_of_time():
@@ -595,8 +602,9 @@ def _highest_reached(
         for k, (school_network, network_limits) in enumerate(cut):
             if tops is not None and tops[k] < rate:
                 continue
+            face = None if faces is None else faces.get(k)
             attempt = school_network.balanced(
-                rates[rate], network_limits, run.out_of_time, walks, exchanges=False
+                rates[rate], network_limits, run.out_of_time, walks, False, face
             )
             if nearest is not None and probe == 0 and attempt.nearest is not None:
                 nearest[k] = attempt.nearest.assignment()
@@ -618,9 +626,11 @@ def _steered_bound(
     lo: int,
     top: int,
     proof: Beyond,
-) -> int:
+) -> tuple[int, tuple[int, int, int] | None]:
     """Lower a network's bound `top`, which `proof` puts out of reach, to the highest rate
-    index above `lo` (reached already) that flows steered like the proof's do not.
+    index above `lo` (reached already) that flows steered like the proof's do not; and
+    the proof's steer when the counts reach its least there exactly (a face of the gender
+    vectors at that rate: SchoolNetwork.balanced keeps to it).
 
     The proof's floor prices (SchoolNetwork.floor_prices) rule out every rate down to
     the first whose floors drop enough to pay for its excess; a steered flow there either
@@ -633,7 +643,7 @@ def _steered_bound(
         prices = school_network.floor_prices(proof, limits)
         below = index - 1
         if prices is None:  # the proof's rate alone is ruled out
-            return max(below, lo)
+            return max(below, lo), None
         floors = school_network.lower_bounds(rates[index])
         while (
             below > lo
@@ -642,12 +652,13 @@ def _steered_bound(
         ):
             below -= 1
         if below <= lo or run.out_of_time() or limits.counts is None:
-            return max(below, lo)
+            return max(below, lo), None
         flow = school_network.solve(rates[below], limits, proof.steer)
         if flow is None:  # no flow at all there, whatever the genders
-            return max(below - 1, lo)
-        if steered_excess(proof.steer, flow.placed_by_gender, limits.counts) <= 0:
-            return below
+            return max(below - 1, lo), None
+        excess = steered_excess(proof.steer, flow.placed_by_gender, limits.counts)
+        if excess <= 0:
+            return below, proof.steer if excess == 0 else None
         proof, index = Beyond(proof.steer, flow, rates[below], limits.counts), below
 
 
