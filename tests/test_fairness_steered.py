@@ -98,11 +98,12 @@ def top_rates(case: SteeredCase, window: int) -> list[Fraction]:
 
 @pytest.mark.parametrize("seed", [0, 2, 3, 5])
 def test_floor_prices_never_rule_out_a_reachable_rate(seed: int) -> None:
-    """(Seeds whose counts at the edge bind school fairness.)
-
-    At every rate where a steered flow proves the counts out of reach, its least minus
-    the floor prices of each lower rate's floor drops is at most that rate's least; and
-    the bound lowered from there is the highest rate the steered flows do not rule out."""
+    """At every rate where a steered flow proves the counts out of reach, its least minus
+    the floor prices of each lower rate's floor drops is at most that rate's least; the
+    bound lowered from there is the highest rate the steered flows do not rule out; and
+    where the counts meet the steer's least there, what the walk on that face finds
+    keeps them and reaches the rate. (The seeds are those whose counts at the edge bind
+    school fairness.)"""
     proofs = lowered = faced = 0
     for edge, steer in itertools.product(STEERS[:3:2], STEERS):
         whole = steered_case(seed, edge)

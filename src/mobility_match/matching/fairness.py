@@ -7,9 +7,10 @@ over the few rates that exist (p/eligible_k), bounds the stage from above. Its
 flow often keeps the gender gap of the earlier stage too, and is then optimal;
 when it does not, flows with a small cost on one gender are walked toward the
 gender target, and where they stop, the students their cycles move are handed
-to a small CP-SAT repair (repair.py). Where gender binds, the linear relaxation
-of the whole stage (fairness_lp.py) bounds it tighter. Flow_path.py decides which
-rates to try.
+to a small CP-SAT repair (repair.py). Where gender binds, a steered flow (a
+min-cost flow) can prove a rate out of reach, and its floor prices lower rates
+too; else the linear relaxation of the whole stage (fairness_lp.py) bounds it
+tighter. Flow_path.py decides which rates to try.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 Max-flow for placements; the gender polytope (balance.py) for the gap; min-cost
 flows along its optimal lines for preferences; then school fairness by flows
-with a proven bound (fairness.py), tightened by its linear relaxation where
-gender binds (fairness_lp.py), with CP-SAT only on what flows and LP leave.
+with a proven bound (fairness.py), lowered where gender binds by the prices of
+gender-steered flows, or else by its linear relaxation (fairness_lp.py), with
+CP-SAT only on what flows and LP leave.
 Used for policies that start with placements followed by gender_gap and/or
 preferences (engine.uses_flow_path says which).
 """
@@ -273,9 +274,11 @@ def _school_fairness(
 
     Each network of `cut` (_school_networks) has a flow relaxation (school rates
     without the gender constraint) that bounds the stage. When a flow does not
-    reach that bound, gender binds: the linear relaxation with the gender limits
-    (fairness_lp.py) gives a bound most often equal to the optimum, and a
-    solution that reaches it once a few students are placed by CP-SAT. What
+    reach that bound, gender binds. Where a walk's steered flow proves it so,
+    _steered_bound lowers the bound, most often to the optimum, where a longer walk
+    lands; otherwise the linear relaxation with the gender limits (fairness_lp.py)
+    gives a bound most often equal to the optimum, and a solution that reaches it
+    once a few students are placed by CP-SAT. What
     remains is settled as before: flows find a rate they reach, from the bound
     down; the rate just above is settled by CP-SAT (repair.py): reached, and the
     next one is tried, or out of reach in every network, which proves the stage
@@ -305,8 +308,6 @@ def _school_fairness(
         if not all(cut[k][0].prices_floors for k in beyond):
             # Too large to price (dense rounds of 50,000): each rate lower would take a
             # steered flow of many seconds; the LP takes it from just below.
-            for k in beyond:
-                tops[k] -= 1
             break
         faces: dict[int, tuple[int, int, int]] = {}
         for k, proof in beyond.items():
@@ -319,6 +320,8 @@ def _school_fairness(
         best_index, best = _highest_reached(
             run, cut, rates, best_index, max(tops), best, 1, WALKS, nearest, beyond, tops, faces
         )
+    for k in beyond:  # proofs not followed up: their own rate is out of reach all the same
+        tops[k] -= 1
     if best_index < max(tops) and not run.out_of_time():
         # Flows miss the flow bound: gender binds. The LP with gender bounds tighter,
         # and rounding its solution most often reaches that bound.
