@@ -381,7 +381,7 @@ class SchoolNetwork:
                 aimed = self._steered(rate, limits, current, steer)
                 if aimed is None:
                     continue
-                beyond = None if weight else self._beyond(rate, limits, steer, aimed)
+                beyond = self._beyond(rate, limits, steer, aimed)
                 if beyond is not None:
                     return Attempt(None, current, moved, beyond)
                 cycles = current.cycles_to(aimed)
@@ -440,7 +440,11 @@ class SchoolNetwork:
         lower, upper = (self._solver_arcs(b) for b in bounds)
         flows = self._solver_arcs(beyond.flow.flows)
         arc_tails, arc_heads = self._solver_arcs(self._tails), self._solver_arcs(self._heads)
-        costs = np.zeros(len(self._tails), dtype=np.int32)
+        # 32 bits hold every distance while |steer| · nodes does (a walk on a face weighs
+        # its steer by the number of students: 64 bits then).
+        wide = max(map(abs, beyond.steer)) * self._n_nodes >= 1 << 31
+        kind: type[np.signedinteger[Any]] = np.int64 if wide else np.int32
+        costs: npt.NDArray[np.signedinteger[Any]] = np.zeros(len(self._tails), dtype=kind)
         costs[self._student_arcs] = np.array(beyond.steer)[self.problem.gender[self.students]]
         costs = self._solver_arcs(costs)
         forward, backward = flows < upper, flows > lower
@@ -455,7 +459,7 @@ class SchoolNetwork:
         ends = heads[starts]
         del heads
         # Distances from a root joined to every node at no cost: potentials of the flow.
-        distance = np.zeros(self._n_nodes, dtype=np.int32)
+        distance: npt.NDArray[np.signedinteger[Any]] = np.zeros(self._n_nodes, dtype=kind)
         for _ in range(PRICE_PASSES):
             nearer = np.minimum.reduceat(distance[tails] + weights, starts)
             better = nearer < distance[ends]

@@ -661,7 +661,10 @@ def _steered_bound(
             return max(below - 1, lo), None
         excess = steered_excess(proof.steer, flow.placed_by_gender, limits.counts)
         if excess <= 0:
-            return below, proof.steer if excess == 0 else None
+            # A face to walk on: a walk weighs its steer by the number of students, so
+            # only a steer of a walk's own (a cost of -1, 0 or 1 per gender) makes one.
+            unit = max(map(abs, proof.steer)) <= 1
+            return below, proof.steer if excess == 0 and unit else None
         proof, index = Beyond(proof.steer, flow, rates[below], limits.counts), below
 
 
