@@ -298,7 +298,17 @@ def _school_fairness(
     nearest: dict[int, Assignment] = {}
     beyond: dict[int, Beyond] = {}
     best_index, best = _highest_reached(
-        run, cut, rates, best_index, max(tops), best, 1, FIRST_WALKS, nearest, beyond, tops
+        run,
+        cut,
+        rates,
+        best_index,
+        max(tops),
+        best,
+        probes=1,
+        walks=FIRST_WALKS,
+        nearest=nearest,
+        beyond=beyond,
+        tops=tops,
     )
     for _ in range(GENDER_PROOFS):
         # A steered flow proved the gender counts out of reach at the bound: its prices
@@ -318,7 +328,18 @@ def _school_fairness(
                 faces[k] = face
         beyond = {}
         best_index, best = _highest_reached(
-            run, cut, rates, best_index, max(tops), best, 1, WALKS, nearest, beyond, tops, faces
+            run,
+            cut,
+            rates,
+            best_index,
+            max(tops),
+            best,
+            probes=1,
+            walks=WALKS,
+            nearest=nearest,
+            beyond=beyond,
+            tops=tops,
+            faces=faces,
         )
     for k in beyond:  # proofs not followed up: their own rate is out of reach all the same
         tops[k] -= 1
