@@ -39,7 +39,7 @@ from mobility_match.matching.run import RoundRun
 VOCABULARY = load_vocabulary()
 STEERS = ((-1, 0, 0), (1, 0, 0), (0, -1, 0), (0, 1, 0), (1, -1, 0), (-1, 1, 0), (1, 0, -1))
 WEIGHED = (-31, 30, 32)
-"""A steer as a walk on a face makes them: one steer weighed by the students, plus another."""
+"""A steer like those of a walk on a face: one steer weighed by the students, plus another."""
 
 
 @dataclass(frozen=True)
