@@ -52,7 +52,8 @@ FIRST_WALKS = 2
 gender binds, a second leg lands on them in about a third of the rounds of 10,000 students
 (7 of the 19 where the first leg misses, in the benchmark's sweep): the LP, 0.4–1.2 s, is
 then not needed; where it does not, it costs 0.2–0.4 s. A third leg rarely lands where the
-second did not."""
+second did not. A leg whose steered flow proves the counts out of reach ends the walk there:
+_steered_bound takes over."""
 GENDER_PROOFS = 3
 """How many times school fairness lowers its bound by gender-steered flows (_steered_bound)
 and walks at the new bound, before the LP."""
