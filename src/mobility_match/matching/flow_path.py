@@ -298,35 +298,9 @@ def _school_fairness(
     # A short try by flows at the bound first (FIRST_WALKS): beyond it, the LP does better.
     nearest: dict[int, Assignment] = {}
     beyond: dict[int, Beyond] = {}
-    best_index, best = _highest_reached(
-        run,
-        cut,
-        rates,
-        best_index,
-        max(tops),
-        best,
-        probes=1,
-        walks=FIRST_WALKS,
-        nearest=nearest,
-        beyond=beyond,
-        tops=tops,
-    )
-    for _ in range(GENDER_PROOFS):
-        # A steered flow proved the gender counts out of reach at the bound: its prices
-        # lower the bound, most often to the optimum, where a longer walk lands.
-        if best_index >= max(tops) or not beyond or run.out_of_time():
-            break
-        if not all(cut[k][0].prices_floors for k in beyond):
-            # Too large to price (dense rounds of 50,000): each rate lower would take a
-            # steered flow of many seconds; the LP takes it from just below.
-            break
-        faces: dict[int, tuple[int, int, int]] = {}
-        for k, proof in beyond.items():
-            tops[k], face = _steered_bound(
-                run, cut[k][0], cut[k][1], rates, best_index, tops[k], proof
-            )
-            if face is not None:
-                faces[k] = face
+    faces: dict[int, tuple[int, int, int]] = {}
+    walks = FIRST_WALKS
+    for lowered in range(GENDER_PROOFS + 1):
         beyond = {}
         best_index, best = _highest_reached(
             run,
@@ -336,12 +310,28 @@ def _school_fairness(
             max(tops),
             best,
             probes=1,
-            walks=WALKS,
+            walks=walks,
             nearest=nearest,
             beyond=beyond,
             tops=tops,
             faces=faces,
         )
+        # A steered flow proved the gender counts out of reach at the bound: its prices
+        # lower the bound, most often to the optimum, where a longer walk lands.
+        if lowered == GENDER_PROOFS or best_index >= max(tops) or not beyond:
+            break
+        if run.out_of_time() or not all(cut[k][0].prices_floors for k in beyond):
+            # Too large to price (dense rounds of 50,000): each rate lower would take a
+            # steered flow of many seconds; the LP takes it from just below.
+            break
+        faces = {}
+        for k, proof in beyond.items():
+            tops[k], face = _steered_bound(
+                run, cut[k][0], cut[k][1], rates, best_index, tops[k], proof
+            )
+            if face is not None:
+                faces[k] = face
+        walks = WALKS
     for k in beyond:  # proofs not followed up: their own rate is out of reach all the same
         tops[k] -= 1
     if best_index < max(tops) and not run.out_of_time():
