@@ -297,11 +297,10 @@ def _school_fairness(
     best_index, best, method = first, assignment, "flow"
     # A short try by flows at the bound first (FIRST_WALKS): beyond it, the LP does better.
     nearest: dict[int, Assignment] = {}
-    beyond: dict[int, Beyond] = {}
     faces: dict[int, tuple[int, int, int]] = {}
     walks = FIRST_WALKS
     for lowered in range(GENDER_PROOFS + 1):
-        beyond = {}
+        beyond: dict[int, Beyond] = {}
         best_index, best = _highest_reached(
             run,
             cut,
