@@ -226,7 +226,13 @@ class SchoolNetwork:
 
     def reach(self, rate: Fraction, limits: FairnessLimits) -> Fraction | None:
         """The lowest school rate of a flow that reaches `rate` within the placement and cost
-        limits (not gender), at least `rate`; None when no flow reaches it.
+        limits (not gender), at least `rate`; None when no flow reaches it."""
+        found = self.relaxed(rate, limits)
+        return found if isinstance(found, Fraction) else None
+
+    def relaxed(self, rate: Fraction, limits: FairnessLimits) -> Fraction | Shortfall | None:
+        """What `reach` gives, and where no flow reaches the rate, the cut that proves it when
+        the max-flow found one (a Shortfall: it rules out lower rates too).
 
         Without a cost to watch, a max-flow from a super source to a super sink
         settles it, several times faster than the min-cost flow of `solve`: the
@@ -243,9 +249,20 @@ class SchoolNetwork:
         if self._max_flow is None:
             self._max_flow = _Reachability(self)
         if not self._max_flow.all_through(self, arcs):
-            return None
+            return self._max_flow.shortfall(rate, arcs)
         placed = self._max_flow.school_flows(self) + arcs.school_lower
         return self.lowest_rate(placed)
+
+    def within_reach(self, shortfall: Shortfall, rate: Fraction) -> bool:
+        """Whether `shortfall`'s cut leaves `rate` possible: lower floors on the schools
+        inside it make up its deficit."""
+        drop = self.lower_bounds(shortfall.rate) - self.lower_bounds(rate)
+        return int(drop[shortfall.schools].sum()) >= shortfall.deficit
+
+    def plainly_out(self, rate: Fraction, limits: FairnessLimits) -> bool:
+        """Whether `rate` is out of reach before any flow: a school must place more free
+        students than it has, or the schools more than may be placed."""
+        return self._arcs(rate, limits) is None
 
     def lowest_rate(self, free_placed: IntArray) -> Fraction:
         """The lowest school rate when each school places `free_placed` free students."""
@@ -574,6 +591,20 @@ def steered_excess(
 
 
 @dataclass(frozen=True)
+class Shortfall:
+    """A proof that no flow reaches a rate, gender aside: a cut of the network (Hoffman's
+    condition) across which the floors of the schools inside it must send `deficit` more
+    than its arcs carry out. Only the floors of those schools change with the rate, so
+    the cut rules out every lower rate at which they drop by less than the deficit
+    (SchoolNetwork.within_reach)."""
+
+    rate: Fraction
+    deficit: int
+    schools: npt.NDArray[np.bool_]
+    """The schools whose floor counts against the cut: inside it, the source outside."""
+
+
+@dataclass(frozen=True)
 class Cycle:
     """A cycle of the difference of two flows: (arc, +1/-1) steps, and placed (F, M) it adds."""
 
@@ -734,6 +765,17 @@ class _Reachability:
         if solver.solve(self.source, self.sink) != solver.OPTIMAL:
             raise RuntimeError("max-flow failed")
         return int(solver.optimal_flow()) == int(np.maximum(arcs.supplies, 0).sum())
+
+    def shortfall(self, rate: Fraction, arcs: _RateArcs) -> Shortfall:
+        """The cut of the last max-flow, which fell short: the nodes the super source still
+        reaches. Its deficit is what did not get through."""
+        inside = np.zeros(self.sink + 1, dtype=bool)
+        inside[self.solver.get_source_side_min_cut()] = True
+        schools = inside[FIRST_GROUP : FIRST_GROUP + len(arcs.school_lower)].copy()
+        if inside[SOURCE]:  # the cut crosses no school's floor: no rate is within reach
+            schools[:] = False
+        deficit = int(np.maximum(arcs.supplies, 0).sum()) - int(self.solver.optimal_flow())
+        return Shortfall(rate, deficit, schools)
 
     def school_flows(self, network: SchoolNetwork) -> IntArray:
         """Per school, what the last flow sent through its arc (beyond its lower bound)."""

@@ -33,6 +33,7 @@ from mobility_match.matching.fairness import (
     Beyond,
     FairnessLimits,
     SchoolNetwork,
+    Shortfall,
     candidate_rates,
     steered_excess,
 )
@@ -508,28 +509,51 @@ def _relaxation_bound(
     rates: list[Fraction],
     first: int,
 ) -> int:
-    """The index of the highest rate reached without the gender constraint (-1: none).
+    """The index of the highest rate at least rates[first] reached without the gender
+    constraint (-1: none).
 
-    A binary search between the rate reached and the most every school could reach
-    (all its free students with an acceptable offer placed); each flow found lifts the
-    lower end to the lowest rate it reaches, most often far above the rate asked. Cut
-    short by the round's deadline, the lowest rate it has not ruled out, still a bound.
+    From the top down: the most every school could reach (all its free students with
+    an acceptable offer placed), less what is plainly out (SchoolNetwork.plainly_out).
+    A rate the max-flow does not reach gives a cut (Shortfall) that rules out every
+    rate down to the first whose lower floors could make up its deficit: that one is
+    tried next, and the first reached is the bound, most often after two or three
+    flows. Where the cost is watched (no cut: min-cost flows), a binary search, each
+    flow found lifting the lower end to the lowest rate it reaches. Cut short by the
+    round's deadline, the highest rate not ruled out, still a bound.
     """
-    reached = school_network.reach(rates[first], limits)
-    if reached is None:
-        return -1
-    lo = max(first, bisect.bisect_right(rates, reached) - 1)
     most = school_network.lowest_rate(school_network.free_by_school.astype(np.int64))
-    hi = max(lo, bisect.bisect_right(rates, most) - 1)
+    lo, hi = first - 1, max(first, bisect.bisect_right(rates, most) - 1)
+    probe = hi
     while lo < hi:
         if run.out_of_time():
             return hi
+        found = school_network.relaxed(rates[probe], limits)
+        if isinstance(found, Fraction):
+            lo = max(probe, bisect.bisect_right(rates, found) - 1)
+            probe = hi
+            continue
+        if isinstance(found, Shortfall):
+            # The highest rate below the probe that the cut leaves possible.
+            hi = _highest_within(school_network, found, rates, lo, probe - 1)
+            probe = hi
+            continue
+        # Plainly out, or no cut to learn from: halve.
+        hi = probe - 1
+        probe = (lo + hi + 1) // 2
+    return lo if lo >= first else -1
+
+
+def _highest_within(
+    school_network: SchoolNetwork, cut: Shortfall, rates: list[Fraction], lo: int, hi: int
+) -> int:
+    """The highest rate index in (lo, hi] that `cut` leaves within reach, else lo (it leaves
+    every lower rate within reach once it leaves one)."""
+    while lo < hi:
         mid = (lo + hi + 1) // 2
-        found = school_network.reach(rates[mid], limits)
-        if found is None:
-            hi = mid - 1
+        if school_network.within_reach(cut, rates[mid]):
+            lo = mid
         else:
-            lo = max(mid, bisect.bisect_right(rates, found) - 1)
+            hi = mid - 1
     return lo
 
 
