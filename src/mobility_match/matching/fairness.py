@@ -350,7 +350,10 @@ class SchoolNetwork:
         cost nothing), so only the gender counts need aiming. When no target is
         hit, which proves nothing, the attempt keeps the nearest flow and the
         students that cycles changing the gender counts move: there a small
-        CP-SAT model (repair.py) can finish the job. `stop` (the round's deadline)
+        CP-SAT model (repair.py) can finish the job. Where the total placed is fixed
+        and no cost is watched, each leg first swaps genders by max-flows (`_swapped`),
+        several times faster: most often they land where the gap is small, and
+        elsewhere bring the walk nearer. `stop` (the round's deadline)
         ends the walk early, as if no target were hit; `walks` bounds its legs, and
         without `exchanges` the swaps around where it stops are not tried (the
         students they move are only needed for a repair).
@@ -373,6 +376,7 @@ class SchoolNetwork:
         if current is None:
             return Attempt(None, None, moved)
         fixed_total = limits.min_placed == limits.max_placed
+        swapping = fixed_total and not self._watches_cost(limits)  # see _swapped
         for _ in range(walks):
             if stop is not None and stop():
                 return Attempt(None, current, moved)
@@ -387,6 +391,18 @@ class SchoolNetwork:
                     return Attempt(current.assignment(), current, moved)
                 if not fixed_total:
                     delta[X] = 0
+                if swapping:
+                    # Swaps of one gender for another by max-flows first: where they land,
+                    # no steered flow is needed; where they stop short, off a face, the
+                    # walk goes on from there.
+                    shifted = current
+                    for swap in gender_swaps(delta):
+                        shifted = self._swapped(rate, limits, shifted, swap) or shifted
+                    if not (shifted.placed_by_gender - target).any():
+                        return Attempt(shifted.assignment(), shifted, moved)
+                    if not weight:
+                        current = shifted
+                        delta = target - current.placed_by_gender
                 signs = tuple(int(-np.sign(d)) for d in delta)
                 steer = (signs[0], signs[1], signs[2])
                 if weight and face is not None:  # the face's steer first
@@ -503,6 +519,87 @@ class SchoolNetwork:
         upper = self._capacities.astype(np.int64)
         upper[self._bypass] = lower[self._bypass] + arcs.bypass
         return lower, upper
+
+    def _swapped(
+        self, rate: Fraction, limits: FairnessLimits, current: SchoolFlow, swap: IntArray
+    ) -> SchoolFlow | None:
+        """`current` with as many as it can, up to `swap` (gender_swaps), of the students of
+        one gender placed instead of another's, found by a max-flow in its residual
+        network; None when it finds none. For a fixed total, no cost watched.
+
+        Only the arcs that place students of the gender `swap` adds, and those that
+        unplace the gender it takes, are open; every other student stays placed or not
+        (moving between offers maybe). The source is split in two: a school's arc from
+        it carries what the school may gain (up to its free students) and its arc back
+        what it may lose (down to its floor at `rate`), so each path from one to the
+        other is a swap that keeps every school's rate. A heuristic: the same-school
+        swaps of a school at its floor are left out. Several times faster than the
+        steered min-cost flow of `_steered`, which the walk goes on with.
+        """
+        arcs = self._arcs(rate, limits)
+        if arcs is None or int(swap.sum()) != 0:
+            return None
+        flows = current.flows.astype(np.int64)
+        low = self._lower.astype(np.int64)
+        low[self._group_arcs] += arcs.school_lower
+        caps = self._capacities.astype(np.int64)
+        forward, backward = caps - flows, flows - low
+        # Which arcs each direction may use: the student arcs by gender, not the bypass.
+        use_forward = np.ones(len(flows), dtype=bool)
+        use_backward = np.ones(len(flows), dtype=bool)
+        use_forward[self._bypass] = use_backward[self._bypass] = False
+        genders = self.problem.gender[self.students]
+        use_forward[self._student_arcs] = swap[genders] > 0
+        use_backward[self._student_arcs] = swap[genders] < 0
+        use_forward[self._group_arcs] = use_backward[self._group_arcs] = False
+        fwd = np.flatnonzero(use_forward & (forward > 0))
+        bwd = np.flatnonzero(use_backward & (backward > 0))
+        n = self._n_nodes
+        top, gains, losses = n, n + 1, n + 2
+        k = len(self._group_arcs)
+        # Each school in two: the arcs that unplace its students end in it, those that
+        # place them start from its twin; one arc from the first to the second lets a
+        # swap go on through the school, none back (gains → school → losses at once).
+        schools = FIRST_GROUP + np.arange(k)
+        twins = n + 3 + np.arange(k)
+        fwd_tails = self._tails[fwd].astype(np.int64)
+        placing = (fwd >= k) & (fwd < self._pairs.start)  # the student arcs
+        fwd_tails[placing] = twins[fwd_tails[placing] - FIRST_GROUP]
+        group_flows = flows[self._group_arcs]
+        tails = np.concatenate(
+            [[top], np.full(k, gains), schools, schools, fwd_tails, self._heads[bwd]]
+        )
+        heads = np.concatenate(
+            [[gains], twins, np.full(k, losses), twins, self._heads[fwd], self._tails[bwd]]
+        )
+        capacities = np.concatenate(
+            [
+                [int(swap[swap > 0].sum())],
+                self.free_by_school - group_flows,
+                group_flows - arcs.school_lower,
+                self.free_by_school,
+                forward[fwd],
+                backward[bwd],
+            ]
+        )
+        solver = max_flow.SimpleMaxFlow()
+        solver.add_arcs_with_capacity(
+            tails.astype(np.int32), heads.astype(np.int32), capacities.astype(np.int64)
+        )
+        if solver.solve(top, losses) != solver.OPTIMAL:
+            raise RuntimeError("max-flow failed")
+        if solver.optimal_flow() == 0:
+            return None
+        sent = np.asarray(solver.flows(np.arange(len(tails), dtype=np.int32)), dtype=np.int64)
+        shifted = flows.copy()
+        shifted[self._group_arcs] += sent[1 : 1 + k] - sent[1 + k : 1 + 2 * k]
+        start = 1 + 3 * k
+        shifted[fwd] += sent[start : start + len(fwd)]
+        shifted[bwd] -= sent[start + len(fwd) :]
+        found = SchoolFlow(self, shifted.astype(np.int32))
+        # A path through a school's twin swaps twice: past the swap wanted, none is kept.
+        gained = found.placed_by_gender - current.placed_by_gender
+        return found if (gained * np.sign(swap) <= np.abs(swap)).all() else None
 
     def _steered(
         self,
@@ -788,6 +885,22 @@ class _Reachability:
             return None
         solved = self.solver.flows(np.arange(self.n_network_arcs, dtype=np.int32))
         return network._with_bounds(network._from_solver(solved), arcs)
+
+
+def gender_swaps(delta: IntArray) -> list[IntArray]:
+    """`delta` (placed per gender to add, summing to 0) as swaps of one gender for another:
+    each a vector with one count to add and the same to take from another gender."""
+    left = delta.astype(np.int64)
+    swaps = []
+    for taker in range(3):
+        for giver in range(3):
+            amount = min(int(left[taker]), int(-left[giver]))
+            if amount > 0:
+                swap = np.zeros(3, dtype=np.int64)
+                swap[taker], swap[giver] = amount, -amount
+                swaps.append(swap)
+                left -= swap
+    return swaps
 
 
 def choose_cycles(
