@@ -117,6 +117,8 @@ class SchoolNetwork:
         # The last flow steered by a gender cost, by what it was solved for: the walk at a
         # bound lowered by steered flows (flow_path._steered_bound) asks for it again.
         self._last_steered: tuple[_Steering, SchoolFlow] | None = None
+        # The last flow `relaxed` found, by rate and limits: the bound's, where walks start.
+        self._last_reached: tuple[Fraction, FairnessLimits, npt.NDArray[np.int32]] | None = None
 
     def release(self) -> None:
         """Free the max-flow solver `reach` keeps (every arc of the round): the next
@@ -250,6 +252,8 @@ class SchoolNetwork:
             self._max_flow = _Reachability(self)
         if not self._max_flow.all_through(self, arcs):
             return self._max_flow.shortfall(rate, arcs)
+        # The walk at the bound starts from this flow (`solve`): kept, not solved again.
+        self._last_reached = (rate, limits, self._max_flow.solved_flows(self, arcs))
         placed = self._max_flow.school_flows(self) + arcs.school_lower
         return self.lowest_rate(placed)
 
@@ -295,7 +299,10 @@ class SchoolNetwork:
         watch = self._watches_cost(limits)
         if not watch and not any(gender_cost):
             # Nothing costs anything: any flow will do, and a max-flow finds one several
-            # times faster than a min-cost flow.
+            # times faster than a min-cost flow; the last one `relaxed` found, if at `rate`.
+            if self._last_reached is not None and self._last_reached[:2] == (rate, limits):
+                reached, self._last_reached = self._last_reached[2], None
+                return SchoolFlow(self, reached)
             reachability = self._max_flow or _Reachability(self)
             through = reachability.flows(self, arcs)
             return None if through is None else SchoolFlow(self, through)
@@ -883,6 +890,10 @@ class _Reachability:
         """A flow of the network within the rate's bounds (every arc's flow), if one exists."""
         if not self.all_through(network, arcs):
             return None
+        return self.solved_flows(network, arcs)
+
+    def solved_flows(self, network: SchoolNetwork, arcs: _RateArcs) -> npt.NDArray[np.int32]:
+        """Every arc's flow, from the last flow solved (which got all through)."""
         solved = self.solver.flows(np.arange(self.n_network_arcs, dtype=np.int32))
         return network._with_bounds(network._from_solver(solved), arcs)
 
@@ -938,7 +949,10 @@ def choose_cycles(
         if i == len(kinds) or not (lo_f <= need_f <= hi_f and lo_m <= need_m <= hi_m):
             return None
         (df, dm), members = kinds[i], groups[kinds[i]]
-        for n in range(len(members) + 1):
+        # Only the counts of this kind that leave the need where the next kinds reach.
+        first_f, last_f = _counts_within(need_f, df, reach[i + 1][0], reach[i + 1][1])
+        first_m, last_m = _counts_within(need_m, dm, reach[i + 1][2], reach[i + 1][3])
+        for n in range(max(0, first_f, first_m), min(len(members), last_f, last_m) + 1):
             steps += 1
             if steps > budget:
                 return None
@@ -948,6 +962,15 @@ def choose_cycles(
         return None
 
     return search(0, *wanted)
+
+
+def _counts_within(need: int, change: int, lowest: int, highest: int) -> tuple[int, int]:
+    """The n (perhaps none: first > last) with lowest ≤ need − n·change ≤ highest."""
+    if change == 0:
+        return (0, 1 << 62) if lowest <= need <= highest else (1, 0)
+    if change > 0:
+        return -(-(need - highest) // change), (need - lowest) // change
+    return -(-(lowest - need) // -change), (highest - need) // -change
 
 
 def _distance(need_f: int, need_m: int, fixed_total: bool) -> int:
@@ -984,9 +1007,21 @@ def school_floors(rate: Fraction, eligible: IntArray) -> IntArray:
 
 def candidate_rates(eligible_by_school: IntArray) -> list[Fraction]:
     """Every value the lowest school rate can take, in increasing order."""
-    rates = {
-        Fraction(p, e) for e in set(eligible_by_school.tolist()) if e > 0 for p in range(e + 1)
-    }
+    sizes = np.unique(eligible_by_school[eligible_by_school > 0]).astype(np.int64)
+    if not len(sizes):
+        return [Fraction(1)]
+    # p/e for every size e and 0 ≤ p ≤ e, in lowest terms, each once.
+    denominators = np.repeat(sizes, sizes + 1)
+    starts = np.cumsum(sizes + 1) - (sizes + 1)
+    numerators = np.arange(len(denominators)) - np.repeat(starts, sizes + 1)
+    common = np.gcd(numerators, denominators)
+    numerators, denominators = numerators // common, denominators // common
+    keys = np.unique(numerators * (int(sizes[-1]) + 1) + denominators)
+    numerators, denominators = keys // (int(sizes[-1]) + 1), keys % (int(sizes[-1]) + 1)
     # Two distinct rates p/e differ by at least 1/(e·e'), far more than a float's error:
-    # sorting by float is exact, and much faster than comparing fractions.
-    return sorted(rates, key=float) or [Fraction(1)]
+    # sorting by float is exact.
+    order = np.argsort(numerators / denominators, kind="stable")
+    return [
+        Fraction(int(p), int(e))
+        for p, e in zip(numerators[order].tolist(), denominators[order].tolist(), strict=True)
+    ]
