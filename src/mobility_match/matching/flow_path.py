@@ -48,13 +48,6 @@ FLOW_STAGES = (Stage.GENDER_GAP, Stage.PREFERENCES)
 """The stages flows settle between placements (and changes) and school fairness."""
 RATE_PROBES = 16
 """How many rates, from the relaxation bound down, school fairness tries by flows alone."""
-FIRST_WALKS = 2
-"""Legs of the first walk toward the gender limits at the flow bound, before the LP. Where
-gender binds, a second leg lands on them in about a third of the rounds of 10,000 students
-(7 of the 19 where the first leg misses, in the benchmark's sweep): the LP, 0.4–1.2 s, is
-then not needed; where it does not, it costs 0.2–0.4 s. A third leg rarely lands where the
-second did not. A leg whose steered flow proves the counts out of reach ends the walk there:
-_steered_bound takes over."""
 GENDER_PROOFS = 3
 """How many times school fairness lowers its bound by gender-steered flows (_steered_bound)
 and walks at the new bound, before the LP."""
@@ -296,10 +289,11 @@ def _school_fairness(
     for net, _ in cut:
         net.release()  # the max-flow of the bounds, one per network: 1.2 GB at 20 million pairs
     best_index, best, method = first, assignment, "flow"
-    # A short try by flows at the bound first (FIRST_WALKS): beyond it, the LP does better.
+    # A walk by flows at the bound first (SchoolNetwork.balanced, each leg most often a
+    # max-flow's swaps and one steered min-cost flow, 0.1-0.2 s at 10,000 students): where
+    # it misses, the LP (0.4-1.2 s) does better.
     nearest: dict[int, Assignment] = {}
     faces: dict[int, tuple[int, int, int]] = {}
-    walks = FIRST_WALKS
     for lowered in range(GENDER_PROOFS + 1):
         beyond: dict[int, Beyond] = {}
         best_index, best = _highest_reached(
@@ -310,7 +304,6 @@ def _school_fairness(
             max(tops),
             best,
             probes=1,
-            walks=walks,
             nearest=nearest,
             beyond=beyond,
             tops=tops,
@@ -331,7 +324,6 @@ def _school_fairness(
             )
             if face is not None:
                 faces[k] = face
-        walks = WALKS
     for k in beyond:  # proofs not followed up: their own rate is out of reach all the same
         tops[k] -= 1
     if best_index < max(tops) and not run.out_of_time():
