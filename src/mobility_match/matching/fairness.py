@@ -37,9 +37,10 @@ WALKS = 6
 PRICE_PASSES = 500
 """Bellman-Ford passes `floor_prices` allows (each about 2 ms at 10,000 students; 20 or
 so settle)."""
-PRICE_ARCS = 5_000_000
-"""Above this many open arcs (dense rounds of 50,000 students), `floor_prices` gives up:
-its residual network would take a gigabyte, and the LP does the work."""
+RESIDUAL_ARCS = 5_000_000
+"""Above this many open arcs (dense rounds of 50,000 students), `floor_prices` and the swaps
+of a walk (`_swapped`) give up: their residual networks would take a gigabyte or more, and
+the steered flows and the LP do the work."""
 
 
 EXCHANGES = tuple(
@@ -383,7 +384,7 @@ class SchoolNetwork:
         if current is None:
             return Attempt(None, None, moved)
         fixed_total = limits.min_placed == limits.max_placed
-        swapping = fixed_total and not self._watches_cost(limits)  # see _swapped
+        swapping = fixed_total and not self._watches_cost(limits) and self.residual_fits
         for _ in range(walks):
             if stop is not None and stop():
                 return Attempt(None, current, moved)
@@ -475,7 +476,7 @@ class SchoolNetwork:
         None when the passes do not settle within PRICE_PASSES.
         """
         bounds = self._bounds(beyond.rate, limits)
-        if bounds is None or not self.prices_floors:
+        if bounds is None or not self.residual_fits:
             return None
         lower, upper = (self._solver_arcs(b) for b in bounds)
         flows = self._solver_arcs(beyond.flow.flows)
@@ -512,9 +513,10 @@ class SchoolNetwork:
         return None
 
     @property
-    def prices_floors(self) -> bool:
-        """Whether `floor_prices` works on this network: not above PRICE_ARCS open arcs."""
-        return (len(self._tails) if self._open is None else len(self._open)) <= PRICE_ARCS
+    def residual_fits(self) -> bool:
+        """Whether `floor_prices` and `_swapped` work on this network: not above
+        RESIDUAL_ARCS open arcs."""
+        return (len(self._tails) if self._open is None else len(self._open)) <= RESIDUAL_ARCS
 
     def _bounds(self, rate: Fraction, limits: FairnessLimits) -> tuple[IntArray, IntArray] | None:
         """Every arc's lower and upper bound at `rate` (None: plainly out of reach)."""
