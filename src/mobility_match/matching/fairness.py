@@ -534,81 +534,157 @@ class SchoolNetwork:
     ) -> SchoolFlow | None:
         """`current` with as many as it can, up to `swap` (gender_swaps), of the students of
         one gender placed instead of another's, found by a max-flow in its residual
-        network; None when it finds none. For a fixed total, no cost watched.
+        network (`_exchanged`); None when it finds none. For a fixed total, no cost
+        watched.
 
-        Only the arcs that place students of the gender `swap` adds, and those that
-        unplace the gender it takes, are open; every other student stays placed or not
-        (moving between offers maybe). The source is split in two: a school's arc from
-        it carries what the school may gain (up to its free students) and its arc back
-        what it may lose (down to its floor at `rate`), so each path from one to the
-        other is a swap that keeps every school's rate. A heuristic: the same-school
-        swaps of a school at its floor are left out. Several times faster than the
-        steered min-cost flow of `_steered`, which the walk goes on with.
+        A school may gain up to its free students and lose down to its floor at `rate`,
+        so every school keeps the rate. A heuristic: the same-school swaps of a school
+        at its floor are left out. Several times faster than the steered min-cost flow
+        of `_steered`, which the walk goes on with.
         """
         arcs = self._arcs(rate, limits)
         if arcs is None or int(swap.sum()) != 0:
             return None
+        placed = current.flows[self._group_arcs].astype(np.int64)
+        found = self._exchanged(
+            current,
+            swap > 0,
+            swap < 0,
+            self.free_by_school - placed,
+            placed - arcs.school_lower,
+            int(swap[swap > 0].sum()),
+        )
+        if found is None:
+            return None
+        # A path through a school's twin swaps twice: past the swap wanted, none is kept.
+        gained = found.placed_by_gender - current.placed_by_gender
+        return found if (gained * np.sign(swap) <= np.abs(swap)).all() else None
+
+    def lifted(
+        self, rate: Fraction, limits: FairnessLimits, start: SchoolFlow
+    ) -> SchoolFlow | None:
+        """A flow reaching `rate` with the exact gender counts, found from `start` (which
+        keeps them) by max-flows in the residual network alone (`_exchanged`); None
+        when they do not find one, which proves nothing.
+
+        First, students of each gender move between schools: a school below its floor
+        places one more of a gender, one above it one fewer of the same, the counts
+        kept. Where that stops short of every floor, students of any gender, and the
+        few swaps of one gender for another (`_swapped`) that the counts then need.
+        """
+        if limits.counts is None or self._watches_cost(limits):
+            return None
+        arcs = self._arcs(rate, limits)
+        if arcs is None:
+            return None
+        current = start
+        every = np.ones(3, dtype=bool)
+        for genders in (*np.eye(3, dtype=bool), every):
+            placed = current.flows[self._group_arcs].astype(np.int64)
+            below = np.maximum(arcs.school_lower - placed, 0)
+            if not below.any():
+                break
+            above = np.maximum(placed - arcs.school_lower, 0)
+            found = self._exchanged(current, genders, genders, below, above, int(below.sum()))
+            current = current if found is None else found
+        placed = current.flows[self._group_arcs].astype(np.int64)
+        if (placed < arcs.school_lower).any():
+            return None
+        for swap in gender_swaps(np.array(limits.counts) - current.placed_by_gender):
+            current = self._swapped(rate, limits, current, swap) or current
+        return current if tuple(current.placed_by_gender.tolist()) == limits.counts else None
+
+    def _exchanged(
+        self,
+        current: SchoolFlow,
+        placing: npt.NDArray[np.bool_],
+        unplacing: npt.NDArray[np.bool_],
+        gains: IntArray,
+        losses: IntArray,
+        most: int,
+    ) -> SchoolFlow | None:
+        """`current` changed by a max-flow in its residual network (None when none moves):
+        students of the genders in `placing` may be placed, those of `unplacing`
+        unplaced, every other student stays placed or not (moving between offers maybe);
+        each school gains at most `gains` and loses at most `losses` of its students,
+        `most` paths in all.
+
+        The source is split in two: a school's arc from it carries what the school
+        gains, its arc back what it loses, so each path from one to the other places
+        a student in one school and unplaces one in another (or the same). Each school
+        is in two too: the arcs that unplace its students end in it, those that place
+        them start from its twin, and one arc from the first to the second lets a path
+        go on through the school, none back (gains → school → losses at once).
+        """
         flows = current.flows.astype(np.int64)
         low = self._lower.astype(np.int64)
-        low[self._group_arcs] += arcs.school_lower
         caps = self._capacities.astype(np.int64)
         forward, backward = caps - flows, flows - low
-        # Which arcs each direction may use: the student arcs by gender, not the bypass.
+        # Which arcs each direction may use: the student arcs by gender, not the bypass
+        # nor the school arcs (the split source's instead).
         use_forward = np.ones(len(flows), dtype=bool)
         use_backward = np.ones(len(flows), dtype=bool)
         use_forward[self._bypass] = use_backward[self._bypass] = False
         genders = self.problem.gender[self.students]
-        use_forward[self._student_arcs] = swap[genders] > 0
-        use_backward[self._student_arcs] = swap[genders] < 0
+        use_forward[self._student_arcs] = placing[genders]
+        use_backward[self._student_arcs] = unplacing[genders]
         use_forward[self._group_arcs] = use_backward[self._group_arcs] = False
         fwd = np.flatnonzero(use_forward & (forward > 0))
         bwd = np.flatnonzero(use_backward & (backward > 0))
         n = self._n_nodes
-        top, gains, losses = n, n + 1, n + 2
+        top, gain, loss = n, n + 1, n + 2
         k = len(self._group_arcs)
-        # Each school in two: the arcs that unplace its students end in it, those that
-        # place them start from its twin; one arc from the first to the second lets a
-        # swap go on through the school, none back (gains → school → losses at once).
         schools = FIRST_GROUP + np.arange(k)
         twins = n + 3 + np.arange(k)
         fwd_tails = self._tails[fwd].astype(np.int64)
-        placing = (fwd >= k) & (fwd < self._pairs.start)  # the student arcs
-        fwd_tails[placing] = twins[fwd_tails[placing] - FIRST_GROUP]
-        group_flows = flows[self._group_arcs]
+        on_student = (fwd >= k) & (fwd < self._pairs.start)  # the student arcs
+        fwd_tails[on_student] = twins[fwd_tails[on_student] - FIRST_GROUP]
         tails = np.concatenate(
-            [[top], np.full(k, gains), schools, schools, fwd_tails, self._heads[bwd]]
+            [[top], np.full(k, gain), schools, schools, fwd_tails, self._heads[bwd]]
         )
         heads = np.concatenate(
-            [[gains], twins, np.full(k, losses), twins, self._heads[fwd], self._tails[bwd]]
+            [[gain], twins, np.full(k, loss), twins, self._heads[fwd], self._tails[bwd]]
         )
         capacities = np.concatenate(
-            [
-                [int(swap[swap > 0].sum())],
-                self.free_by_school - group_flows,
-                group_flows - arcs.school_lower,
-                self.free_by_school,
-                forward[fwd],
-                backward[bwd],
-            ]
+            [[most], gains, losses, self.free_by_school, forward[fwd], backward[bwd]]
         )
         solver = max_flow.SimpleMaxFlow()
         solver.add_arcs_with_capacity(
             tails.astype(np.int32), heads.astype(np.int32), capacities.astype(np.int64)
         )
-        if solver.solve(top, losses) != solver.OPTIMAL:
+        if solver.solve(top, loss) != solver.OPTIMAL:
             raise RuntimeError("max-flow failed")
         if solver.optimal_flow() == 0:
             return None
         sent = np.asarray(solver.flows(np.arange(len(tails), dtype=np.int32)), dtype=np.int64)
-        shifted = flows.copy()
-        shifted[self._group_arcs] += sent[1 : 1 + k] - sent[1 + k : 1 + 2 * k]
+        changed = flows.copy()
+        changed[self._group_arcs] += sent[1 : 1 + k] - sent[1 + k : 1 + 2 * k]
         start = 1 + 3 * k
-        shifted[fwd] += sent[start : start + len(fwd)]
-        shifted[bwd] -= sent[start + len(fwd) :]
-        found = SchoolFlow(self, shifted.astype(np.int32))
-        # A path through a school's twin swaps twice: past the swap wanted, none is kept.
-        gained = found.placed_by_gender - current.placed_by_gender
-        return found if (gained * np.sign(swap) <= np.abs(swap)).all() else None
+        changed[fwd] += sent[start : start + len(fwd)]
+        changed[bwd] -= sent[start + len(fwd) :]
+        return SchoolFlow(self, changed.astype(np.int32))
+
+    def flow_of(self, assignment: Assignment, limits: FairnessLimits) -> SchoolFlow | None:
+        """The flow of `assignment` in this network (at rate 0: the school arcs have no
+        floor); None when it is none: it uses an arc the network closes, leaves one it
+        makes compulsory, or places a number of students the limits do not allow."""
+        flows = np.zeros(len(self._tails), dtype=np.int64)
+        used = assignment[self.pair_student] == self.pair_offer
+        flows[self._pairs] = used
+        placed = assignment[self.students] >= 0
+        flows[self._student_arcs] = placed
+        flows[self._group_arcs] = np.bincount(
+            self.problem.school[self.students[placed]], minlength=len(self._group_arcs)
+        )
+        flows[self._offer_arcs] = np.bincount(
+            self.pair_offer[used], minlength=len(self._offer_arcs)
+        )
+        most = limits.max_placed - self.locked.placed
+        fewest = max(0, limits.min_placed - self.locked.placed)
+        flows[self._bypass] = most - int(placed.sum())
+        within = (flows >= self._lower) & (flows <= self._capacities)
+        within[self._bypass] = 0 <= flows[self._bypass] <= most - fewest
+        return SchoolFlow(self, flows.astype(np.int32)) if within.all() else None
 
     def _steered(
         self,

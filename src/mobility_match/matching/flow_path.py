@@ -300,6 +300,8 @@ def _school_fairness(
     faces: dict[int, tuple[int, int, int]] = {}
     walks = WALKS if all(net.residual_fits for net, _ in cut) else LARGE_WALKS
     for lowered in range(GENDER_PROOFS + 1):
+        # Max-flows alone first, from the assignment so far; a walk where they miss.
+        best_index, best = _lifted(run, cut, rates, tops, best_index, best)
         beyond: dict[int, Beyond] = {}
         best_index, best = _highest_reached(
             run,
@@ -376,6 +378,33 @@ def _school_fairness(
         model = run.cp
     model.cap_fairness(rates[bound])
     return run.cp_stage(Stage.SCHOOL_FAIRNESS, best, since, model, rates[bound])
+
+
+def _lifted(
+    run: RoundRun,
+    cut: list[tuple[SchoolNetwork, FairnessLimits]],
+    rates: list[Fraction],
+    tops: list[int],
+    best_index: int,
+    best: Assignment,
+) -> tuple[int, Assignment]:
+    """The bound reached, if max-flows alone lift `best` there with its gender counts
+    (SchoolNetwork.lifted) in the network that keeps them; else `best_index` and `best`
+    as they were. Where gender binds, most often the cheapest way to the bound: a few
+    max-flows (0.05-0.1 s at 10,000 students), no steered min-cost flow."""
+    top = max(tops)
+    if best_index >= top or run.out_of_time():
+        return best_index, best
+    for k, (school_network, limits) in enumerate(cut):
+        if tops[k] < top or not school_network.residual_fits:
+            continue
+        start = school_network.flow_of(best, limits)
+        if start is None or tuple(start.placed_by_gender.tolist()) != limits.counts:
+            continue
+        found = school_network.lifted(rates[top], limits, start)
+        if found is not None and _keeps(run, found.assignment(), limits):
+            return top, found.assignment()
+    return best_index, best
 
 
 def _linear_relaxation(
