@@ -197,7 +197,8 @@ def sweep_main(sizes: list[int], variants: list[str], seeds: list[int], time_lim
                         f"solve {run['solve_seconds']:>7.2f} s "
                         f"(CPU {run['solve_cpu_seconds']:.2f} s)  fairness "
                         f"{run['fairness_seconds']:>6.2f} s ({run['fairness_method']})  "
-                        f"reference {run['reference_seconds']:.3f} s  "
+                        f"reference {run['reference_seconds']:.3f} s  stages / ref. "
+                        f"{sum(run['stage_seconds'].values()) / run['reference_seconds']:.2f}  "
                         f"optimal {run['all_optimal']}",
                         flush=True,
                     )
