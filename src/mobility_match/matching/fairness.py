@@ -264,10 +264,10 @@ class SchoolNetwork:
         drop = self.lower_bounds(shortfall.rate) - self.lower_bounds(rate)
         return int(drop[shortfall.schools].sum()) >= shortfall.deficit
 
-    def plainly_out(self, rate: Fraction, limits: FairnessLimits) -> bool:
-        """Whether `rate` is out of reach before any flow: a school must place more free
-        students than it has, or the schools more than may be placed."""
-        return self._arcs(rate, limits) is None
+    def gives_cuts(self, limits: FairnessLimits) -> bool:
+        """Whether `relaxed` gives a Shortfall where no flow reaches a rate: where it solves
+        max-flows (no cost to watch)."""
+        return not self._watches_cost(limits)
 
     def lowest_rate(self, free_placed: IntArray) -> Fraction:
         """The lowest school rate when each school places `free_placed` free students."""

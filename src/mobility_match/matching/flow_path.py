@@ -539,25 +539,26 @@ def _relaxation_bound(
     """The index of the highest rate at least rates[first] reached without the gender
     constraint (-1: none).
 
-    From the top down: the most every school could reach (all its free students with
-    an acceptable offer placed), less what is plainly out (SchoolNetwork.plainly_out).
-    A rate the max-flow does not reach gives a cut (Shortfall) that rules out every
-    rate down to the first whose lower floors could make up its deficit: that one is
-    tried next, and the first reached is the bound, most often after two or three
-    flows. Where the cost is watched (no cut: min-cost flows), a binary search, each
-    flow found lifting the lower end to the lowest rate it reaches. Cut short by the
-    round's deadline, the highest rate not ruled out, still a bound.
+    From the top down, from the most every school could reach (all its free students
+    with an acceptable offer placed): a rate the max-flow does not reach gives a cut
+    (Shortfall) that rules out every rate down to the first whose lower floors could
+    make up its deficit; that one is tried next, and the first reached is the bound,
+    most often after two or three flows. A rate out of reach before any flow (a
+    school's floor above its free students), or where the cost is watched (min-cost
+    flows, no cut), halves the range instead, each flow found lifting the lower end
+    to the lowest rate it reaches. Cut short by the round's deadline, the highest
+    rate not ruled out, still a bound.
     """
     most = school_network.lowest_rate(school_network.free_by_school.astype(np.int64))
     lo, hi = first - 1, max(first, bisect.bisect_right(rates, most) - 1)
-    probe = hi
+    cuts, probe = school_network.gives_cuts(limits), hi
     while lo < hi:
         if run.out_of_time():
             return hi
         found = school_network.relaxed(rates[probe], limits)
         if isinstance(found, Fraction):
             lo = max(probe, bisect.bisect_right(rates, found) - 1)
-            probe = hi
+            probe = hi if cuts else (lo + hi + 1) // 2
             continue
         if isinstance(found, Shortfall):
             # The highest rate below the probe that the cut leaves possible.
