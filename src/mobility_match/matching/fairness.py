@@ -403,13 +403,13 @@ class SchoolNetwork:
                     # Swaps of one gender for another by max-flows first: where they land,
                     # no steered flow is needed; where they stop short, off a face, the
                     # walk goes on from there.
-                    shifted = current
+                    swapped = current
                     for swap in gender_swaps(delta):
-                        shifted = self._swapped(rate, limits, shifted, swap) or shifted
-                    if not (shifted.placed_by_gender - target).any():
-                        return Attempt(shifted.assignment(), shifted, moved)
+                        swapped = self._swapped(rate, limits, swapped, swap) or swapped
+                    if not (swapped.placed_by_gender - target).any():
+                        return Attempt(swapped.assignment(), swapped, moved)
                     if not weight:
-                        current = shifted
+                        current = swapped
                         delta = target - current.placed_by_gender
                 signs = tuple(int(-np.sign(d)) for d in delta)
                 steer = (signs[0], signs[1], signs[2])
