@@ -122,7 +122,7 @@ class SchoolNetwork:
         self._last_reached: tuple[Fraction, FairnessLimits, npt.NDArray[np.int32]] | None = None
 
     def release(self) -> None:
-        """Free the max-flow solver `reach` keeps (every arc of the round): the next
+        """Free the max-flow solver `relaxed` keeps (every arc of the round): the next
         call builds it again."""
         self._max_flow = None
         self._last_steered = None
@@ -542,16 +542,18 @@ class SchoolNetwork:
         at its floor are left out. Several times faster than the steered min-cost flow
         of `_steered`, which the walk goes on with.
         """
-        arcs = self._arcs(rate, limits)
-        if arcs is None or int(swap.sum()) != 0:
+        bounds = self._bounds(rate, limits)
+        if bounds is None or int(swap.sum()) != 0:
             return None
+        lower, upper = bounds
         placed = current.flows[self._group_arcs].astype(np.int64)
         found = self._exchanged(
             current,
+            bounds,
             swap > 0,
             swap < 0,
-            self.free_by_school - placed,
-            placed - arcs.school_lower,
+            upper[self._group_arcs] - placed,
+            placed - lower[self._group_arcs],
             int(swap[swap > 0].sum()),
         )
         if found is None:
@@ -574,21 +576,23 @@ class SchoolNetwork:
         """
         if limits.counts is None or self._watches_cost(limits):
             return None
-        arcs = self._arcs(rate, limits)
-        if arcs is None:
+        bounds = self._bounds(rate, limits)
+        if bounds is None:
             return None
+        floors = bounds[0][self._group_arcs]
         current = start
         every = np.ones(3, dtype=bool)
         for genders in (*np.eye(3, dtype=bool), every):
             placed = current.flows[self._group_arcs].astype(np.int64)
-            below = np.maximum(arcs.school_lower - placed, 0)
+            below = np.maximum(floors - placed, 0)
             if not below.any():
                 break
-            above = np.maximum(placed - arcs.school_lower, 0)
-            found = self._exchanged(current, genders, genders, below, above, int(below.sum()))
+            above = np.maximum(placed - floors, 0)
+            found = self._exchanged(
+                current, bounds, genders, genders, below, above, int(below.sum())
+            )
             current = current if found is None else found
-        placed = current.flows[self._group_arcs].astype(np.int64)
-        if (placed < arcs.school_lower).any():
+        if (current.flows[self._group_arcs] < floors).any():
             return None
         for swap in gender_swaps(np.array(limits.counts) - current.placed_by_gender):
             current = self._swapped(rate, limits, current, swap) or current
@@ -597,6 +601,7 @@ class SchoolNetwork:
     def _exchanged(
         self,
         current: SchoolFlow,
+        bounds: tuple[IntArray, IntArray],
         placing: npt.NDArray[np.bool_],
         unplacing: npt.NDArray[np.bool_],
         gains: IntArray,
@@ -604,10 +609,10 @@ class SchoolNetwork:
         most: int,
     ) -> SchoolFlow | None:
         """`current` changed by a max-flow in its residual network (None when none moves):
-        students of the genders in `placing` may be placed, those of `unplacing`
-        unplaced, every other student stays placed or not (moving between offers maybe);
-        each school gains at most `gains` and loses at most `losses` of its students,
-        `most` paths in all.
+        within every arc's `bounds` (`_bounds`), students of the genders in `placing`
+        may be placed, those of `unplacing` unplaced, every other student stays placed
+        or not (moving between offers maybe); each school gains at most `gains` and
+        loses at most `losses` of its students, `most` paths in all.
 
         The source is split in two: a school's arc from it carries what the school
         gains, its arc back what it loses, so each path from one to the other places
@@ -617,9 +622,8 @@ class SchoolNetwork:
         go on through the school, none back (gains → school → losses at once).
         """
         flows = current.flows.astype(np.int64)
-        low = self._lower.astype(np.int64)
-        caps = self._capacities.astype(np.int64)
-        forward, backward = caps - flows, flows - low
+        lower, upper = bounds
+        forward, backward = upper - flows, flows - lower
         # Which arcs each direction may use: the student arcs by gender, not the bypass
         # nor the school arcs (the split source's instead).
         use_forward = np.ones(len(flows), dtype=bool)
