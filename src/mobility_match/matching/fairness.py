@@ -565,9 +565,9 @@ class SchoolNetwork:
     def lifted(
         self, rate: Fraction, limits: FairnessLimits, start: SchoolFlow
     ) -> SchoolFlow | None:
-        """A flow reaching `rate` with the exact gender counts, found from `start` (which
-        keeps them) by max-flows in the residual network alone (`_exchanged`); None
-        when they do not find one, which proves nothing.
+        """A flow reaching `rate` with the exact gender counts, found from the flow `start`
+        (which may keep other counts, and reach `rate` or not) by max-flows in the residual
+        network alone (`_exchanged`); None when they do not find one, which proves nothing.
 
         First, students of each gender move between schools: a school below its floor
         places one more of a gender, one above it one fewer of the same, the counts

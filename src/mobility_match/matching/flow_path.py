@@ -327,9 +327,11 @@ def _school_fairness(
             break
         faces = {}
         for k, proof in beyond.items():
-            tops[k], face = _steered_bound(
+            tops[k], face, found = _steered_bound(
                 run, cut[k][0], cut[k][1], rates, best_index, tops[k], proof
             )
+            if found is not None and tops[k] > best_index:
+                best_index, best = tops[k], found
             if face is not None:
                 faces[k] = face
     for k in beyond:  # proofs not followed up: their own rate is out of reach all the same
@@ -692,24 +694,27 @@ def _steered_bound(
     lo: int,
     top: int,
     proof: Beyond,
-) -> tuple[int, tuple[int, int, int] | None]:
+) -> tuple[int, tuple[int, int, int] | None, Assignment | None]:
     """Lower a network's bound `top`, which `proof` puts out of reach, to the highest rate
     index above `lo` (reached already) that flows steered like the proof's do not; and
     the proof's steer when the counts reach its least there exactly (a face of the gender
-    vectors at that rate: SchoolNetwork.balanced keeps to it).
+    vectors at that rate: SchoolNetwork.balanced keeps to it); and an assignment that
+    reaches that rate, when max-flows found one on the way.
 
     The proof's floor prices (SchoolNetwork.floor_prices) rule out every rate down to
-    the first whose floors drop enough to pay for its excess; a steered flow there either
-    proves it out of reach too (and its prices go on) or not, and then no rate above it
-    is within reach but it. Rates out of reach for one steer are for every higher rate.
-    Cut short by the deadline, the highest rate not ruled out.
+    the first whose floors drop enough to pay for its excess. The proof's flow reaches
+    that rate too, with floors lower by then: max-flows from it (SchoolNetwork.lifted)
+    most often swap its genders to the counts there, which settles the stage. Else a
+    steered flow there either proves it out of reach too (and its prices go on) or not,
+    and then no rate above it is within reach but it. Rates out of reach for one steer
+    are for every higher rate. Cut short by the deadline, the highest rate not ruled out.
     """
     index = top
     while True:
         prices = school_network.floor_prices(proof, limits)
         below = index - 1
         if prices is None:  # the proof's rate alone is ruled out
-            return max(below, lo), None
+            return max(below, lo), None, None
         floors = school_network.lower_bounds(rates[index])
         while (
             below > lo
@@ -718,16 +723,23 @@ def _steered_bound(
         ):
             below -= 1
         if below <= lo or run.out_of_time() or limits.counts is None:
-            return max(below, lo), None
+            return max(below, lo), None, None
+        swapped = school_network.lifted(rates[below], limits, proof.flow)
+        if swapped is not None and _keeps(run, swapped.assignment(), limits):
+            return below, None, swapped.assignment()
         flow = school_network.solve(rates[below], limits, proof.steer)
         if flow is None:  # no flow at all there, whatever the genders
-            return max(below - 1, lo), None
+            return max(below - 1, lo), None, None
         excess = steered_excess(proof.steer, flow.placed_by_gender, limits.counts)
         if excess <= 0:
+            # That flow, swapped to the counts by max-flows, most often lands there.
+            swapped = school_network.lifted(rates[below], limits, flow)
+            if swapped is not None and _keeps(run, swapped.assignment(), limits):
+                return below, None, swapped.assignment()
             # A face to walk on: a walk weighs its steer by the number of students, so
             # only a steer of a walk's own (a cost of -1, 0 or 1 per gender) makes one.
             unit = max(map(abs, proof.steer)) <= 1
-            return below, proof.steer if excess == 0 and unit else None
+            return below, proof.steer if excess == 0 and unit else None, None
         proof, index = Beyond(proof.steer, flow, rates[below], limits.counts), below
 
 
