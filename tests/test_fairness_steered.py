@@ -104,8 +104,8 @@ def test_floor_prices_never_rule_out_a_reachable_rate(seed: int) -> None:
     the floor prices of each lower rate's floor drops is at most that rate's least; the
     bound lowered from there is the highest rate the steered flows do not rule out; and
     what max-flows swapped there, or where the counts meet the steer's least what the
-    walk on that face finds, keeps them and reaches the rate. (The seeds are those whose counts at the edge bind
-    school fairness.)"""
+    walk on that face finds, keeps them and reaches the rate. (The seeds are those whose
+    counts at the edge bind school fairness.)"""
     proofs = lowered = faced = 0
     for edge, steer in itertools.product(STEERS[:3:2], (*STEERS, WEIGHED)):
         whole = steered_case(seed, edge)
