@@ -300,8 +300,10 @@ def _school_fairness(
     faces: dict[int, tuple[int, int, int]] = {}
     walks = WALKS if all(net.residual_fits for net, _ in cut) else LARGE_WALKS
     for lowered in range(GENDER_PROOFS + 1):
-        # Max-flows alone first, from the assignment so far; a walk where they miss.
-        best_index, best = _lifted(run, cut, rates, tops, best_index, best)
+        # Max-flows alone first, from the assignment so far; a walk where they miss. (At a
+        # bound lowered, _steered_bound swapped its own flows already.)
+        if not lowered:
+            best_index, best = _lifted(run, cut, rates, tops, best_index, best)
         beyond: dict[int, Beyond] = {}
         best_index, best = _highest_reached(
             run,
