@@ -102,11 +102,12 @@ def top_rates(case: SteeredCase, window: int) -> list[Fraction]:
 def test_floor_prices_never_rule_out_a_reachable_rate(seed: int) -> None:
     """At every rate where a steered flow proves the counts out of reach, its least minus
     the floor prices of each lower rate's floor drops is at most that rate's least; the
-    bound lowered from there is the highest rate the steered flows do not rule out; and
-    what max-flows swapped there, or where the counts meet the steer's least what the
-    walk on that face finds, keeps them and reaches the rate. (The seeds are those whose
+    bound lowered from there is the highest rate the steered flows do not rule out; what
+    max-flows swapped there, or where the counts meet the steer's least what the walk
+    on that face finds, keeps them and reaches the rate; and so does what the walk on
+    the face finds at every rate where the counts meet the steer's least. (The seeds are those whose
     counts at the edge bind school fairness.)"""
-    proofs = lowered = faced = 0
+    proofs = lowered = faced = on_face = 0
     for edge, steer in itertools.product(STEERS[:3:2], (*STEERS, WEIGHED)):
         whole = steered_case(seed, edge)
         case = replace(whole, rates=top_rates(whole, 40))
@@ -118,6 +119,15 @@ def test_floor_prices_never_rule_out_a_reachable_rate(seed: int) -> None:
         assert None not in least
         assert least == sorted(least)
         within = [j for j, value in enumerate(least) if value is not None and value <= target]
+        if max(map(abs, steer)) <= 1:
+            # Where the counts meet the steer's least, the walk keeps to that face.
+            for j in (j for j in within if least[j] == target):
+                walked = network.balanced(rates[j], limits, face=steer).assignment
+                if walked is not None:
+                    on_face += 1
+                    reached = measure(network.problem, walked)
+                    assert tuple(reached.placed_by_gender) == limits.counts
+                    assert reached.min_school_rate >= rates[j]
         for i, rate in enumerate(rates):
             value = least[i]
             if value is None or value <= target:
@@ -162,3 +172,4 @@ def test_floor_prices_never_rule_out_a_reachable_rate(seed: int) -> None:
     assert proofs > 0
     assert lowered > 0
     assert faced > 0
+    assert on_face > 0
