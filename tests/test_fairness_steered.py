@@ -105,8 +105,8 @@ def test_floor_prices_never_rule_out_a_reachable_rate(seed: int) -> None:
     bound lowered from there is the highest rate the steered flows do not rule out; what
     max-flows swapped there, or where the counts meet the steer's least what the walk
     on that face finds, keeps them and reaches the rate; and so does what the walk on
-    the face finds at every rate where the counts meet the steer's least. (The seeds are those whose
-    counts at the edge bind school fairness.)"""
+    the face finds at every rate where the counts meet the steer's least. (The seeds
+    are those whose counts at the edge bind school fairness.)"""
     proofs = lowered = faced = on_face = 0
     for edge, steer in itertools.product(STEERS[:3:2], (*STEERS, WEIGHED)):
         whole = steered_case(seed, edge)

@@ -274,11 +274,11 @@ def _school_fairness(
     Each network of `cut` (_school_networks) has a flow relaxation (school rates
     without the gender constraint) that bounds the stage. When a flow does not
     reach that bound, gender binds. Where a walk's steered flow proves it so,
-    _steered_bound lowers the bound, most often to the optimum, where a longer walk
-    lands; otherwise the linear relaxation with the gender limits (fairness_lp.py)
-    gives a bound most often equal to the optimum, and a solution that reaches it
-    once a few students are placed by CP-SAT. What
-    remains is settled as before: flows find a rate they reach, from the bound
+    _steered_bound lowers the bound, most often to the optimum, where max-flows
+    swapping its flows, or else a longer walk, land; otherwise the linear relaxation
+    with the gender limits (fairness_lp.py) gives a bound most often equal to the
+    optimum, and a solution that reaches it once a few students are placed by CP-SAT.
+    What remains is settled as before: flows find a rate they reach, from the bound
     down; the rate just above is settled by CP-SAT (repair.py): reached, and the
     next one is tried, or out of reach in every network, which proves the stage
     optimal. When the effort allowed settles neither, CP-SAT searches between the
@@ -320,7 +320,8 @@ def _school_fairness(
             faces=faces,
         )
         # A steered flow proved the gender counts out of reach at the bound: its prices
-        # lower the bound, most often to the optimum, where a longer walk lands.
+        # lower the bound, most often to the optimum, where swaps by max-flows (or else
+        # a longer walk) land.
         if lowered == GENDER_PROOFS or best_index >= max(tops) or not beyond:
             break
         if run.out_of_time() or not all(cut[k][0].residual_fits for k in beyond):
