@@ -33,7 +33,7 @@ from mobility_match.matching.fairness import (
 from mobility_match.matching.flow_path import _steered_bound
 from mobility_match.matching.flows import FlowNetwork
 from mobility_match.matching.policy import DEFAULT_POLICY
-from mobility_match.matching.problem import measure, prepare
+from mobility_match.matching.problem import Assignment, measure, prepare
 from mobility_match.matching.run import RoundRun
 
 VOCABULARY = load_vocabulary()
@@ -98,16 +98,23 @@ def top_rates(case: SteeredCase, window: int) -> list[Fraction]:
     return rates[max(0, top + 1 - window) : top + 1]
 
 
+def assert_reaches(case: SteeredCase, assignment: Assignment, rate: Fraction) -> None:
+    """The assignment keeps the case's gender counts and every school reaches `rate`."""
+    reached = measure(case.network.problem, assignment)
+    assert tuple(reached.placed_by_gender) == case.limits.counts
+    assert reached.min_school_rate >= rate
+
+
 @pytest.mark.parametrize("seed", [0, 2, 3, 5])
 def test_floor_prices_never_rule_out_a_reachable_rate(seed: int) -> None:
     """At every rate where a steered flow proves the counts out of reach, its least minus
     the floor prices of each lower rate's floor drops is at most that rate's least; the
-    bound lowered from there is the highest rate the steered flows do not rule out; what
-    max-flows swapped there, or where the counts meet the steer's least what the walk
-    on that face finds, keeps them and reaches the rate; and so does what the walk on
-    the face finds at every rate where the counts meet the steer's least. (The seeds
-    are those whose counts at the edge bind school fairness.)"""
-    proofs = lowered = faced = on_face = 0
+    bound lowered from there is the highest rate the steered flows do not rule out, and
+    what max-flows swap to the counts there keeps them and reaches it; where the counts
+    meet the steer's least, the walk is told to keep to that face, and what it finds at
+    every such rate keeps them and reaches it. (The seeds are those whose counts at the
+    edge bind school fairness.)"""
+    proofs = lowered = swaps = on_face = 0
     for edge, steer in itertools.product(STEERS[:3:2], (*STEERS, WEIGHED)):
         whole = steered_case(seed, edge)
         case = replace(whole, rates=top_rates(whole, 40))
@@ -125,9 +132,7 @@ def test_floor_prices_never_rule_out_a_reachable_rate(seed: int) -> None:
                 walked = network.balanced(rates[j], limits, face=steer).assignment
                 if walked is not None:
                     on_face += 1
-                    reached = measure(network.problem, walked)
-                    assert tuple(reached.placed_by_gender) == limits.counts
-                    assert reached.min_school_rate >= rates[j]
+                    assert_reaches(case, walked, rates[j])
         for i, rate in enumerate(rates):
             value = least[i]
             if value is None or value <= target:
@@ -153,23 +158,18 @@ def test_floor_prices_never_rule_out_a_reachable_rate(seed: int) -> None:
                     case.run, network, limits, rates, within[0], i, proof
                 )
                 assert found == within[-1], (steer, rate)
-                # The counts on the face of the steer's least: the walk keeps to it (unless
-                # max-flows swapped a flow to the counts there already).
+                # Max-flows swapped a flow to the counts there; or else, with the counts on
+                # the face of the steer's least, the walk is told to keep to it (above).
                 unit = max(map(abs, steer)) <= 1
                 if swapped is None:
                     assert (face is not None) == (least[found] == target and unit)
                 else:
                     assert face is None
+                    swaps += 1
+                    assert_reaches(case, swapped, rates[found])
                 assert face is None or face == steer
-                if face is not None:
-                    swapped = network.balanced(rates[found], limits, face=face).assignment
-                if swapped is not None:
-                    faced += 1
-                    reached = measure(network.problem, swapped)
-                    assert tuple(reached.placed_by_gender) == limits.counts
-                    assert reached.min_school_rate >= rates[found]
                 lowered += 1
     assert proofs > 0
     assert lowered > 0
-    assert faced > 0
+    assert swaps > 0
     assert on_face > 0
