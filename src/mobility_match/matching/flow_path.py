@@ -32,6 +32,7 @@ from mobility_match.matching.fairness import (
     WALKS,
     Beyond,
     FairnessLimits,
+    SchoolFlow,
     SchoolNetwork,
     Shortfall,
     candidate_rates,
@@ -406,9 +407,9 @@ def _lifted(
         start = school_network.flow_of(best, limits)
         if start is None or tuple(start.placed_by_gender.tolist()) != limits.counts:
             continue
-        found = school_network.lifted(rates[top], limits, start)
-        if found is not None and _keeps(run, found.assignment(), limits):
-            return top, found.assignment()
+        found = _kept(run, school_network.lifted(rates[top], limits, start), limits)
+        if found is not None:
+            return top, found
     return best_index, best
 
 
@@ -727,23 +728,31 @@ def _steered_bound(
             below -= 1
         if below <= lo or run.out_of_time() or limits.counts is None:
             return max(below, lo), None, None
-        swapped = school_network.lifted(rates[below], limits, proof.flow)
-        if swapped is not None and _keeps(run, swapped.assignment(), limits):
-            return below, None, swapped.assignment()
+        swapped = _kept(run, school_network.lifted(rates[below], limits, proof.flow), limits)
+        if swapped is not None:
+            return below, None, swapped
         flow = school_network.solve(rates[below], limits, proof.steer)
         if flow is None:  # no flow at all there, whatever the genders
             return max(below - 1, lo), None, None
         excess = steered_excess(proof.steer, flow.placed_by_gender, limits.counts)
         if excess <= 0:
             # That flow, swapped to the counts by max-flows, most often lands there.
-            swapped = school_network.lifted(rates[below], limits, flow)
-            if swapped is not None and _keeps(run, swapped.assignment(), limits):
-                return below, None, swapped.assignment()
+            swapped = _kept(run, school_network.lifted(rates[below], limits, flow), limits)
+            if swapped is not None:
+                return below, None, swapped
             # A face to walk on: a walk weighs its steer by the number of students, so
             # only a steer of a walk's own (a cost of -1, 0 or 1 per gender) makes one.
             unit = max(map(abs, proof.steer)) <= 1
             return below, proof.steer if excess == 0 and unit else None, None
         proof, index = Beyond(proof.steer, flow, rates[below], limits.counts), below
+
+
+def _kept(run: RoundRun, flow: SchoolFlow | None, limits: FairnessLimits) -> Assignment | None:
+    """The assignment of a flow found by max-flows, if it keeps every limit (`_keeps`)."""
+    if flow is None:
+        return None
+    assignment = flow.assignment()
+    return assignment if _keeps(run, assignment, limits) else None
 
 
 def _keeps(run: RoundRun, assignment: Assignment, limits: FairnessLimits) -> bool:
