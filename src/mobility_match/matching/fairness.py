@@ -567,14 +567,15 @@ class SchoolNetwork:
     ) -> SchoolFlow | None:
         """A flow reaching `rate` with the exact gender counts, found from the flow `start`
         (which may keep other counts, and reach `rate` or not) by max-flows in the residual
-        network alone (`_exchanged`); None when they do not find one, which proves nothing.
+        network alone (`_exchanged`); None when they do not find one, which proves nothing,
+        or on a network too large for them (`residual_fits`).
 
         First, students of each gender move between schools: a school below its floor
         places one more of a gender, one above it one fewer of the same, the counts
         kept. Where that stops short of every floor, students of any gender, and the
         few swaps of one gender for another (`_swapped`) that the counts then need.
         """
-        if limits.counts is None or self._watches_cost(limits):
+        if limits.counts is None or self._watches_cost(limits) or not self.residual_fits:
             return None
         bounds = self._bounds(rate, limits)
         if bounds is None:
