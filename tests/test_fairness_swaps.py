@@ -6,8 +6,9 @@ network of where it stands, several times faster than a steered min-cost flow, d
 it most often: from the assignment so far, which keeps the counts, students of
 each gender move from schools above their floor to schools below it
 (SchoolNetwork.lifted); and before a steered min-cost flow, each leg of the walk
-swaps the gender wanted more for the one wanted less (SchoolNetwork._swapped).
-What they give must still be an assignment the stage allows: acceptable pairs,
+swaps the gender wanted more for the one wanted less (SchoolNetwork._swapped);
+a lift that such a swap leaves short goes by way of the third gender
+(SchoolNetwork._swapped_to). What they give must still be an assignment the stage allows: acceptable pairs,
 places, every school at the rate, the same total and the least preference cost,
 the genders moved only as a swap says.
 """
@@ -20,7 +21,7 @@ import numpy as np
 import pytest
 
 from mobility_match.matching.changes import flow_cost
-from mobility_match.matching.fairness import gender_swaps
+from mobility_match.matching.fairness import SchoolFlow, gender_swaps
 from mobility_match.matching.flows import FlowNetwork
 from mobility_match.matching.problem import Assignment, Problem, measure
 from tests.test_fairness_steered import STEERS, SteeredCase, steered_case, top_rates
@@ -142,3 +143,43 @@ def test_an_assignment_outside_the_network_has_no_flow() -> None:
     moved[network.pair_student[pair]] = network.pair_offer[pair]
     assert network.flow_of(least, limits) is not None
     assert network.flow_of(moved, limits) is None
+
+
+def direct_swaps(case: SteeredCase, rate: Fraction, start: SchoolFlow) -> SchoolFlow:
+    """`start` after each swap the counts call for, one after the other, nothing else."""
+    network, limits = case.network, case.limits
+    assert limits.counts is not None
+    current = start
+    for swap in gender_swaps(np.array(limits.counts) - start.placed_by_gender):
+        current = network._swapped(rate, limits, current, swap) or current
+    return current
+
+
+@pytest.mark.parametrize("seed", [6, 10])
+def test_swaps_by_way_of_the_third_gender_go_where_direct_swaps_stop(seed: int) -> None:
+    """Where a swap of one gender for another stops short, one for the third and the third
+    for the other may go on: never farther from the counts than the direct swaps, every
+    limit kept, and at the counts on the least-cost flows."""
+    nearer = 0
+    for edge in STEERS:
+        case = steered_case(seed, edge)
+        network, limits = case.network, case.limits
+        assert limits.counts is not None
+        counts = np.array(limits.counts)
+        problem = network.problem
+        cost = measure(problem, least_cost(case)).preference_cost
+        for rate in top_rates(case, 12):
+            start = network.solve(rate, limits)
+            assert start is not None
+            direct = direct_swaps(case, rate, start)
+            found = network._swapped_to(rate, limits, start, counts)
+            left = int(np.abs(counts - found.placed_by_gender).sum())
+            assert left <= int(np.abs(counts - direct.placed_by_gender).sum())
+            nearer += left < int(np.abs(counts - direct.placed_by_gender).sum())
+            assignment = found.assignment()
+            assert_allowed(problem, assignment, rate)
+            reached = measure(problem, assignment)
+            assert reached.placed == measure(problem, start.assignment()).placed
+            if not left:
+                assert reached.preference_cost == cost
+    assert nearer > 0

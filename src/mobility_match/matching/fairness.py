@@ -562,6 +562,38 @@ class SchoolNetwork:
         gained = found.placed_by_gender - current.placed_by_gender
         return found if (gained * np.sign(swap) <= np.abs(swap)).all() else None
 
+    def _swapped_to(
+        self, rate: Fraction, limits: FairnessLimits, current: SchoolFlow, target: IntArray
+    ) -> SchoolFlow:
+        """`current` brought as near the gender counts `target` as swaps (`_swapped`) bring it:
+        each swap wanted first; where one stops short, by way of the third gender (one
+        gender for the third, then the third for the other), which the max-flows of a
+        direct swap may not find."""
+        for swap in gender_swaps(target - current.placed_by_gender):
+            current = self._swapped(rate, limits, current, swap) or current
+        for taker in range(3):
+            for giver in range(3):
+                left = target - current.placed_by_gender
+                amount = min(int(left[taker]), int(-left[giver]))
+                if amount <= 0:
+                    continue
+                third = 3 - taker - giver
+                first = np.zeros(3, dtype=np.int64)
+                first[taker], first[third] = amount, -amount
+                via = self._swapped(rate, limits, current, first)
+                if via is None:
+                    continue
+                moved = int(via.placed_by_gender[taker] - current.placed_by_gender[taker])
+                second = np.zeros(3, dtype=np.int64)
+                second[third], second[giver] = moved, -moved
+                back = self._swapped(rate, limits, via, second)
+                if (
+                    back is not None
+                    and np.abs(target - back.placed_by_gender).sum() < np.abs(left).sum()
+                ):
+                    current = back
+        return current
+
     def lifted(
         self, rate: Fraction, limits: FairnessLimits, start: SchoolFlow
     ) -> SchoolFlow | None:
@@ -573,7 +605,7 @@ class SchoolNetwork:
         First, students of each gender move between schools: a school below its floor
         places one more of a gender, one above it one fewer of the same, the counts
         kept. Where that stops short of every floor, students of any gender, and the
-        few swaps of one gender for another (`_swapped`) that the counts then need.
+        few swaps of one gender for another (`_swapped_to`) that the counts then need.
         """
         if limits.counts is None or self._watches_cost(limits) or not self.residual_fits:
             return None
@@ -595,8 +627,7 @@ class SchoolNetwork:
             current = current if found is None else found
         if (current.flows[self._group_arcs] < floors).any():
             return None
-        for swap in gender_swaps(np.array(limits.counts) - current.placed_by_gender):
-            current = self._swapped(rate, limits, current, swap) or current
+        current = self._swapped_to(rate, limits, current, np.array(limits.counts))
         return current if tuple(current.placed_by_gender.tolist()) == limits.counts else None
 
     def _exchanged(
