@@ -8,9 +8,9 @@ each gender move from schools above their floor to schools below it
 (SchoolNetwork.lifted); and before a steered min-cost flow, each leg of the walk
 swaps the gender wanted more for the one wanted less (SchoolNetwork._swapped);
 a lift that such a swap leaves short goes by way of the third gender
-(SchoolNetwork._swapped_to). What they give must still be an assignment the stage allows: acceptable pairs,
-places, every school at the rate, the same total and the least preference cost,
-the genders moved only as a swap says.
+(SchoolNetwork._swapped_to). What they give must still be an assignment the
+stage allows: acceptable pairs, places, every school at the rate, the same total
+and the least preference cost, the genders moved only as a swap says.
 """
 
 from __future__ import annotations
