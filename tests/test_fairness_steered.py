@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
+import numpy as np
 import pytest
 from benchmarks.cohorts import benchmark_round
 
@@ -34,6 +35,7 @@ from mobility_match.matching.flow_path import _steered_bound
 from mobility_match.matching.flows import FlowNetwork
 from mobility_match.matching.policy import DEFAULT_POLICY
 from mobility_match.matching.problem import Assignment, measure, prepare
+from mobility_match.matching.repair import Effort, Verdict, repair
 from mobility_match.matching.run import RoundRun
 
 VOCABULARY = load_vocabulary()
@@ -173,3 +175,37 @@ def test_floor_prices_never_rule_out_a_reachable_rate(seed: int) -> None:
     assert lowered > 0
     assert swaps > 0
     assert on_face > 0
+
+
+def test_a_walk_that_stops_short_proves_one_gender_beyond_reach() -> None:
+    """Counts at the edge of the fewest girls: at higher rates every flow places more girls
+    than they fix. The walk's steers follow the signs of what is left to move and may pass
+    those counts by without proving anything; the least of the girls' count alone proves
+    it, and CP-SAT, with every student free, finds no assignment either."""
+    case = steered_case(6, (1, 0, 0))
+    network, limits = case.network, case.limits
+    problem = network.problem
+    everyone = np.ones(problem.n_students, dtype=bool)
+    proofs = 0
+    for rate in top_rates(case, 6):
+        attempt = network.balanced(rate, limits, exchanges=False)
+        if attempt.beyond is None or sorted(map(abs, attempt.beyond.steer)) != [0, 0, 1]:
+            continue
+        proofs += 1
+        assert attempt.assignment is None
+        assert attempt.nearest is not None
+        assert attempt.beyond.excess > 0
+        least = network.solve(rate, limits, attempt.beyond.steer)
+        assert least is not None
+        assert steered_excess(attempt.beyond.steer, least.placed_by_gender, limits.counts) > 0
+        checked = repair(
+            problem,
+            network.admissible,
+            limits,
+            rate,
+            attempt.nearest.assignment(),
+            everyone,
+            Effort(deterministic=60.0, wall=60.0),
+        )
+        assert checked.verdict is Verdict.IMPOSSIBLE, rate
+    assert proofs > 0

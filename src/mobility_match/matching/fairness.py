@@ -370,6 +370,10 @@ class SchoolNetwork:
         reach), every assignment keeping the counts is a least-cost flow of that steer:
         the walk starts from one and steers by it first, so that every cycle keeps it,
         and only a line of gender vectors is left to aim along.
+
+        Where the walk stops short, a steer of one gender alone (`_lone_steers`) may
+        still prove the rate out of reach: the walk's steers, signs of what is left to
+        move, can pass by counts that lie beyond one gender's least or most.
         """
         weight, current = 0, None
         if face is not None and limits.counts is not None:
@@ -440,6 +444,18 @@ class SchoolNetwork:
                     break
             else:
                 break
+        # The walk's steers follow the signs of what is left to move: where the counts lie
+        # beyond every flow at `rate` in one gender's count alone, their least-cost flows
+        # may pass them by, and the least or the most of that count proves it (one
+        # steered flow each, before the LP of many).
+        for steer in self._lone_steers(current, limits):
+            if stop is not None and stop():
+                return Attempt(None, current, moved)
+            aimed = self._steered(rate, limits, current, steer)
+            if aimed is not None:
+                beyond = self._beyond(rate, limits, steer, aimed)
+                if beyond is not None:
+                    return Attempt(None, current, moved, beyond)
         # Swaps of one gender for another, around where the walk stopped.
         for steer in EXCHANGES if exchanges else ():
             if stop is not None and stop():
@@ -451,6 +467,22 @@ class SchoolNetwork:
                     return Attempt(None, current, moved, beyond)
                 moved |= self.students_on(current.cycles_to(aimed))
         return Attempt(None, current, moved)
+
+    def _lone_steers(
+        self, current: SchoolFlow, limits: FairnessLimits
+    ) -> list[tuple[int, int, int]]:
+        """Steers of one gender alone toward the exact counts from `current`: the least of
+        its count where the counts have fewer, the most where they have more, the farthest
+        first; none where their flows could prove nothing (`_beyond`)."""
+        if limits.counts is None or self._watches_cost(limits):
+            return []
+        left = np.array(limits.counts) - current.placed_by_gender
+        steers = []
+        for gender in sorted(np.flatnonzero(left).tolist(), key=lambda g: (-abs(int(left[g])), g)):
+            steer = [0, 0, 0]
+            steer[gender] = -int(np.sign(left[gender]))
+            steers.append((steer[0], steer[1], steer[2]))
+        return steers
 
     def _beyond(
         self, rate: Fraction, limits: FairnessLimits, steer: tuple[int, int, int], aimed: SchoolFlow
