@@ -387,6 +387,7 @@ class SchoolNetwork:
         moved = np.zeros(self.problem.n_students, dtype=bool)
         if current is None:
             return Attempt(None, None, moved)
+        last_aimed: SchoolFlow | None = None
         fixed_total = limits.min_placed == limits.max_placed
         swapping = fixed_total and not self._watches_cost(limits) and self.residual_fits
         for _ in range(walks):
@@ -426,6 +427,7 @@ class SchoolNetwork:
                 aimed = self._steered(rate, limits, current, steer)
                 if aimed is None:
                     continue
+                last_aimed = aimed
                 beyond = self._beyond(rate, limits, steer, aimed)
                 if beyond is not None:
                     return Attempt(None, current, moved, beyond)
@@ -448,7 +450,7 @@ class SchoolNetwork:
         # beyond every flow at `rate` in one gender's count alone, their least-cost flows
         # may pass them by, and the least or the most of that count proves it (one
         # steered flow each, before the LP of many).
-        for steer in self._lone_steers(current, limits):
+        for steer in self._lone_steers(current, limits, last_aimed):
             if stop is not None and stop():
                 return Attempt(None, current, moved)
             aimed = self._steered(rate, limits, current, steer)
@@ -469,16 +471,25 @@ class SchoolNetwork:
         return Attempt(None, current, moved)
 
     def _lone_steers(
-        self, current: SchoolFlow, limits: FairnessLimits
+        self, current: SchoolFlow, limits: FairnessLimits, aimed: SchoolFlow | None
     ) -> list[tuple[int, int, int]]:
         """Steers of one gender alone toward the exact counts from `current`: the least of
-        its count where the counts have fewer, the most where they have more, the farthest
-        first; none where their flows could prove nothing (`_beyond`)."""
+        its count where the counts have fewer, the most where they have more; none where
+        their flows could prove nothing (`_beyond`). First the genders whose count the
+        walk's last steered flow, `aimed`, left short of the counts, then the farthest."""
         if limits.counts is None or self._watches_cost(limits):
             return []
-        left = np.array(limits.counts) - current.placed_by_gender
+        counts = np.array(limits.counts)
+        left = counts - current.placed_by_gender
+        short = np.zeros(3, dtype=bool)
+        if aimed is not None:
+            short = np.sign(counts - aimed.placed_by_gender) == np.sign(left)
+
+        def order(gender: int) -> tuple[bool, int, int]:
+            return not short[gender], -abs(int(left[gender])), gender
+
         steers = []
-        for gender in sorted(np.flatnonzero(left).tolist(), key=lambda g: (-abs(int(left[g])), g)):
+        for gender in sorted(np.flatnonzero(left).tolist(), key=order):
             steer = [0, 0, 0]
             steer[gender] = -int(np.sign(left[gender]))
             steers.append((steer[0], steer[1], steer[2]))
