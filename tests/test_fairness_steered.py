@@ -209,3 +209,30 @@ def test_a_walk_that_stops_short_proves_one_gender_beyond_reach() -> None:
         )
         assert checked.verdict is Verdict.IMPOSSIBLE, rate
     assert proofs > 0
+
+
+def test_no_lone_steer_for_a_count_some_flow_already_passes() -> None:
+    """A gender whose count a flow seen at the rate already has on the far side of the
+    counts cannot be proven beyond reach by its own least or most: no flow for it."""
+    case = steered_case(6, (1, 0, 0))
+    network, limits = case.network, case.limits
+    assert limits.counts is not None
+    rate = top_rates(case, 6)[-1]
+    start = network.solve(rate, limits)
+    assert start is not None
+    placed = start.placed_by_gender
+    left = np.array(limits.counts) - placed
+    off = [g for g in range(3) if left[g]]
+    assert off
+    steers = network._lone_steers(start, limits, placed.copy(), placed.copy())
+    assert sorted(int(np.flatnonzero(s)[0]) for s in steers) == sorted(off)
+    for steer in steers:
+        gender = int(np.flatnonzero(steer)[0])
+        assert steer[gender] == -np.sign(left[gender])
+    # A flow seen with that gender's count at the counts' own rules its steer out.
+    gender = off[0]
+    low, high = placed.copy(), placed.copy()
+    low[gender] = high[gender] = limits.counts[gender]
+    kept = network._lone_steers(start, limits, np.minimum(low, placed), np.maximum(high, placed))
+    assert all(int(np.flatnonzero(s)[0]) != gender for s in kept)
+    assert len(kept) == len(steers) - 1

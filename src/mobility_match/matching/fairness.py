@@ -387,7 +387,9 @@ class SchoolNetwork:
         moved = np.zeros(self.problem.n_students, dtype=bool)
         if current is None:
             return Attempt(None, None, moved)
-        last_aimed: SchoolFlow | None = None
+        # The fewest and the most of each gender among the flows the walk comes upon:
+        # a count one of them passes is no proof for that gender's steer alone.
+        low, high = current.placed_by_gender.copy(), current.placed_by_gender.copy()
         fixed_total = limits.min_placed == limits.max_placed
         swapping = fixed_total and not self._watches_cost(limits) and self.residual_fits
         for _ in range(walks):
@@ -413,6 +415,8 @@ class SchoolNetwork:
                         swapped = self._swapped(rate, limits, swapped, swap) or swapped
                     if not (swapped.placed_by_gender - target).any():
                         return Attempt(swapped.assignment(), swapped, moved)
+                    np.minimum(low, swapped.placed_by_gender, out=low)
+                    np.maximum(high, swapped.placed_by_gender, out=high)
                     if not weight:
                         current = swapped
                         delta = target - current.placed_by_gender
@@ -427,7 +431,8 @@ class SchoolNetwork:
                 aimed = self._steered(rate, limits, current, steer)
                 if aimed is None:
                     continue
-                last_aimed = aimed
+                np.minimum(low, aimed.placed_by_gender, out=low)
+                np.maximum(high, aimed.placed_by_gender, out=high)
                 beyond = self._beyond(rate, limits, steer, aimed)
                 if beyond is not None:
                     return Attempt(None, current, moved, beyond)
@@ -450,7 +455,7 @@ class SchoolNetwork:
         # beyond every flow at `rate` in one gender's count alone, their least-cost flows
         # may pass them by, and the least or the most of that count proves it (one
         # steered flow each, before the LP of many).
-        for steer in self._lone_steers(current, limits, last_aimed):
+        for steer in self._lone_steers(current, limits, low, high):
             if stop is not None and stop():
                 return Attempt(None, current, moved)
             aimed = self._steered(rate, limits, current, steer)
@@ -471,25 +476,22 @@ class SchoolNetwork:
         return Attempt(None, current, moved)
 
     def _lone_steers(
-        self, current: SchoolFlow, limits: FairnessLimits, aimed: SchoolFlow | None
+        self, current: SchoolFlow, limits: FairnessLimits, low: IntArray, high: IntArray
     ) -> list[tuple[int, int, int]]:
         """Steers of one gender alone toward the exact counts from `current`: the least of
-        its count where the counts have fewer, the most where they have more; none where
-        their flows could prove nothing (`_beyond`). First the genders whose count the
-        walk's last steered flow, `aimed`, left short of the counts, then the farthest."""
+        its count where the counts have fewer, the most where they have more, the farthest
+        first. Only those that may prove the counts out of reach (`_beyond`): none where
+        a flow already seen (each gender's fewest in `low`, most in `high`) has as few,
+        or as many, as the counts, and none where preference cost is watched."""
         if limits.counts is None or self._watches_cost(limits):
             return []
         counts = np.array(limits.counts)
         left = counts - current.placed_by_gender
-        short = np.zeros(3, dtype=bool)
-        if aimed is not None:
-            short = np.sign(counts - aimed.placed_by_gender) == np.sign(left)
-
-        def order(gender: int) -> tuple[bool, int, int]:
-            return not short[gender], -abs(int(left[gender])), gender
-
+        possible = np.where(left < 0, low > counts, high < counts)
         steers = []
-        for gender in sorted(np.flatnonzero(left).tolist(), key=order):
+        for gender in sorted(
+            np.flatnonzero((left != 0) & possible).tolist(), key=lambda g: (-abs(int(left[g])), g)
+        ):
             steer = [0, 0, 0]
             steer[gender] = -int(np.sign(left[gender]))
             steers.append((steer[0], steer[1], steer[2]))
