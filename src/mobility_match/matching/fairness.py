@@ -373,7 +373,8 @@ class SchoolNetwork:
 
         Where the walk stops short, a steer of one gender alone (`_lone_steers`) may
         still prove the rate out of reach: the walk's steers, signs of what is left to
-        move, can pass by counts that lie beyond one gender's least or most.
+        move, can pass by counts that lie beyond one gender's least or most. Else the
+        swaps of a lift (`_swapped_to`, by way of the third gender too) may still land.
         """
         weight, current = 0, None
         if face is not None and limits.counts is not None:
@@ -463,6 +464,12 @@ class SchoolNetwork:
                 beyond = self._beyond(rate, limits, steer, aimed)
                 if beyond is not None:
                     return Attempt(None, current, moved, beyond)
+        # Where the walk stopped, the swaps of a lift, by way of the third gender too
+        # (`_swapped_to`: a few max-flows), may still land where its own swaps did not.
+        if swapping and not weight and limits.counts is not None:
+            landed = self._swapped_to(rate, limits, current, np.array(limits.counts))
+            if tuple(landed.placed_by_gender.tolist()) == limits.counts:
+                return Attempt(landed.assignment(), landed, moved)
         # Swaps of one gender for another, around where the walk stopped.
         for steer in EXCHANGES if exchanges else ():
             if stop is not None and stop():
