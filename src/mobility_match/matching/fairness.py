@@ -466,7 +466,7 @@ class SchoolNetwork:
                     return Attempt(None, current, moved, beyond)
         # Where the walk stopped, the swaps of a lift, by way of the third gender too
         # (`_swapped_to`: a few max-flows), may still land where its own swaps did not.
-        if swapping and not weight and limits.counts is not None:
+        if swapping and limits.counts is not None:
             landed = self._swapped_to(rate, limits, current, np.array(limits.counts))
             if tuple(landed.placed_by_gender.tolist()) == limits.counts:
                 return Attempt(landed.assignment(), landed, moved)
