@@ -237,3 +237,37 @@ def test_no_lone_steer_for_a_count_some_flow_already_passes() -> None:
     kept = network._lone_steers(start, limits, np.minimum(low, placed), np.maximum(high, placed))
     assert all(int(np.flatnonzero(s)[0]) != gender for s in kept)
     assert len(kept) == len(steers) - 1
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_a_steer_on_a_face_gives_what_the_two_steers_weighed_give(seed: int) -> None:
+    """On a face (the flows whose counts meet a steer's least), a walk's flow is the least of
+    another steer among them. Fixing the arcs that the face's potentials price above or
+    below nothing, and solving the other steer alone on the rest, gives the value of the
+    two steers weighed into one cost (the face's by the number of students): the same
+    least on both, at every rate where the counts lie on the face."""
+    checked = 0
+    for face in ((-1, 0, 0), (1, 0, -1)):
+        whole = steered_case(seed, face)
+        case = replace(whole, rates=top_rates(whole, 12))
+        network, limits = case.network, case.limits
+        assert limits.counts is not None
+        weight = len(network.students) + 1
+        for rate in case.rates:
+            on_face = network.solve(rate, limits, face)
+            if on_face is None or steered_excess(face, on_face.placed_by_gender, limits.counts):
+                continue
+            for steer in STEERS:
+                found = network._on_face(rate, limits, on_face, face, steer)
+                assert found is not None
+                weighed = tuple(weight * f + s for f, s in zip(face, steer, strict=True))
+                least = network.solve(rate, limits, weighed)
+                assert least is not None
+                for cost in (face, steer):
+                    assert steered_excess(cost, found.placed_by_gender, (0, 0, 0)) == (
+                        steered_excess(cost, least.placed_by_gender, (0, 0, 0))
+                    ), (seed, face, steer, rate)
+                assert found.lowest_rate >= rate
+                assert found.cost == least.cost
+                checked += 1
+    assert checked >= 20

@@ -315,24 +315,17 @@ class SchoolNetwork:
         residual = self._capacities - self._lower
         residual[self._group_arcs] = self.free_by_school - arcs.school_lower
         residual[self._bypass] = arcs.bypass
-        solver = min_cost_flow.SimpleMinCostFlow()
-        solver.add_arcs_with_capacity_and_unit_cost(
+        solved = _min_cost_flows(
             self._solver_arcs(self._tails),
             self._solver_arcs(self._heads),
             self._solver_arcs(residual),
             self._solver_arcs(costs),
+            arcs.supplies,
         )
         del residual, costs
-        solver.set_nodes_supplies(np.arange(self._n_nodes, dtype=np.int32), arcs.supplies)
-        status = solver.solve()
-        if status == solver.INFEASIBLE:
+        if solved is None:
             return None
-        if status != solver.OPTIMAL:
-            raise RuntimeError(f"min-cost flow failed with status {status}")
-        solved = solver.flows(np.arange(solver.num_arcs(), dtype=np.int32))
-        flows = self._with_bounds(self._from_solver(solved), arcs)
-        del solver
-        found = SchoolFlow(self, flows)
+        found = SchoolFlow(self, self._with_bounds(self._from_solver(solved), arcs))
         if watch and limits.max_cost is not None and found.cost > limits.max_cost:
             return None
         self._last_steered = (steering, found)
@@ -376,7 +369,7 @@ class SchoolNetwork:
         move, can pass by counts that lie beyond one gender's least or most. Else the
         swaps of a lift (`_swapped_to`, by way of the third gender too) may still land.
         """
-        weight, current = 0, None
+        weight, current, on_face = 0, None, None
         if face is not None and limits.counts is not None:
             on_face = self.solve(rate, limits, face)
             if on_face is not None and not steered_excess(
@@ -423,13 +416,17 @@ class SchoolNetwork:
                         delta = target - current.placed_by_gender
                 signs = tuple(int(-np.sign(d)) for d in delta)
                 steer = (signs[0], signs[1], signs[2])
-                if weight and face is not None:  # the face's steer first
+                aimed = None
+                if weight and face is not None and on_face is not None:
+                    # The face's steer first: what `_on_face` solves, else that weighed.
+                    aimed = self._on_face(rate, limits, on_face, face, steer)
                     steer = (
                         weight * face[0] + steer[0],
                         weight * face[1] + steer[1],
                         weight * face[2] + steer[2],
                     )
-                aimed = self._steered(rate, limits, current, steer)
+                if aimed is None:
+                    aimed = self._steered(rate, limits, current, steer)
                 if aimed is None:
                     continue
                 np.minimum(low, aimed.placed_by_gender, out=low)
@@ -521,25 +518,40 @@ class SchoolNetwork:
         student its floor drops below that of beyond.rate.
 
         Those are the reduced costs of the school arcs under potentials of the steered
-        min-cost flow (shortest distances in its residual network, by Bellman-Ford
-        passes in numpy: a few dozen at 10,000 students). By weak duality, at every lower
-        rate that least is at least beyond's least − Σ price · (floor drop): while that
-        stays above the counts' own, those rates are out of reach too, without a flow.
-        None when the passes do not settle within PRICE_PASSES.
+        min-cost flow (`_potentials`). By weak duality, at every lower rate that least
+        is at least beyond's least − Σ price · (floor drop): while that stays above the
+        counts' own, those rates are out of reach too, without a flow. None when the
+        potentials do not settle.
         """
-        bounds = self._bounds(beyond.rate, limits)
+        distance = self._potentials(beyond.rate, limits, beyond.flow, beyond.steer)
+        if distance is None:
+            return None
+        school_arcs = self._group_arcs
+        reduced = distance[self._tails[school_arcs]] - distance[self._heads[school_arcs]]
+        prices: IntArray = np.maximum(reduced, 0).astype(np.int64)
+        return prices
+
+    def _potentials(
+        self, rate: Fraction, limits: FairnessLimits, flow: SchoolFlow, steer: tuple[int, int, int]
+    ) -> npt.NDArray[np.signedinteger[Any]] | None:
+        """Node potentials of `flow`, a least-cost flow at `rate` of the cost `steer` per
+        placed student of each gender: shortest distances in its residual network from a
+        root joined to every node at no cost, by Bellman-Ford passes in numpy (a few
+        dozen at 10,000 students). Under them no arc of the residual network costs less
+        than 0. None when the passes do not settle within PRICE_PASSES, or on a network
+        too large (`residual_fits`).
+        """
+        bounds = self._bounds(rate, limits)
         if bounds is None or not self.residual_fits:
             return None
         lower, upper = (self._solver_arcs(b) for b in bounds)
-        flows = self._solver_arcs(beyond.flow.flows)
+        flows = self._solver_arcs(flow.flows)
         arc_tails, arc_heads = self._solver_arcs(self._tails), self._solver_arcs(self._heads)
         # 32 bits hold every distance while |steer| · nodes does (a walk on a face weighs
         # its steer by the number of students: 64 bits then).
-        wide = max(map(abs, beyond.steer)) * self._n_nodes >= 1 << 31
+        wide = max(map(abs, steer)) * self._n_nodes >= 1 << 31
         kind: type[np.signedinteger[Any]] = np.int64 if wide else np.int32
-        costs: npt.NDArray[np.signedinteger[Any]] = np.zeros(len(self._tails), dtype=kind)
-        costs[self._student_arcs] = np.array(beyond.steer)[self.problem.gender[self.students]]
-        costs = self._solver_arcs(costs)
+        costs = self._solver_arcs(self._gender_costs(steer, kind))
         forward, backward = flows < upper, flows > lower
         del lower, upper, flows
         heads = np.concatenate([arc_heads[forward], arc_tails[backward]]).astype(np.int32)
@@ -551,18 +563,73 @@ class SchoolNetwork:
         starts = np.flatnonzero(np.r_[True, heads[1:] != heads[:-1]])
         ends = heads[starts]
         del heads
-        # Distances from a root joined to every node at no cost: potentials of the flow.
         distance: npt.NDArray[np.signedinteger[Any]] = np.zeros(self._n_nodes, dtype=kind)
         for _ in range(PRICE_PASSES):
             nearer = np.minimum.reduceat(distance[tails] + weights, starts)
             better = nearer < distance[ends]
             if not better.any():
-                school_arcs = self._group_arcs
-                reduced = distance[self._tails[school_arcs]] - distance[self._heads[school_arcs]]
-                prices: IntArray = np.maximum(reduced, 0).astype(np.int64)
-                return prices
+                return distance
             distance[ends[better]] = nearer[better]
         return None
+
+    def _gender_costs(
+        self, steer: tuple[int, int, int], kind: type[np.signedinteger[Any]] = np.int64
+    ) -> npt.NDArray[np.signedinteger[Any]]:
+        """Every arc's cost under `steer`: a cost per placed student of each gender, on the
+        student arcs."""
+        costs: npt.NDArray[np.signedinteger[Any]] = np.zeros(len(self._tails), dtype=kind)
+        costs[self._student_arcs] = np.array(steer)[self.problem.gender[self.students]]
+        return costs
+
+    def _on_face(
+        self,
+        rate: Fraction,
+        limits: FairnessLimits,
+        on_face: SchoolFlow,
+        face: tuple[int, int, int],
+        steer: tuple[int, int, int],
+    ) -> SchoolFlow | None:
+        """The least-cost flow of `steer` among the least-cost flows of `face` at `rate`, from
+        `on_face`, one of the latter; None where the potentials of `on_face` do not settle.
+
+        Under potentials of `on_face` (`_potentials`), an arc whose reduced cost is not 0
+        carries in every least-cost flow of `face` what it carries in `on_face`
+        (complementary slackness): it is kept so, and the other arcs are left to a
+        min-cost flow of `steer` alone. That gives what `face` weighed by the number of
+        students plus `steer` would, but with costs of -1, 0 or 1 the solver's cost
+        scaling takes about half the phases.
+        """
+        if self._watches_cost(limits):
+            return None
+        potentials = self._potentials(rate, limits, on_face, face)
+        bounds = self._bounds(rate, limits)
+        if potentials is None or bounds is None:
+            return None
+        flows = on_face.flows.astype(np.int64)
+        reduced = self._gender_costs(face) + potentials[self._tails] - potentials[self._heads]
+        tight = reduced == 0
+        low = np.where(tight, bounds[0], flows)
+        high = np.where(tight, bounds[1], flows)
+        del reduced, tight
+        free = np.flatnonzero(high > low)
+        # What on_face carries above the kept flows: the supplies the free arcs must move.
+        above = (flows - low).astype(np.float64)
+        supplies = np.rint(
+            np.bincount(self._tails, above, self._n_nodes)
+            - np.bincount(self._heads, above, self._n_nodes)
+        ).astype(np.int64)
+        del above
+        solved = _min_cost_flows(
+            self._tails[free],
+            self._heads[free],
+            (high - low)[free],
+            self._gender_costs(steer)[free],
+            supplies,
+        )
+        if solved is None:
+            return None
+        low[free] += solved
+        return SchoolFlow(self, low.astype(np.int32))
 
     @property
     def residual_fits(self) -> bool:
@@ -1062,6 +1129,26 @@ class _Reachability:
         """Every arc's flow, from the last flow solved (which got all through)."""
         solved = self.solver.flows(np.arange(self.n_network_arcs, dtype=np.int32))
         return network._with_bounds(network._from_solver(solved), arcs)
+
+
+def _min_cost_flows(
+    tails: npt.NDArray[Any],
+    heads: npt.NDArray[Any],
+    capacities: npt.NDArray[Any],
+    costs: npt.NDArray[Any],
+    supplies: npt.NDArray[Any],
+) -> npt.NDArray[np.int64] | None:
+    """Each arc's flow in a least-cost flow meeting the node `supplies` (node k: index k
+    of supplies); None when no flow meets them."""
+    solver = min_cost_flow.SimpleMinCostFlow()
+    solver.add_arcs_with_capacity_and_unit_cost(tails, heads, capacities, costs)
+    solver.set_nodes_supplies(np.arange(len(supplies), dtype=np.int32), supplies)
+    status = solver.solve()
+    if status == solver.INFEASIBLE:
+        return None
+    if status != solver.OPTIMAL:
+        raise RuntimeError(f"min-cost flow failed with status {status}")
+    return np.asarray(solver.flows(np.arange(solver.num_arcs(), dtype=np.int32)), dtype=np.int64)
 
 
 def gender_swaps(delta: IntArray) -> list[IntArray]:
