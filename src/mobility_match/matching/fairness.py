@@ -115,6 +115,7 @@ class SchoolNetwork:
         self._fixed_fit = not (self._lower[bounded] > self._capacities[bounded]).any()
         self._open = self._open_arcs()
         self._max_flow: _Reachability | None = None
+        self._classes: _OfferClasses | None = None
         # The last flow steered by a gender cost, by what it was solved for: the walk at a
         # bound lowered by steered flows (flow_path._steered_bound) asks for it again.
         self._last_steered: tuple[_Steering, SchoolFlow] | None = None
@@ -280,7 +281,11 @@ class SchoolNetwork:
         return Fraction(int(placed[k]), int(eligible[k]))
 
     def solve(
-        self, rate: Fraction, limits: FairnessLimits, gender_cost: tuple[int, int, int] = (0, 0, 0)
+        self,
+        rate: Fraction,
+        limits: FairnessLimits,
+        gender_cost: tuple[int, int, int] = (0, 0, 0),
+        merge_offers: bool = True,
     ) -> SchoolFlow | None:
         """Place students so that every school reaches `rate`, at least preference cost.
 
@@ -288,9 +293,11 @@ class SchoolNetwork:
         gender counts; when preference cost is watched, only among the flows of
         least preference cost. Return None when no flow reaches the rate within
         the placement and preference-cost limits; gender is not checked here.
+        Where no pair costs anything, interchangeable offers are one node for the
+        solver (`_solve_merged`), unless `merge_offers` is False (a check).
         """
         steering = (rate, limits, gender_cost)
-        if self._last_steered is not None and self._last_steered[0] == steering:
+        if merge_offers and self._last_steered is not None and self._last_steered[0] == steering:
             found = self._last_steered[1]
             self._last_steered = None
             return found
@@ -315,13 +322,18 @@ class SchoolNetwork:
         residual = self._capacities - self._lower
         residual[self._group_arcs] = self.free_by_school - arcs.school_lower
         residual[self._bypass] = arcs.bypass
-        solved = _min_cost_flows(
-            self._solver_arcs(self._tails),
-            self._solver_arcs(self._heads),
-            self._solver_arcs(residual),
-            self._solver_arcs(costs),
-            arcs.supplies,
-        )
+        if watch or not merge_offers:
+            solved = _min_cost_flows(
+                self._solver_arcs(self._tails),
+                self._solver_arcs(self._heads),
+                self._solver_arcs(residual),
+                self._solver_arcs(costs),
+                arcs.supplies,
+            )
+        else:  # pairs cost nothing: offers that take the same students are one
+            solved = self._solve_merged(
+                self._solver_arcs(residual), self._solver_arcs(costs), arcs.supplies
+            )
         del residual, costs
         if solved is None:
             return None
@@ -330,6 +342,64 @@ class SchoolNetwork:
             return None
         self._last_steered = (steering, found)
         return found
+
+    def _offer_classes(self) -> _OfferClasses:
+        """The offers grouped by the students their open pair arcs come from (built once)."""
+        if self._classes is None:
+            self._classes = _OfferClasses(self)
+        return self._classes
+
+    def _solve_merged(
+        self, residual: IntArray, costs: IntArray, supplies: IntArray
+    ) -> npt.NDArray[np.int64] | None:
+        """Each solver arc's flow above its lower bound in a least-cost flow, where no pair
+        costs anything (a steered flow): None when no flow meets the `supplies`.
+
+        Offers that the same students reach by open pair arcs are interchangeable for
+        them (_OfferClasses): the solver gets one node per class, whose arc to the sink
+        holds the class's residual capacity (at 10,000 students, about two thirds of
+        the offers and arcs, and the solve a third shorter). Its flow is then shared
+        out: each offer of a class gets first what its lower bound needs, then places
+        up to its capacity, in order; the students of the class take them in turn.
+        """
+        classes = self._offer_classes()
+        n_merged = len(classes.tails)
+        capacities = np.rint(np.bincount(classes.merged, residual, n_merged)).astype(np.int64)
+        merged_costs = np.zeros(n_merged, dtype=np.int64)
+        merged_costs[classes.merged] = costs  # one arc each where anything costs
+        merged_supplies = np.rint(np.bincount(classes.node_map, supplies, self._n_nodes)).astype(
+            np.int64
+        )
+        solved = _min_cost_flows(
+            classes.tails, classes.heads, capacities, merged_costs, merged_supplies
+        )
+        if solved is None:
+            return None
+        flows = solved[classes.merged]
+        # The students sent to each class, class by class.
+        used = classes.class_arcs[solved[classes.class_arcs] > 0]
+        order = np.lexsort((classes.tails[used], classes.heads[used]))
+        students = classes.tails[used][order].astype(np.int64)
+        sent = np.bincount(classes.heads[used], minlength=self._n_nodes)
+        # Each offer's places, class by class: what its lower bound needs, then up to its
+        # capacity in order (`held`: what forced pairs and its lower bound leave it).
+        offers, of_class = classes.offer_nodes, classes.offer_classes
+        held = supplies[offers]
+        arcs = classes.offer_arcs
+        room = np.where(arcs >= 0, residual[np.maximum(arcs, 0)], 0) - held
+        need = np.maximum(-held, 0)
+        slack = room - need
+        before = np.cumsum(slack) - slack  # the slack of the offers before, in the class
+        first = np.r_[True, of_class[1:] != of_class[:-1]]
+        before -= np.maximum.accumulate(np.where(first, before, 0))
+        needed = np.rint(np.bincount(of_class, need, self._n_nodes)).astype(np.int64)
+        places = need + np.clip((sent - needed)[of_class] - before, 0, slack)
+        takers = np.repeat(offers, places)
+        flows[classes.pair_arcs] = 0
+        keys = students * self._n_nodes + takers
+        flows[classes.pair_arcs_by_key[np.searchsorted(classes.pair_keys, keys)]] = 1
+        flows[arcs[arcs >= 0]] = (places + held)[arcs >= 0]
+        return flows
 
     def balanced(
         self,
@@ -442,6 +512,10 @@ class SchoolNetwork:
                 if chosen is not None:
                     found = current.apply(cycles, chosen)
                     return Attempt(found.assignment(), found, moved)
+                if swapping:
+                    landed = self._one_gender_then_swap(rate, limits, current, cycles, target)
+                    if landed is not None:
+                        return Attempt(landed.assignment(), landed, moved)
                 closer = closer_cycles(wanted, changes, fixed_total)
                 if closer:
                     # Not there yet: walk part of the way, then aim again from there.
@@ -478,6 +552,44 @@ class SchoolNetwork:
                     return Attempt(None, current, moved, beyond)
                 moved |= self.students_on(current.cycles_to(aimed))
         return Attempt(None, current, moved)
+
+    def _one_gender_then_swap(
+        self,
+        rate: Fraction,
+        limits: FairnessLimits,
+        current: SchoolFlow,
+        cycles: list[Cycle],
+        target: IntArray,
+    ) -> SchoolFlow | None:
+        """`current` at the gender counts `target`, where no subset of `cycles` (of a
+        difference from it) lands exactly: cycles bring one gender's count there, those
+        that leave it be bring the other two nearer, and a swap of those two by a
+        max-flow (`_swapped`) does the rest; None when no such swap lands. Each gender
+        is tried in turn, the rarest first: the cycles that move the rarest most often
+        move the others too far for cycles alone. For a fixed total, no cost watched."""
+        changes = [(dx_f, dx_m, -dx_f - dx_m) for dx_f, dx_m in (c.gender_change for c in cycles)]
+        wanted = (target - current.placed_by_gender).tolist()
+        for gender in np.argsort(current.placed_by_gender, kind="stable").tolist():
+            if wanted[gender] == 0:
+                continue
+            one = choose_cycles((wanted[gender], 0), [(d[gender], 0) for d in changes])
+            if one is None:
+                continue
+            other, last = [g for g in range(3) if g != gender]
+            left = wanted[other] - sum(changes[k][other] for k in one)
+            # Cycles that leave that gender be, toward the other two's counts.
+            kept = [k for k, d in enumerate(changes) if d[gender] == 0 and k not in set(one)]
+            nearer = closer_cycles((left, 0), [(changes[k][other], 0) for k in kept], False)
+            chosen = one + [kept[i] for i in nearer]
+            found = current.apply(cycles, chosen)
+            left = wanted[other] - sum(changes[k][other] for k in chosen)
+            if left:
+                swap = np.zeros(3, dtype=np.int64)
+                swap[other], swap[last] = left, -left
+                found = self._swapped(rate, limits, found, swap) or found
+            if not (found.placed_by_gender - target).any():
+                return found
+        return None
 
     def _lone_steers(
         self, current: SchoolFlow, limits: FairnessLimits, low: IntArray, high: IntArray
@@ -1053,6 +1165,84 @@ class _RateArcs:
     """The capacity of source → sink: how many fewer than the most may be placed."""
     supplies: IntArray
     """Per node, once every lower bound is sent up front."""
+
+
+class _OfferClasses:
+    """A SchoolNetwork's offers in classes, and its solver arcs (the open ones) with each
+    class made one node (SchoolNetwork._solve_merged): an offer's node becomes that of
+    the first offer of its class, and arcs that then join the same nodes are one
+    (`merged`: each solver arc's).
+
+    A class: offers that the same students reach by open pair arcs, and whose lower
+    bounds and forced pairs leave them all owing places or none owing any (what
+    each holds, `held`, is at most 0 for all, or at least 0). Then every flow of the
+    merged network shares out among the class's offers within their bounds: the
+    places a class takes lie between the sum of its offers' needs and that of their
+    room exactly when its arc's flow keeps the merged bounds.
+    """
+
+    def __init__(self, network: SchoolNetwork) -> None:
+        n_nodes = network._n_nodes
+        open_arcs = network._capacities > network._lower
+        pairs = np.arange(network._pairs.start, network._pairs.stop)
+        open_pairs = pairs[open_arcs[pairs]]
+        offer_node = network._tails[network._offer_arcs].astype(np.int64)
+        owing = network._fixed_supply[offer_node] < 0
+        students = network._tails[open_pairs].astype(np.int64)
+        offers = network.pair_offer[open_pairs - network._pairs.start].astype(np.int64)
+        pair_keys = students * n_nodes + offer_node[offers]
+        sorting = np.argsort(pair_keys)
+        self.pair_keys = pair_keys[sorting]
+        # Offers with the same number of students, the same sums of two random weights of
+        # them (exact in floating point: below 2**53) and owing or not are one class,
+        # each offer's students checked to be its class's first offer's.
+        weights = np.random.default_rng(0).integers(0, 1 << 20, size=(2, n_nodes))
+        signature = np.stack(
+            [
+                np.bincount(offers, minlength=len(offer_node)),
+                *(np.bincount(offers, w[students], len(offer_node)) for w in weights),
+                owing,
+            ],
+            axis=1,
+        )
+        _, first, inverse = np.unique(signature, axis=0, return_index=True, return_inverse=True)
+        representative = first[inverse.ravel()]
+        wanted = students * n_nodes + offer_node[representative[offers]]
+        found = np.minimum(np.searchsorted(self.pair_keys, wanted), len(self.pair_keys) - 1)
+        alone = np.unique(offers[self.pair_keys[found] != wanted])
+        representative[alone] = alone
+        self.node_map = np.arange(n_nodes, dtype=np.int64)
+        self.node_map[offer_node] = offer_node[representative]
+        solver = (
+            np.arange(len(network._tails)) if network._open is None else network._open
+        ).astype(np.int64)
+        tails = self.node_map[network._tails[solver]]
+        heads = self.node_map[network._heads[solver]]
+        # Arcs joining the same nodes are one (by sorting: np.unique's hashing is slower).
+        keys = tails * n_nodes + heads
+        order = np.argsort(keys)
+        keys = keys[order]
+        distinct = np.r_[True, keys[1:] != keys[:-1]]
+        self.merged = np.empty(len(keys), dtype=np.int64)
+        self.merged[order] = np.cumsum(distinct) - 1
+        keys = keys[distinct]
+        self.tails = (keys // n_nodes).astype(np.int32)
+        self.heads = (keys % n_nodes).astype(np.int32)
+        position = np.full(len(network._tails), -1, dtype=np.int64)
+        position[solver] = np.arange(len(solver))
+        self.pair_arcs = position[open_pairs]
+        """The solver arcs of the open pairs."""
+        into_class = np.zeros(len(keys), dtype=bool)
+        into_class[self.merged[self.pair_arcs]] = True
+        self.class_arcs = np.flatnonzero(into_class)
+        """The merged arcs from a student to a class."""
+        self.pair_arcs_by_key = self.pair_arcs[sorting]
+        by_class = np.lexsort((offer_node, offer_node[representative]))
+        self.offer_nodes = offer_node[by_class]
+        """Every offer's node, class by class (by the node of the class)."""
+        self.offer_classes = offer_node[representative][by_class]
+        self.offer_arcs = position[np.asarray(network._offer_arcs)[by_class]]
+        """The solver arc of each offer of offer_nodes (-1: none, the arc is closed)."""
 
 
 class _Reachability:
