@@ -27,6 +27,7 @@ from ortools.graph.python import max_flow, min_cost_flow
 from mobility_match.matching.changes import FlowCost, flow_cost
 from mobility_match.matching.flows import Admissible
 from mobility_match.matching.network import FIRST_GROUP, SINK, SOURCE, layout
+from mobility_match.matching.offer_classes import OfferClasses
 from mobility_match.matching.pairs import IntArray
 from mobility_match.matching.problem import Assignment, F, M, Problem, X, measure
 
@@ -115,7 +116,7 @@ class SchoolNetwork:
         self._fixed_fit = not (self._lower[bounded] > self._capacities[bounded]).any()
         self._open = self._open_arcs()
         self._max_flow: _Reachability | None = None
-        self._classes: _OfferClasses | None = None
+        self._classes: OfferClasses | None = None
         # The last flow steered by a gender cost, by what it was solved for: the walk at a
         # bound lowered by steered flows (flow_path._steered_bound) asks for it again.
         self._last_steered: tuple[_Steering, SchoolFlow] | None = None
@@ -319,9 +320,7 @@ class SchoolNetwork:
         if watch:
             np.multiply(self.pair_cost, weight, out=costs[self._pairs], dtype=np.int64)
         costs[self._student_arcs] = np.array(gender_cost)[self.problem.gender[self.students]]
-        residual = self._capacities - self._lower
-        residual[self._group_arcs] = self.free_by_school - arcs.school_lower
-        residual[self._bypass] = arcs.bypass
+        residual = self._residual(arcs)
         if watch or not merge_offers:
             solved = _min_cost_flows(
                 self._solver_arcs(self._tails),
@@ -343,63 +342,54 @@ class SchoolNetwork:
         self._last_steered = (steering, found)
         return found
 
-    def _offer_classes(self) -> _OfferClasses:
-        """The offers grouped by the students their open pair arcs come from (built once)."""
+    def _residual(self, arcs: _RateArcs) -> IntArray:
+        """Every arc's capacity once its lower bound (at the rate of `arcs`) is sent."""
+        residual: IntArray = (self._capacities - self._lower).astype(np.int64)
+        residual[self._group_arcs] = self.free_by_school - arcs.school_lower
+        residual[self._bypass] = arcs.bypass
+        return residual
+
+    def _offer_classes(self) -> OfferClasses:
+        """The offers in classes of interchangeable ones, and the merged network (built once)."""
         if self._classes is None:
-            self._classes = _OfferClasses(self)
+            solver = np.arange(len(self._tails)) if self._open is None else self._open
+            self._classes = OfferClasses(
+                self._tails,
+                self._heads,
+                self._capacities,
+                self._lower,
+                self._fixed_supply,
+                self._pairs,
+                self.pair_offer,
+                self._offer_arcs,
+                solver,
+            )
         return self._classes
+
+    def _merged_costs(self, steer: tuple[int, int, int]) -> IntArray:
+        """Per arc of the merged network, its cost under `steer` (the student arcs')."""
+        classes = self._offer_classes()
+        costs: IntArray = np.zeros(len(classes.tails), dtype=np.int64)
+        costs[classes.merged] = self._solver_arcs(self._gender_costs(steer))
+        return costs
 
     def _solve_merged(
         self, residual: IntArray, costs: IntArray, supplies: IntArray
     ) -> npt.NDArray[np.int64] | None:
         """Each solver arc's flow above its lower bound in a least-cost flow, where no pair
-        costs anything (a steered flow): None when no flow meets the `supplies`.
-
-        Offers that the same students reach by open pair arcs are interchangeable for
-        them (_OfferClasses): the solver gets one node per class, whose arc to the sink
-        holds the class's residual capacity (at 10,000 students, about two thirds of
-        the offers and arcs, and the solve a third shorter). Its flow is then shared
-        out: each offer of a class gets first what its lower bound needs, then places
-        up to its capacity, in order; the students of the class take them in turn.
-        """
+        costs anything (a steered flow), solved with interchangeable offers made one
+        (offer_classes.py); None when no flow meets the `supplies`."""
         classes = self._offer_classes()
-        n_merged = len(classes.tails)
-        capacities = np.rint(np.bincount(classes.merged, residual, n_merged)).astype(np.int64)
-        merged_costs = np.zeros(n_merged, dtype=np.int64)
+        merged_costs = np.zeros(len(classes.tails), dtype=np.int64)
         merged_costs[classes.merged] = costs  # one arc each where anything costs
-        merged_supplies = np.rint(np.bincount(classes.node_map, supplies, self._n_nodes)).astype(
-            np.int64
-        )
         solved = _min_cost_flows(
-            classes.tails, classes.heads, capacities, merged_costs, merged_supplies
+            classes.tails,
+            classes.heads,
+            classes.merge(residual),
+            merged_costs,
+            classes.supplies(supplies),
         )
-        if solved is None:
-            return None
-        flows = solved[classes.merged]
-        # The students sent to each class, class by class.
-        used = classes.class_arcs[solved[classes.class_arcs] > 0]
-        order = np.lexsort((classes.tails[used], classes.heads[used]))
-        students = classes.tails[used][order].astype(np.int64)
-        sent = np.bincount(classes.heads[used], minlength=self._n_nodes)
-        # Each offer's places, class by class: what its lower bound needs, then up to its
-        # capacity in order (`held`: what forced pairs and its lower bound leave it).
-        offers, of_class = classes.offer_nodes, classes.offer_classes
-        held = supplies[offers]
-        arcs = classes.offer_arcs
-        room = np.where(arcs >= 0, residual[np.maximum(arcs, 0)], 0) - held
-        need = np.maximum(-held, 0)
-        slack = room - need
-        before = np.cumsum(slack) - slack  # the slack of the offers before, in the class
-        first = np.r_[True, of_class[1:] != of_class[:-1]]
-        before -= np.maximum.accumulate(np.where(first, before, 0))
-        needed = np.rint(np.bincount(of_class, need, self._n_nodes)).astype(np.int64)
-        places = need + np.clip((sent - needed)[of_class] - before, 0, slack)
-        takers = np.repeat(offers, places)
-        flows[classes.pair_arcs] = 0
-        keys = students * self._n_nodes + takers
-        flows[classes.pair_arcs_by_key[np.searchsorted(classes.pair_keys, keys)]] = 1
-        flows[arcs[arcs >= 0]] = (places + held)[arcs >= 0]
-        return flows
+        return None if solved is None else classes.share_out(solved, residual, supplies)
 
     def balanced(
         self,
@@ -658,31 +648,17 @@ class SchoolNetwork:
             return None
         lower, upper = (self._solver_arcs(b) for b in bounds)
         flows = self._solver_arcs(flow.flows)
-        arc_tails, arc_heads = self._solver_arcs(self._tails), self._solver_arcs(self._heads)
         # 32 bits hold every distance while |steer| · nodes does (a walk on a face weighs
         # its steer by the number of students: 64 bits then).
         wide = max(map(abs, steer)) * self._n_nodes >= 1 << 31
-        kind: type[np.signedinteger[Any]] = np.int64 if wide else np.int32
-        costs = self._solver_arcs(self._gender_costs(steer, kind))
-        forward, backward = flows < upper, flows > lower
-        del lower, upper, flows
-        heads = np.concatenate([arc_heads[forward], arc_tails[backward]]).astype(np.int32)
-        order = np.argsort(heads, kind="stable")
-        heads = heads[order]
-        tails = np.concatenate([arc_tails[forward], arc_heads[backward]]).astype(np.int32)[order]
-        weights = np.concatenate([costs[forward], -costs[backward]])[order]
-        del order, forward, backward, costs
-        starts = np.flatnonzero(np.r_[True, heads[1:] != heads[:-1]])
-        ends = heads[starts]
-        del heads
-        distance: npt.NDArray[np.signedinteger[Any]] = np.zeros(self._n_nodes, dtype=kind)
-        for _ in range(PRICE_PASSES):
-            nearer = np.minimum.reduceat(distance[tails] + weights, starts)
-            better = nearer < distance[ends]
-            if not better.any():
-                return distance
-            distance[ends[better]] = nearer[better]
-        return None
+        return _residual_potentials(
+            self._solver_arcs(self._tails),
+            self._solver_arcs(self._heads),
+            flows < upper,
+            flows > lower,
+            self._solver_arcs(self._gender_costs(steer, np.int64 if wide else np.int32)),
+            self._n_nodes,
+        )
 
     def _gender_costs(
         self, steer: tuple[int, int, int], kind: type[np.signedinteger[Any]] = np.int64
@@ -704,44 +680,51 @@ class SchoolNetwork:
         """The least-cost flow of `steer` among the least-cost flows of `face` at `rate`, from
         `on_face`, one of the latter; None where the potentials of `on_face` do not settle.
 
-        Under potentials of `on_face` (`_potentials`), an arc whose reduced cost is not 0
-        carries in every least-cost flow of `face` what it carries in `on_face`
+        On the network with interchangeable offers merged (offer_classes.py), under
+        potentials of `on_face` (`_residual_potentials`), an arc whose reduced cost is not
+        0 carries in every least-cost flow of `face` what it carries in `on_face`
         (complementary slackness): it is kept so, and the other arcs are left to a
         min-cost flow of `steer` alone. That gives what `face` weighed by the number of
         students plus `steer` would, but with costs of -1, 0 or 1 the solver's cost
         scaling takes about half the phases.
         """
-        if self._watches_cost(limits):
+        arcs = self._arcs(rate, limits)
+        if arcs is None or self._watches_cost(limits) or not self.residual_fits:
             return None
-        potentials = self._potentials(rate, limits, on_face, face)
-        bounds = self._bounds(rate, limits)
-        if potentials is None or bounds is None:
-            return None
-        flows = on_face.flows.astype(np.int64)
-        reduced = self._gender_costs(face) + potentials[self._tails] - potentials[self._heads]
-        tight = reduced == 0
-        low = np.where(tight, bounds[0], flows)
-        high = np.where(tight, bounds[1], flows)
-        del reduced, tight
-        free = np.flatnonzero(high > low)
-        # What on_face carries above the kept flows: the supplies the free arcs must move.
-        above = (flows - low).astype(np.float64)
-        supplies = np.rint(
-            np.bincount(self._tails, above, self._n_nodes)
-            - np.bincount(self._heads, above, self._n_nodes)
-        ).astype(np.int64)
+        classes = self._offer_classes()
+        residual = self._solver_arcs(self._residual(arcs))
+        above = on_face.flows - self._lower
+        above[self._group_arcs] -= arcs.school_lower.astype(np.int32)
+        capacities, flows = classes.merge(residual), classes.merge(self._solver_arcs(above))
         del above
+        face_costs = self._merged_costs(face)
+        potentials = _residual_potentials(
+            classes.tails, classes.heads, flows < capacities, flows > 0, face_costs, self._n_nodes
+        )
+        if potentials is None:
+            return None
+        kept = face_costs + potentials[classes.tails] - potentials[classes.heads] != 0
+        low = np.where(kept, flows, 0)
+        high = np.where(kept, flows, capacities)
+        free = np.flatnonzero(high > low)
+        # What the kept flows already move, the free arcs need not.
+        supplies = (
+            classes.supplies(arcs.supplies)
+            - np.bincount(classes.tails, low, self._n_nodes).astype(np.int64)
+            + np.bincount(classes.heads, low, self._n_nodes).astype(np.int64)
+        )
         solved = _min_cost_flows(
-            self._tails[free],
-            self._heads[free],
+            classes.tails[free],
+            classes.heads[free],
             (high - low)[free],
-            self._gender_costs(steer)[free],
+            self._merged_costs(steer)[free],
             supplies,
         )
         if solved is None:
             return None
         low[free] += solved
-        return SchoolFlow(self, low.astype(np.int32))
+        shared = classes.share_out(low, residual, arcs.supplies)
+        return SchoolFlow(self, self._with_bounds(self._from_solver(shared), arcs))
 
     @property
     def residual_fits(self) -> bool:
@@ -1167,84 +1150,6 @@ class _RateArcs:
     """Per node, once every lower bound is sent up front."""
 
 
-class _OfferClasses:
-    """A SchoolNetwork's offers in classes, and its solver arcs (the open ones) with each
-    class made one node (SchoolNetwork._solve_merged): an offer's node becomes that of
-    the first offer of its class, and arcs that then join the same nodes are one
-    (`merged`: each solver arc's).
-
-    A class: offers that the same students reach by open pair arcs, and whose lower
-    bounds and forced pairs leave them all owing places or none owing any (what
-    each holds, `held`, is at most 0 for all, or at least 0). Then every flow of the
-    merged network shares out among the class's offers within their bounds: the
-    places a class takes lie between the sum of its offers' needs and that of their
-    room exactly when its arc's flow keeps the merged bounds.
-    """
-
-    def __init__(self, network: SchoolNetwork) -> None:
-        n_nodes = network._n_nodes
-        open_arcs = network._capacities > network._lower
-        pairs = np.arange(network._pairs.start, network._pairs.stop)
-        open_pairs = pairs[open_arcs[pairs]]
-        offer_node = network._tails[network._offer_arcs].astype(np.int64)
-        owing = network._fixed_supply[offer_node] < 0
-        students = network._tails[open_pairs].astype(np.int64)
-        offers = network.pair_offer[open_pairs - network._pairs.start].astype(np.int64)
-        pair_keys = students * n_nodes + offer_node[offers]
-        sorting = np.argsort(pair_keys)
-        self.pair_keys = pair_keys[sorting]
-        # Offers with the same number of students, the same sums of two random weights of
-        # them (exact in floating point: below 2**53) and owing or not are one class,
-        # each offer's students checked to be its class's first offer's.
-        weights = np.random.default_rng(0).integers(0, 1 << 20, size=(2, n_nodes))
-        signature = np.stack(
-            [
-                np.bincount(offers, minlength=len(offer_node)),
-                *(np.bincount(offers, w[students], len(offer_node)) for w in weights),
-                owing,
-            ],
-            axis=1,
-        )
-        _, first, inverse = np.unique(signature, axis=0, return_index=True, return_inverse=True)
-        representative = first[inverse.ravel()]
-        wanted = students * n_nodes + offer_node[representative[offers]]
-        found = np.minimum(np.searchsorted(self.pair_keys, wanted), len(self.pair_keys) - 1)
-        alone = np.unique(offers[self.pair_keys[found] != wanted])
-        representative[alone] = alone
-        self.node_map = np.arange(n_nodes, dtype=np.int64)
-        self.node_map[offer_node] = offer_node[representative]
-        solver = (
-            np.arange(len(network._tails)) if network._open is None else network._open
-        ).astype(np.int64)
-        tails = self.node_map[network._tails[solver]]
-        heads = self.node_map[network._heads[solver]]
-        # Arcs joining the same nodes are one (by sorting: np.unique's hashing is slower).
-        keys = tails * n_nodes + heads
-        order = np.argsort(keys)
-        keys = keys[order]
-        distinct = np.r_[True, keys[1:] != keys[:-1]]
-        self.merged = np.empty(len(keys), dtype=np.int64)
-        self.merged[order] = np.cumsum(distinct) - 1
-        keys = keys[distinct]
-        self.tails = (keys // n_nodes).astype(np.int32)
-        self.heads = (keys % n_nodes).astype(np.int32)
-        position = np.full(len(network._tails), -1, dtype=np.int64)
-        position[solver] = np.arange(len(solver))
-        self.pair_arcs = position[open_pairs]
-        """The solver arcs of the open pairs."""
-        into_class = np.zeros(len(keys), dtype=bool)
-        into_class[self.merged[self.pair_arcs]] = True
-        self.class_arcs = np.flatnonzero(into_class)
-        """The merged arcs from a student to a class."""
-        self.pair_arcs_by_key = self.pair_arcs[sorting]
-        by_class = np.lexsort((offer_node, offer_node[representative]))
-        self.offer_nodes = offer_node[by_class]
-        """Every offer's node, class by class (by the node of the class)."""
-        self.offer_classes = offer_node[representative][by_class]
-        self.offer_arcs = position[np.asarray(network._offer_arcs)[by_class]]
-        """The solver arc of each offer of offer_nodes (-1: none, the arc is closed)."""
-
-
 class _Reachability:
     """One max-flow solver of a SchoolNetwork, re-solved at each rate (`reach`).
 
@@ -1319,6 +1224,39 @@ class _Reachability:
         """Every arc's flow, from the last flow solved (which got all through)."""
         solved = self.solver.flows(np.arange(self.n_network_arcs, dtype=np.int32))
         return network._with_bounds(network._from_solver(solved), arcs)
+
+
+def _residual_potentials(
+    tails: npt.NDArray[Any],
+    heads: npt.NDArray[Any],
+    forward: npt.NDArray[np.bool_],
+    backward: npt.NDArray[np.bool_],
+    costs: npt.NDArray[np.signedinteger[Any]],
+    n_nodes: int,
+) -> npt.NDArray[np.signedinteger[Any]] | None:
+    """Node potentials of a least-cost flow: shortest distances in its residual network
+    (arc k forward where `forward[k]`, backward where `backward[k]`, at cost ±costs[k])
+    from a root joined to every node at no cost, by Bellman-Ford passes in numpy (a few
+    dozen at 10,000 students), in the costs' integer type. Under them no residual arc
+    costs less than 0. None when the passes do not settle within PRICE_PASSES: the flow
+    is not least-cost."""
+    into = np.concatenate([heads[forward], tails[backward]]).astype(np.int32)
+    order = np.argsort(into, kind="stable")
+    into = into[order]
+    out_of = np.concatenate([tails[forward], heads[backward]]).astype(np.int32)[order]
+    weights = np.concatenate([costs[forward], -costs[backward]])[order]
+    del order
+    starts = np.flatnonzero(np.r_[True, into[1:] != into[:-1]])
+    ends = into[starts]
+    del into
+    distance: npt.NDArray[np.signedinteger[Any]] = np.zeros(n_nodes, dtype=costs.dtype)
+    for _ in range(PRICE_PASSES):
+        nearer = np.minimum.reduceat(distance[out_of] + weights, starts)
+        better = nearer < distance[ends]
+        if not better.any():
+            return distance
+        distance[ends[better]] = nearer[better]
+    return None
 
 
 def _min_cost_flows(
