@@ -40,8 +40,9 @@ PRICE_PASSES = 500
 so settle)."""
 RESIDUAL_ARCS = 5_000_000
 """Above this many open arcs (dense rounds of 50,000 students), `floor_prices` and the swaps
-of a walk (`_swapped`) give up: their residual networks would take a gigabyte or more, and
-the steered flows and the LP do the work."""
+of a walk (`_swapped`) give up, and the steered flows are solved without merged offers:
+their residual networks and classes would take a gigabyte or more, and the steered flows
+and the LP do the work."""
 
 
 EXCHANGES = tuple(
@@ -295,7 +296,8 @@ class SchoolNetwork:
         least preference cost. Return None when no flow reaches the rate within
         the placement and preference-cost limits; gender is not checked here.
         Where no pair costs anything, interchangeable offers are one node for the
-        solver (`_solve_merged`), unless `merge_offers` is False (a check).
+        solver (`_solve_merged`), unless `merge_offers` is False (a check) or the
+        network is too large for it (`residual_fits`).
         """
         steering = (rate, limits, gender_cost)
         if merge_offers and self._last_steered is not None and self._last_steered[0] == steering:
@@ -321,7 +323,7 @@ class SchoolNetwork:
             np.multiply(self.pair_cost, weight, out=costs[self._pairs], dtype=np.int64)
         costs[self._student_arcs] = np.array(gender_cost)[self.problem.gender[self.students]]
         residual = self._residual(arcs)
-        if watch or not merge_offers:
+        if watch or not merge_offers or not self.residual_fits:
             solved = _min_cost_flows(
                 self._solver_arcs(self._tails),
                 self._solver_arcs(self._heads),
@@ -728,8 +730,8 @@ class SchoolNetwork:
 
     @property
     def residual_fits(self) -> bool:
-        """Whether `floor_prices` and `_swapped` work on this network: not above
-        RESIDUAL_ARCS open arcs."""
+        """Whether `floor_prices`, `_swapped` and the merged offers of `_solve_merged` work on
+        this network: not above RESIDUAL_ARCS open arcs."""
         return (len(self._tails) if self._open is None else len(self._open)) <= RESIDUAL_ARCS
 
     def _bounds(self, rate: Fraction, limits: FairnessLimits) -> tuple[IntArray, IntArray] | None:
