@@ -85,10 +85,7 @@ def test_offers_owing_places_stay_apart_from_offers_holding_more() -> None:
     merged_costs = np.zeros(len(classes.tails), dtype=np.int64)
     merged_costs[classes.merged] = costs[solver]
     solved = _min_cost_flows(
-        classes.tails,
-        classes.heads,
-        classes.merge(residual),
-        merged_costs,
+        [classes.tails, classes.heads, classes.merge(residual), merged_costs],
         classes.supplies(supplies),
     )
     assert solved is not None
@@ -97,7 +94,7 @@ def test_offers_owing_places_stay_apart_from_offers_holding_more() -> None:
     assert ((flows >= lower) & (flows <= capacities)).all()
     balance = np.bincount(tails, flows, 9) - np.bincount(heads, flows, 9)
     assert balance.tolist() == [3, -3] + [0] * 7
-    whole = _min_cost_flows(tails[solver], heads[solver], residual, costs[solver], supplies)
+    whole = _min_cost_flows([tails[solver], heads[solver], residual, costs[solver]], supplies)
     assert whole is not None
     assert int(costs @ flows) == int(costs[solver] @ whole) == 2  # both optional students
 
