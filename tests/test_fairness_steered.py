@@ -29,6 +29,7 @@ from mobility_match.matching.fairness import (
     FairnessLimits,
     SchoolNetwork,
     candidate_rates,
+    choose_cycles,
     steered_excess,
 )
 from mobility_match.matching.flow_path import _steered_bound
@@ -271,3 +272,41 @@ def test_a_steer_on_a_face_gives_what_the_two_steers_weighed_give(seed: int) -> 
                 assert found.cost == least.cost
                 checked += 1
     assert checked >= 20
+
+
+@pytest.mark.parametrize(("seed", "edge"), [(1, (0, -1, 0)), (11, (0, -1, 0))])
+def test_cycles_bring_one_gender_and_a_swap_the_other_two(
+    seed: int, edge: tuple[int, int, int]
+) -> None:
+    """Where no subset of the cycles between a flow and a steered one lands on the counts,
+    cycles may still bring one gender's count there and the two others nearer, and a
+    max-flow swap of those two does the rest: what it finds keeps the exact counts, every
+    bound, and the rate. (The seeds are those where it lands most often.)"""
+    case = steered_case(seed, edge)
+    network, limits = case.network, case.limits
+    assert limits.counts is not None
+    target = np.array(limits.counts)
+    tried = landed = 0
+    for rate in top_rates(case, 6):
+        start = network.solve(rate, limits)
+        bounds = network._bounds(rate, limits)
+        if start is None or bounds is None or not (target - start.placed_by_gender).any():
+            continue
+        delta = target - start.placed_by_gender
+        for steer in STEERS:
+            aimed = network.solve(rate, limits, steer)
+            assert aimed is not None
+            cycles = start.cycles_to(aimed)
+            changes = [c.gender_change for c in cycles]
+            if choose_cycles((int(delta[0]), int(delta[1])), changes) is not None:
+                continue
+            tried += 1
+            found = network._one_gender_then_swap(rate, limits, start, cycles, target)
+            if found is None:
+                continue
+            landed += 1
+            assert tuple(found.placed_by_gender.tolist()) == limits.counts
+            flows = found.flows.astype(np.int64)
+            assert ((flows >= bounds[0]) & (flows <= bounds[1])).all()
+            assert_reaches(case, found.assignment(), rate)
+    assert landed >= 8, (tried, landed)
