@@ -82,10 +82,8 @@ def test_offers_owing_places_stay_apart_from_offers_holding_more() -> None:
     assert classes.node_map[O1] != classes.node_map[O2]
     assert classes.node_map[O2] == classes.node_map[O3]
     residual = (capacities - lower)[solver]
-    merged_costs = np.zeros(len(classes.tails), dtype=np.int64)
-    merged_costs[classes.merged] = costs[solver]
     solved = _min_cost_flows(
-        [classes.tails, classes.heads, classes.merge(residual), merged_costs],
+        [classes.tails, classes.heads, classes.merge(residual), classes.costs(costs[solver])],
         classes.supplies(supplies),
     )
     assert solved is not None

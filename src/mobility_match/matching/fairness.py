@@ -366,10 +366,7 @@ class SchoolNetwork:
 
     def _merged_costs(self, steer: tuple[int, int, int]) -> IntArray:
         """Per arc of the merged network, its cost under `steer` (the student arcs')."""
-        classes = self._offer_classes()
-        costs: IntArray = np.zeros(len(classes.tails), dtype=np.int64)
-        costs[classes.merged] = self._solver_arcs(self._gender_costs(steer))
-        return costs
+        return self._offer_classes().costs(self._solver_arcs(self._gender_costs(steer)))
 
     def _solve_merged(
         self, residual: IntArray, costs: IntArray, supplies: IntArray
@@ -378,10 +375,8 @@ class SchoolNetwork:
         costs anything (a steered flow), solved with interchangeable offers made one
         (offer_classes.py); None when no flow meets the `supplies`."""
         classes = self._offer_classes()
-        merged_costs = np.zeros(len(classes.tails), dtype=np.int64)
-        merged_costs[classes.merged] = costs  # one arc each where anything costs
         solved = _min_cost_flows(
-            [classes.tails, classes.heads, classes.merge(residual), merged_costs],
+            [classes.tails, classes.heads, classes.merge(residual), classes.costs(costs)],
             classes.supplies(supplies),
         )
         return None if solved is None else classes.share_out(solved, residual, supplies)
@@ -563,7 +558,8 @@ class SchoolNetwork:
             other, last = [g for g in range(3) if g != gender]
             left = wanted[other] - sum(changes[k][other] for k in one)
             # Cycles that leave that gender be, toward the other two's counts.
-            kept = [k for k, d in enumerate(changes) if d[gender] == 0 and k not in set(one)]
+            taken = set(one)
+            kept = [k for k, d in enumerate(changes) if d[gender] == 0 and k not in taken]
             nearer = closer_cycles((left, 0), [(changes[k][other], 0) for k in kept], False)
             chosen = one + [kept[i] for i in nearer]
             found = current.apply(cycles, chosen)

@@ -115,6 +115,13 @@ class OfferClasses:
         )
         return merged
 
+    def costs(self, costs: npt.NDArray[Any]) -> IntArray:
+        """Per merged arc, the unit cost of its solver arcs (`costs`: those of a steered flow,
+        where the arcs merged, pairs and offers', cost nothing)."""
+        merged: IntArray = np.zeros(len(self.tails), dtype=np.int64)
+        merged[self.merged] = costs
+        return merged
+
     def supplies(self, supplies: npt.NDArray[Any]) -> IntArray:
         """Per node of the merged network, the supplies of the nodes it stands for."""
         merged: IntArray = np.rint(np.bincount(self.node_map, supplies, self.n_nodes)).astype(
