@@ -310,3 +310,26 @@ def test_cycles_bring_one_gender_and_a_swap_the_other_two(
             assert ((flows >= bounds[0]) & (flows <= bounds[1])).all()
             assert_reaches(case, found.assignment(), rate)
     assert landed >= 8, (tried, landed)
+
+
+def test_steers_equal_up_to_a_cost_on_every_gender_share_their_least() -> None:
+    """Where every flow places as many students, a cost added to every gender, or a positive
+    factor, changes no flow's rank: a least-cost flow of one steer is one of the other
+    (its value is the other's least, solved on its own), and the network reuses it."""
+    case = steered_case(0, (-1, 0, 0))
+    network, limits = case.network, case.limits
+    assert limits.min_placed == limits.max_placed
+    for rate in top_rates(case, 3):
+        for one, other in (
+            ((0, 0, 1), (-1, -1, 1)),
+            ((1, 0, 0), (2, 0, 0)),
+            ((-1, 0, 1), (0, 1, 2)),
+        ):
+            first = network.solve(rate, limits, one)
+            assert first is not None
+            assert network.solve(rate, limits, other) is first
+            alone = network.solve(rate, limits, other, merge_offers=False)
+            assert alone is not None
+            assert steered_excess(other, first.placed_by_gender, (0, 0, 0)) == steered_excess(
+                other, alone.placed_by_gender, (0, 0, 0)
+            )

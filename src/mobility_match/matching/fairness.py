@@ -448,7 +448,6 @@ class SchoolNetwork:
         # The fewest and the most of each gender among the flows the walk comes upon:
         # a count one of them passes is no proof for that gender's steer alone.
         low, high = current.placed_by_gender.copy(), current.placed_by_gender.copy()
-        lone_tried: set[tuple[int, int, int]] = set()
         fixed_total = limits.min_placed == limits.max_placed
         swapping = fixed_total and not self._watches_cost(limits) and self.residual_fits
         for _ in range(walks):
@@ -499,21 +498,6 @@ class SchoolNetwork:
                 beyond = self._beyond(rate, limits, steer, aimed)
                 if beyond is not None:
                     return Attempt(None, current, moved, beyond)
-                if not weight:
-                    # The leg pushed a gender toward the counts and its least-cost flow
-                    # still falls short there: that gender's least or most alone may prove
-                    # the counts out of reach, before more legs.
-                    pushed = [
-                        lone
-                        for lone in self._lone_steers(current, limits, low, high)
-                        if lone not in lone_tried
-                        and any(c and c == d for c, d in zip(lone, steer, strict=True))
-                    ]
-                    for lone in pushed[:1]:
-                        lone_tried.add(lone)
-                        proof = self._lone_proof(rate, limits, current, lone, low, high)
-                        if proof is not None:
-                            return Attempt(None, current, moved, proof)
                 cycles = current.cycles_to(aimed)
                 moved |= self.students_on(cycles)
                 wanted = (int(delta[F]), int(delta[M]))
@@ -540,11 +524,11 @@ class SchoolNetwork:
         for steer in self._lone_steers(current, limits, low, high):
             if stop is not None and stop():
                 return Attempt(None, current, moved)
-            if steer in lone_tried:
-                continue
-            beyond = self._lone_proof(rate, limits, current, steer, low, high)
-            if beyond is not None:
-                return Attempt(None, current, moved, beyond)
+            aimed = self._steered(rate, limits, current, steer)
+            if aimed is not None:
+                beyond = self._beyond(rate, limits, steer, aimed)
+                if beyond is not None:
+                    return Attempt(None, current, moved, beyond)
         # Where the walk stopped, the swaps of a lift, by way of the third gender too
         # (`_swapped_to`: a few max-flows), may still land where its own swaps did not.
         if swapping and limits.counts is not None:
@@ -601,24 +585,6 @@ class SchoolNetwork:
             if not (found.placed_by_gender - target).any():
                 return found
         return None
-
-    def _lone_proof(
-        self,
-        rate: Fraction,
-        limits: FairnessLimits,
-        current: SchoolFlow,
-        steer: tuple[int, int, int],
-        low: IntArray,
-        high: IntArray,
-    ) -> Beyond | None:
-        """The proof that a lone steer (`_lone_steers`) gives, if its flow gives one; the
-        fewest and the most of each gender seen (`low`, `high`) updated with that flow."""
-        aimed = self._steered(rate, limits, current, steer)
-        if aimed is None:
-            return None
-        np.minimum(low, aimed.placed_by_gender, out=low)
-        np.maximum(high, aimed.placed_by_gender, out=high)
-        return self._beyond(rate, limits, steer, aimed)
 
     def _lone_steers(
         self, current: SchoolFlow, limits: FairnessLimits, low: IntArray, high: IntArray
