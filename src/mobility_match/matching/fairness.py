@@ -297,8 +297,9 @@ class SchoolNetwork:
         least preference cost. Return None when no flow reaches the rate within
         the placement and preference-cost limits; gender is not checked here.
         Where no pair costs anything, interchangeable offers are one node for the
-        solver (`_solve_merged`), unless `merge_offers` is False (a check) or the
-        network is too large for it (`residual_fits`).
+        solver (`_solve_merged`), unless `merge_offers` is False (a check: solved
+        afresh, on the whole network) or the network is too large for it
+        (`residual_fits`).
         """
         steering = (rate, limits, self._steer_key(limits, gender_cost))
         if merge_offers and self._last_steered is not None and self._last_steered[0] == steering:
@@ -319,10 +320,9 @@ class SchoolNetwork:
             through = reachability.flows(self, arcs)
             return None if through is None else SchoolFlow(self, through)
         weight = len(self.students) + 1 if any(gender_cost) else 1
-        costs = np.zeros(len(self._tails), dtype=np.int64)
+        costs = self._gender_costs(gender_cost)
         if watch:
             np.multiply(self.pair_cost, weight, out=costs[self._pairs], dtype=np.int64)
-        costs[self._student_arcs] = np.array(gender_cost)[self.problem.gender[self.students]]
         residual = self._residual(arcs)
         if watch or not merge_offers or not self.residual_fits:
             network = [self._solver_arcs(a) for a in (self._tails, self._heads, residual, costs)]
