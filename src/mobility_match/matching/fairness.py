@@ -468,9 +468,7 @@ class SchoolNetwork:
                     # Swaps of one gender for another by max-flows first: where they land,
                     # no steered flow is needed; where they stop short, off a face, the
                     # walk goes on from there.
-                    swapped = current
-                    for swap in gender_swaps(delta):
-                        swapped = self._swapped(rate, limits, swapped, swap) or swapped
+                    swapped = self._swapped_directly(rate, limits, current, target)
                     if not (swapped.placed_by_gender - target).any():
                         return Attempt(swapped.assignment(), swapped, moved)
                     np.minimum(low, swapped.placed_by_gender, out=low)
@@ -783,6 +781,15 @@ class SchoolNetwork:
         gained = found.placed_by_gender - current.placed_by_gender
         return found if (gained * np.sign(swap) <= np.abs(swap)).all() else None
 
+    def _swapped_directly(
+        self, rate: Fraction, limits: FairnessLimits, current: SchoolFlow, target: IntArray
+    ) -> SchoolFlow:
+        """`current` with each swap of one gender for another toward the gender counts
+        `target` (gender_swaps) that its max-flow finds (`_swapped`), one after another."""
+        for swap in gender_swaps(target - current.placed_by_gender):
+            current = self._swapped(rate, limits, current, swap) or current
+        return current
+
     def _swapped_to(
         self, rate: Fraction, limits: FairnessLimits, current: SchoolFlow, target: IntArray
     ) -> SchoolFlow:
@@ -790,8 +797,7 @@ class SchoolNetwork:
         each swap wanted first; where one stops short, by way of the third gender (one
         gender for the third, then the third for the other), which the max-flows of a
         direct swap may not find."""
-        for swap in gender_swaps(target - current.placed_by_gender):
-            current = self._swapped(rate, limits, current, swap) or current
+        current = self._swapped_directly(rate, limits, current, target)
         for taker in range(3):
             for giver in range(3):
                 left = target - current.placed_by_gender
