@@ -7,7 +7,8 @@ status, the whole solve in wall and CPU seconds (CPU time hardly moves when othe
 jobs share the machine), the peak memory of the process right after the solve,
 and, measured in the same run, the time OR-tools' min-cost flow takes on the
 same acceptable pairs without any side constraint (the median of three solves):
-the reference no engine can beat. Each case runs in a fresh process so that peak memory is its own.
+the reference no engine can beat. Each case runs in a fresh process so that peak
+memory is its own.
 
     python benchmarks/run.py                       # all sizes, both variants
     python benchmarks/run.py --sizes 1000 10000 --time-limit 60
@@ -222,19 +223,16 @@ def reference_seconds(round_input: RoundInput) -> float:
     pairs = problem.pairs
     n, m = problem.n_students, problem.n_offers
     source, sink = n + m, n + m + 1
-    tails = np.concatenate([np.full(n, source), pairs.student, n + np.arange(m)])
-    heads = np.concatenate([np.arange(n), n + pairs.offer, np.full(m, sink)])
-    capacities = np.concatenate([np.ones(n + len(pairs)), problem.capacity])
-    costs = np.concatenate([np.zeros(n), pairs.cost, np.zeros(m)])
+    arcs = (
+        np.concatenate([np.full(n, source), pairs.student, n + np.arange(m)]).astype(np.int32),
+        np.concatenate([np.arange(n), n + pairs.offer, np.full(m, sink)]).astype(np.int32),
+        np.concatenate([np.ones(n + len(pairs)), problem.capacity]).astype(np.int64),
+        np.concatenate([np.zeros(n), pairs.cost, np.zeros(m)]).astype(np.int64),
+    )
     timings = []
     for _ in range(REFERENCE_RUNS):
         solver = min_cost_flow.SimpleMinCostFlow()
-        solver.add_arcs_with_capacity_and_unit_cost(
-            tails.astype(np.int32),
-            heads.astype(np.int32),
-            capacities.astype(np.int64),
-            costs.astype(np.int64),
-        )
+        solver.add_arcs_with_capacity_and_unit_cost(*arcs)
         solver.set_node_supply(source, n)
         solver.set_node_supply(sink, -n)
         started = time.perf_counter()
