@@ -20,13 +20,15 @@ from fractions import Fraction
 import numpy as np
 import pytest
 from benchmarks.cohorts import benchmark_round
+from benchmarks.run import sweep_round
 
-from mobility_match.domain import load_vocabulary
+from mobility_match.domain import RoundInput, load_vocabulary
 from mobility_match.matching.changes import flow_cost
 from mobility_match.matching.cpsat import SolverSettings
 from mobility_match.matching.fairness import (
     Beyond,
     FairnessLimits,
+    SchoolFlow,
     SchoolNetwork,
     candidate_rates,
     choose_cycles,
@@ -55,10 +57,15 @@ class SteeredCase:
     run: RoundRun
 
 
-def steered_case(seed: int, steer: tuple[int, int, int]) -> SteeredCase:
-    """The round of `seed`, its counts those of the most placements steered by `steer`: at
-    the edge of what the round allows, where higher school rates do not keep them."""
-    problem = prepare(benchmark_round(300, seed, scarce_services=True), VOCABULARY)
+def steered_case(
+    seed: int, steer: tuple[int, int, int], round_input: RoundInput | None = None
+) -> SteeredCase:
+    """The round of `seed` (or `round_input`), its counts those of the most placements
+    steered by `steer`: at the edge of what the round allows, where higher school rates do
+    not keep them."""
+    if round_input is None:
+        round_input = benchmark_round(300, seed, scarce_services=True)
+    problem = prepare(round_input, VOCABULARY)
     cost = flow_cost(problem, None)
     flows = FlowNetwork(problem, cost.pair)
     most = measure(problem, flows.max_placements()[1]).placed
@@ -238,6 +245,48 @@ def test_no_lone_steer_for_a_count_some_flow_already_passes() -> None:
     kept = network._lone_steers(start, limits, np.minimum(low, placed), np.maximum(high, placed))
     assert all(int(np.flatnonzero(s)[0]) != gender for s in kept)
     assert len(kept) == len(steers) - 1
+
+
+def test_a_gender_pushed_hardest_and_still_short_is_ruled_out_by_its_own_steer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A walk's steer pushes the most placed women up harder than either other gender, and
+    its least-cost flow still places fewer than the counts: the most placed women alone,
+    the next steered flow, proves the counts out of reach (a round of 1,000 students,
+    genders drawn at random, at the edge of the most women placed). Two steered flows,
+    where a second leg of the walk took three; the proof is checked on the whole network,
+    offers not merged."""
+    case = steered_case(3, (-1, 0, 0), sweep_round(1000, 3, "mixed genders"))
+    network, limits = case.network, case.limits
+    assert limits.counts is not None
+    steered: list[tuple[int, int, int]] = []
+    solve = SchoolNetwork.solve
+
+    def counted(
+        self: SchoolNetwork,
+        rate: Fraction,
+        limits: FairnessLimits,
+        gender_cost: tuple[int, int, int] = (0, 0, 0),
+        merge_offers: bool = True,
+    ) -> SchoolFlow | None:
+        if any(gender_cost):
+            steered.append(gender_cost)
+        return solve(self, rate, limits, gender_cost, merge_offers)
+
+    monkeypatch.setattr(SchoolNetwork, "solve", counted)
+    rate = Fraction(24, 29)
+    attempt = network.balanced(rate, limits)
+    assert attempt.beyond is not None
+    assert attempt.assignment is None
+    assert attempt.beyond.steer == (-1, 0, 0)
+    assert len(steered) == 2
+    # The first steer weighs women most, and its flow fell short of their count.
+    first = steered[0]
+    assert first[0] < min(first[1:])
+    least = solve(network, rate, limits, (-1, 0, 0), merge_offers=False)
+    assert least is not None
+    assert least.placed_by_gender[0] < limits.counts[0]
+    assert steered_excess((-1, 0, 0), least.placed_by_gender, limits.counts) > 0
 
 
 @pytest.mark.parametrize("seed", [0, 2])

@@ -428,6 +428,11 @@ class SchoolNetwork:
         the walk starts from one and steers by it first, so that every cycle keeps it,
         and only a line of gender vectors is left to aim along.
 
+        Where a leg lands nowhere, its steer having pushed one gender harder than both
+        others and its flow still short of that gender's count, the steer of that gender
+        alone comes next (`_pushed_short`): most often it proves the counts out of reach,
+        a leg or two before the walk's end would.
+
         Where the walk stops short, a steer of one gender alone (`_lone_steers`) may
         still prove the rate out of reach: the walk's steers, signs of what is left to
         move, can pass by counts that lie beyond one gender's least or most. Else the
@@ -508,6 +513,18 @@ class SchoolNetwork:
                     landed = self._one_gender_then_swap(rate, limits, current, cycles, target)
                     if landed is not None:
                         return Attempt(landed.assignment(), landed, moved)
+                if not weight:
+                    # A gender the steer pushed harder than both others and that still
+                    # falls short of its count: the least (or most) of that gender alone
+                    # most often proves the counts out of reach at once.
+                    lone = self._pushed_short(limits, steer, aimed, low, high)
+                    pushed = None if lone is None else self._steered(rate, limits, current, lone)
+                    if lone is not None and pushed is not None:
+                        np.minimum(low, pushed.placed_by_gender, out=low)
+                        np.maximum(high, pushed.placed_by_gender, out=high)
+                        beyond = self._beyond(rate, limits, lone, pushed)
+                        if beyond is not None:
+                            return Attempt(None, current, moved, beyond)
                 closer = closer_cycles(wanted, changes, fixed_total)
                 if closer:
                     # Not there yet: walk part of the way, then aim again from there.
@@ -605,6 +622,35 @@ class SchoolNetwork:
             steer[gender] = -int(np.sign(left[gender]))
             steers.append((steer[0], steer[1], steer[2]))
         return steers
+
+    def _pushed_short(
+        self,
+        limits: FairnessLimits,
+        steer: tuple[int, int, int],
+        aimed: SchoolFlow,
+        low: IntArray,
+        high: IntArray,
+    ) -> tuple[int, int, int] | None:
+        """The steer of one gender alone (`_lone_steers`) worth a try once `aimed`, the
+        least-cost flow of `steer`, fell short of the exact counts: that of the gender whose
+        cost in `steer` is above both others' (below both) and whose count in `aimed` is
+        still above its count (below it). Pushed harder than any other and still short,
+        that gender most often lies beyond its least (most) at the rate. None when no
+        gender is so, or `_lone_steers` rules its steer out."""
+        if limits.counts is None:
+            return None
+        left = np.array(limits.counts) - aimed.placed_by_gender
+        for gender in range(3):
+            others = [steer[g] for g in range(3) if g != gender]
+            if steer[gender] > max(others) and left[gender] < 0:
+                sign = 1
+            elif steer[gender] < min(others) and left[gender] > 0:
+                sign = -1
+            else:
+                continue
+            lone = (sign * (gender == 0), sign * (gender == 1), sign * (gender == 2))
+            return lone if lone in self._lone_steers(aimed, limits, low, high) else None
+        return None
 
     def _beyond(
         self, rate: Fraction, limits: FairnessLimits, steer: tuple[int, int, int], aimed: SchoolFlow
