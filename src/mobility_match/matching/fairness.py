@@ -71,6 +71,23 @@ class FairnessLimits:
     """Exact placed (F, M, X) to keep, when the network is cut down to least-cost flows."""
 
 
+@dataclass(frozen=True)
+class _ExchangeArcs:
+    """The parts of `SchoolNetwork._exchanged`'s max-flows that do not change from one to
+    the next: the split source's nodes (`top`, and `loss`, the sink), its arcs and the
+    schools' (`tails`, `heads`: first in every max-flow), which arcs of the network may
+    carry a path (`usable`), the gender of each student arc's student, and every arc's
+    tail with those of the student arcs moved to their school's twin."""
+
+    top: int
+    loss: int
+    tails: npt.NDArray[np.int32]
+    heads: npt.NDArray[np.int32]
+    usable: npt.NDArray[np.bool_]
+    genders: npt.NDArray[Any]
+    twinned_tails: npt.NDArray[np.int32]
+
+
 class SchoolNetwork:
     """source → school → student → offer → sink, with a bypass for totals below the most.
 
@@ -119,6 +136,10 @@ class SchoolNetwork:
         self._open = self._open_arcs()
         self._max_flow: _Reachability | None = None
         self._classes: OfferClasses | None = None
+        self._exchange: _ExchangeArcs | None = None
+        self._last_bounds: (
+            tuple[tuple[Fraction, FairnessLimits], tuple[IntArray, IntArray]] | None
+        ) = None
         # The last flow steered by a gender cost, by what it was solved for: the walk at a
         # bound lowered by steered flows (flow_path._steered_bound) asks for it again.
         self._last_steered: tuple[_Steering, SchoolFlow] | None = None
@@ -130,6 +151,7 @@ class SchoolNetwork:
         call builds it again."""
         self._max_flow = None
         self._last_steered = None
+        self._last_bounds = None
 
     def _restrict(self, admissible: Admissible, free: npt.NDArray[np.bool_]) -> None:
         """Close the arcs least-cost flows never use; make those they always fill compulsory."""
@@ -784,7 +806,10 @@ class SchoolNetwork:
         return (len(self._tails) if self._open is None else len(self._open)) <= RESIDUAL_ARCS
 
     def _bounds(self, rate: Fraction, limits: FairnessLimits) -> tuple[IntArray, IntArray] | None:
-        """Every arc's lower and upper bound at `rate` (None: plainly out of reach)."""
+        """Every arc's lower and upper bound at `rate` (None: plainly out of reach), read-only:
+        the last rate's are kept, for the many max-flows of a walk or a lift there."""
+        if self._last_bounds is not None and self._last_bounds[0] == (rate, limits):
+            return self._last_bounds[1]
         arcs = self._arcs(rate, limits)
         if arcs is None:
             return None
@@ -792,6 +817,8 @@ class SchoolNetwork:
         lower[self._group_arcs] += arcs.school_lower
         upper = self._capacities.astype(np.int64)
         upper[self._bypass] = lower[self._bypass] + arcs.bypass
+        lower.flags.writeable = upper.flags.writeable = False
+        self._last_bounds = ((rate, limits), (lower, upper))
         return lower, upper
 
     def _swapped(
@@ -926,52 +953,67 @@ class SchoolNetwork:
         them start from its twin, and one arc from the first to the second lets a path
         go on through the school, none back (gains → school → losses at once).
         """
-        flows = current.flows.astype(np.int64)
+        flows = current.flows
         lower, upper = bounds
-        forward, backward = upper - flows, flows - lower
+        static = self._exchange_arcs()
         # Which arcs each direction may use: the student arcs by gender, not the bypass
         # nor the school arcs (the split source's instead).
-        use_forward = np.ones(len(flows), dtype=bool)
-        use_backward = np.ones(len(flows), dtype=bool)
-        use_forward[self._bypass] = use_backward[self._bypass] = False
-        genders = self.problem.gender[self.students]
-        use_forward[self._student_arcs] = placing[genders]
-        use_backward[self._student_arcs] = unplacing[genders]
-        use_forward[self._group_arcs] = use_backward[self._group_arcs] = False
-        fwd = np.flatnonzero(use_forward & (forward > 0))
-        bwd = np.flatnonzero(use_backward & (backward > 0))
-        n = self._n_nodes
-        top, gain, loss = n, n + 1, n + 2
+        use_forward = static.usable.copy()
+        use_backward = static.usable.copy()
+        use_forward[self._student_arcs] = placing[static.genders]
+        use_backward[self._student_arcs] = unplacing[static.genders]
+        fwd = np.flatnonzero(use_forward & (flows < upper))
+        bwd = np.flatnonzero(use_backward & (flows > lower))
         k = len(self._group_arcs)
-        schools = FIRST_GROUP + np.arange(k)
-        twins = n + 3 + np.arange(k)
-        fwd_tails = self._tails[fwd].astype(np.int64)
-        on_student = (fwd >= k) & (fwd < self._pairs.start)  # the student arcs
-        fwd_tails[on_student] = twins[fwd_tails[on_student] - FIRST_GROUP]
-        tails = np.concatenate(
-            [[top], np.full(k, gain), schools, schools, fwd_tails, self._heads[bwd]]
-        )
-        heads = np.concatenate(
-            [[gain], twins, np.full(k, loss), twins, self._heads[fwd], self._tails[bwd]]
-        )
+        tails = np.concatenate([static.tails, static.twinned_tails[fwd], self._heads[bwd]])
+        heads = np.concatenate([static.heads, self._heads[fwd], self._tails[bwd]])
         capacities = np.concatenate(
-            [[most], gains, losses, self.free_by_school, forward[fwd], backward[bwd]]
+            [
+                [most],
+                gains,
+                losses,
+                self.free_by_school,
+                upper[fwd] - flows[fwd],
+                flows[bwd] - lower[bwd],
+            ]
         )
         solver = max_flow.SimpleMaxFlow()
-        solver.add_arcs_with_capacity(
-            tails.astype(np.int32), heads.astype(np.int32), capacities.astype(np.int64)
-        )
-        if solver.solve(top, loss) != solver.OPTIMAL:
+        solver.add_arcs_with_capacity(tails, heads, capacities.astype(np.int64))
+        if solver.solve(static.top, static.loss) != solver.OPTIMAL:
             raise RuntimeError("max-flow failed")
         if solver.optimal_flow() == 0:
             return None
-        sent = np.asarray(solver.flows(np.arange(len(tails), dtype=np.int32)), dtype=np.int64)
+        sent = np.asarray(solver.flows(np.arange(len(tails), dtype=np.int32)), dtype=np.int32)
         changed = flows.copy()
         changed[self._group_arcs] += sent[1 : 1 + k] - sent[1 + k : 1 + 2 * k]
         start = 1 + 3 * k
         changed[fwd] += sent[start : start + len(fwd)]
         changed[bwd] -= sent[start + len(fwd) :]
-        return SchoolFlow(self, changed.astype(np.int32))
+        return SchoolFlow(self, changed)
+
+    def _exchange_arcs(self) -> _ExchangeArcs:
+        """What every max-flow of `_exchanged` shares (built once)."""
+        if self._exchange is None:
+            n, k = self._n_nodes, len(self._group_arcs)
+            top, gain, loss = n, n + 1, n + 2
+            schools = (FIRST_GROUP + np.arange(k)).astype(np.int32)
+            twins = (n + 3 + np.arange(k)).astype(np.int32)
+            usable = np.ones(len(self._tails), dtype=bool)
+            usable[self._bypass] = False
+            usable[self._group_arcs] = False
+            # The arcs that place a student start from its school's twin.
+            twinned = self._tails.astype(np.int32)
+            twinned[self._student_arcs] = twins[twinned[self._student_arcs] - FIRST_GROUP]
+            self._exchange = _ExchangeArcs(
+                top,
+                loss,
+                np.concatenate([[top], np.full(k, gain), schools, schools]).astype(np.int32),
+                np.concatenate([[gain], twins, np.full(k, loss), twins]).astype(np.int32),
+                usable,
+                self.problem.gender[self.students],
+                twinned,
+            )
+        return self._exchange
 
     def flow_of(self, assignment: Assignment, limits: FairnessLimits) -> SchoolFlow | None:
         """The flow of `assignment` in this network (at rate 0: the school arcs have no
