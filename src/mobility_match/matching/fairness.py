@@ -39,6 +39,10 @@ WALKS = 6
 PRICE_PASSES = 500
 """Bellman-Ford passes `floor_prices` allows (each about 2 ms at 10,000 students; 20 or
 so settle)."""
+CHECK_PASSES = 30
+"""Bellman-Ford passes `balanced` allows to check that a flow it holds is a least-cost flow
+of another steer: those of a least-cost flow settle in 5-15 passes at 10,000 students, and
+about 20 ms either way, where a steered min-cost flow of its own takes 0.1 s or more."""
 RESIDUAL_ARCS = 5_000_000
 """Above this many open arcs (dense rounds of 50,000 students), `floor_prices` and the swaps
 of a walk (`_swapped`) give up, and the steered flows are solved without merged offers:
@@ -523,6 +527,20 @@ class SchoolNetwork:
                 beyond = self._beyond(rate, limits, steer, aimed)
                 if beyond is not None:
                     return Attempt(None, current, moved, beyond)
+                # A gender the steer pushed harder than both others and still short of its
+                # count: the least (or most) of that gender alone most often proves the
+                # counts out of reach, and the leg's own flow is most often one of its
+                # least-cost flows too, which its potentials settling show (no steered
+                # flow of its own needed).
+                lone = None if weight else self._pushed_short(limits, steer, aimed, low, high)
+                if (
+                    lone is not None
+                    and self._potentials(rate, limits, aimed, lone, CHECK_PASSES) is not None
+                ):
+                    beyond = self._beyond(rate, limits, lone, aimed)
+                    if beyond is not None:
+                        return Attempt(None, current, moved, beyond)
+                    lone = None
                 cycles = current.cycles_to(aimed)
                 moved |= self.students_on(cycles)
                 wanted = (int(delta[F]), int(delta[M]))
@@ -535,13 +553,11 @@ class SchoolNetwork:
                     landed = self._one_gender_then_swap(rate, limits, current, cycles, target)
                     if landed is not None:
                         return Attempt(landed.assignment(), landed, moved)
-                if not weight:
-                    # A gender the steer pushed harder than both others and that still
-                    # falls short of its count: the least (or most) of that gender alone
-                    # most often proves the counts out of reach at once.
-                    lone = self._pushed_short(limits, steer, aimed, low, high)
-                    pushed = None if lone is None else self._steered(rate, limits, current, lone)
-                    if lone is not None and pushed is not None:
+                if lone is not None:
+                    # Not settled by the leg's own flow: the least (or most) of that gender
+                    # alone, by a steered flow of its own.
+                    pushed = self._steered(rate, limits, current, lone)
+                    if pushed is not None:
                         np.minimum(low, pushed.placed_by_gender, out=low)
                         np.maximum(high, pushed.placed_by_gender, out=high)
                         beyond = self._beyond(rate, limits, lone, pushed)
@@ -705,13 +721,18 @@ class SchoolNetwork:
         return prices
 
     def _potentials(
-        self, rate: Fraction, limits: FairnessLimits, flow: SchoolFlow, steer: tuple[int, int, int]
+        self,
+        rate: Fraction,
+        limits: FairnessLimits,
+        flow: SchoolFlow,
+        steer: tuple[int, int, int],
+        passes: int = PRICE_PASSES,
     ) -> npt.NDArray[np.signedinteger[Any]] | None:
         """Node potentials of `flow`, a least-cost flow at `rate` of the cost `steer` per
         placed student of each gender: shortest distances in its residual network from a
         root joined to every node at no cost, by Bellman-Ford passes in numpy (a few
         dozen at 10,000 students). Under them no arc of the residual network costs less
-        than 0. None when the passes do not settle within PRICE_PASSES, or on a network
+        than 0. None when the passes do not settle within `passes`, or on a network
         too large (`residual_fits`).
         """
         bounds = self._bounds(rate, limits)
@@ -729,6 +750,7 @@ class SchoolNetwork:
             flows > lower,
             self._solver_arcs(self._gender_costs(steer, np.int64 if wide else np.int32)),
             self._n_nodes,
+            passes,
         )
 
     def _gender_costs(
@@ -1334,12 +1356,13 @@ def _residual_potentials(
     backward: npt.NDArray[np.bool_],
     costs: npt.NDArray[np.signedinteger[Any]],
     n_nodes: int,
+    passes: int = PRICE_PASSES,
 ) -> npt.NDArray[np.signedinteger[Any]] | None:
     """Node potentials of a least-cost flow: shortest distances in its residual network
     (arc k forward where `forward[k]`, backward where `backward[k]`, at cost ±costs[k])
     from a root joined to every node at no cost, by Bellman-Ford passes in numpy (a few
     dozen at 10,000 students), in the costs' integer type. Under them no residual arc
-    costs less than 0. None when the passes do not settle within PRICE_PASSES: the flow
+    costs less than 0. None when the passes do not settle within `passes`: the flow
     is not least-cost."""
     into = np.concatenate([heads[forward], tails[backward]]).astype(np.int32)
     order = np.argsort(into, kind="stable")
@@ -1351,7 +1374,7 @@ def _residual_potentials(
     ends = into[starts]
     del into
     distance: npt.NDArray[np.signedinteger[Any]] = np.zeros(n_nodes, dtype=costs.dtype)
-    for _ in range(PRICE_PASSES):
+    for _ in range(passes):
         nearer = np.minimum.reduceat(distance[out_of] + weights, starts)
         better = nearer < distance[ends]
         if not better.any():
