@@ -88,6 +88,27 @@ def steered_case(
     return SteeredCase(network, limits, candidate_rates(problem.eligible_by_school()), run)
 
 
+def steered_solves(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int, int]]:
+    """The steers of the steered flows SchoolNetwork.solve is asked for from now on (the
+    real solver still solves each), in order."""
+    steered: list[tuple[int, int, int]] = []
+    solve = SchoolNetwork.solve
+
+    def counted(
+        self: SchoolNetwork,
+        rate: Fraction,
+        limits: FairnessLimits,
+        gender_cost: tuple[int, int, int] = (0, 0, 0),
+        merge_offers: bool = True,
+    ) -> SchoolFlow | None:
+        if any(gender_cost):
+            steered.append(gender_cost)
+        return solve(self, rate, limits, gender_cost, merge_offers)
+
+    monkeypatch.setattr(SchoolNetwork, "solve", counted)
+    return steered
+
+
 def least_values(case: SteeredCase, steer: tuple[int, int, int]) -> list[int | None]:
     """Per rate of the case, the least of steer · counts over the network's flows (None:
     no flow)."""
@@ -261,21 +282,7 @@ def test_a_gender_pushed_hardest_and_still_short_is_ruled_out_by_its_own_steer(
     case = steered_case(3, (-1, 0, 0), sweep_round(1000, 3, "mixed genders"))
     network, limits = case.network, case.limits
     assert limits.counts is not None
-    steered: list[tuple[int, int, int]] = []
-    solve = SchoolNetwork.solve
-
-    def counted(
-        self: SchoolNetwork,
-        rate: Fraction,
-        limits: FairnessLimits,
-        gender_cost: tuple[int, int, int] = (0, 0, 0),
-        merge_offers: bool = True,
-    ) -> SchoolFlow | None:
-        if any(gender_cost):
-            steered.append(gender_cost)
-        return solve(self, rate, limits, gender_cost, merge_offers)
-
-    monkeypatch.setattr(SchoolNetwork, "solve", counted)
+    steered = steered_solves(monkeypatch)
     rate = Fraction(24, 29)
     attempt = network.balanced(rate, limits)
     assert attempt.beyond is not None
@@ -285,7 +292,7 @@ def test_a_gender_pushed_hardest_and_still_short_is_ruled_out_by_its_own_steer(
     # The leg's steer weighs women most, and its flow fell short of their count.
     (first,) = steered
     assert first[0] < min(first[1:])
-    least = solve(network, rate, limits, (-1, 0, 0), merge_offers=False)
+    least = network.solve(rate, limits, (-1, 0, 0), merge_offers=False)
     assert least is not None
     most_women = int(least.placed_by_gender[0])
     assert int(attempt.beyond.flow.placed_by_gender[0]) == most_women < limits.counts[0]
@@ -294,12 +301,17 @@ def test_a_gender_pushed_hardest_and_still_short_is_ruled_out_by_its_own_steer(
 
 def test_a_walk_steers_only_the_genders_far_off() -> None:
     """A leg's steer costs -1 per student of a gender to add and 1 per student of one to
-    take, for the genders at least half as far from the counts as the farthest; one nearly
-    there costs nothing. With a fixed total, at least two genders are always steered."""
+    take; on a walk's first leg, only for the genders at least half as far from the counts
+    as the farthest, one nearly there costing nothing. With a fixed total, at least two
+    genders are always steered."""
     assert _steer_toward(np.array([53, -24, -29])) == (-1, 0, 1)
     assert _steer_toward(np.array([88, -65, -23])) == (-1, 1, 0)
     assert _steer_toward(np.array([-94, 94, 0])) == (1, -1, 0)
     assert _steer_toward(np.array([-2, 1, 1])) == (1, -1, -1)
+    # After the first leg, every gender off its count is steered.
+    assert _steer_toward(np.array([53, -24, -29]), first=False) == (-1, 1, 1)
+    assert _steer_toward(np.array([2, 3, -5]), first=False) == (-1, -1, 1)
+    assert _steer_toward(np.array([-94, 94, 0]), first=False) == (1, -1, 0)
     rng = np.random.default_rng(0)
     for _ in range(200):
         f, m = (int(v) for v in rng.integers(-50, 51, 2))
@@ -326,21 +338,7 @@ def test_a_walk_not_steering_a_gender_nearly_there_lands_with_one_steered_flow(
     took two."""
     case = steered_case(5, (0, 1, 0), sweep_round(1000, 5, "mixed genders"))
     network, limits = case.network, case.limits
-    steered: list[tuple[int, int, int]] = []
-    solve = SchoolNetwork.solve
-
-    def counted(
-        self: SchoolNetwork,
-        rate: Fraction,
-        limits: FairnessLimits,
-        gender_cost: tuple[int, int, int] = (0, 0, 0),
-        merge_offers: bool = True,
-    ) -> SchoolFlow | None:
-        if any(gender_cost):
-            steered.append(gender_cost)
-        return solve(self, rate, limits, gender_cost, merge_offers)
-
-    monkeypatch.setattr(SchoolNetwork, "solve", counted)
+    steered = steered_solves(monkeypatch)
     rate = Fraction(28, 37)
     attempt = network.balanced(rate, limits)
     assert attempt.assignment is not None
