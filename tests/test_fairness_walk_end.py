@@ -27,11 +27,12 @@ def test_swaps_where_the_walk_stops_settle_the_stage_without_the_lp() -> None:
     assert fairness.method == "flow"
 
 
-def test_a_walk_does_not_swing_between_two_steers() -> None:
+def test_a_walk_steering_every_gender_off_its_count_lands() -> None:
     """A round of 3,000 students, genders drawn at random, where two genders stand on the
     same side of their counts, about as far off: a walk that left each out of its steer in
-    turn swung between two steers and never landed (three minutes of CP-SAT, and a lower
-    rate, unproven). Steering both after the first leg lands, proven by flows."""
+    turn (the nearer half of the way) swung between two steers and never landed (three
+    minutes of CP-SAT, and a lower rate, unproven). Steering every gender off its count
+    lands, proven by flows."""
     result = solve_round(sweep_round(3000, 6, "mixed genders"), VOCABULARY, time_limit=60)
     assert all(stage.status is StageStatus.OPTIMAL for stage in result.stages)
     fairness = next(stage for stage in result.stages if stage.name is Stage.SCHOOL_FAIRNESS)
