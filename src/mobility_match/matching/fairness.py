@@ -454,10 +454,12 @@ class SchoolNetwork:
         the walk starts from one and steers by it first, so that every cycle keeps it,
         and only a line of gender vectors is left to aim along.
 
-        Where a leg lands nowhere, its steer having pushed one gender harder than both
-        others and its flow still short of that gender's count, the steer of that gender
-        alone comes next (`_pushed_short`): most often it proves the counts out of reach,
-        a leg or two before the walk's end would.
+        Where a leg's steer pushed one gender harder than both others and its flow is
+        still short of that gender's count, that gender alone most often proves the
+        counts out of reach, a leg or two before the walk's end would (`_pushed_short`):
+        by the leg's own flow, before its cycles, when Bellman-Ford passes show it a
+        least-cost flow of that gender alone too (about 20 ms); else by that gender's
+        own steered flow, once the leg's cycles land nowhere.
 
         Where the walk stops short, a steer of one gender alone (`_lone_steers`) may
         still prove the rate out of reach: the walk's steers, signs of what is left to
