@@ -1406,14 +1406,10 @@ def _min_cost_flows(
 
 def _steer_toward(delta: IntArray) -> tuple[int, int, int]:
     """A walk's steer toward the gender counts from a flow `delta` away from them: a cost of
-    -1 per student of a gender to add, 1 per student of one to take.
-
-    Leaving out the genders less than half as far off as the farthest was tried: on a
-    first leg it spared a steered flow on some rounds (scarce seeds 5, 34 and 46 at 10,000
-    students) but cost one on others (seeds 2, 11 and 40), and at 3,000 students sent
-    five mixed rounds to the LP (0.1 -> 0.5-0.7 s); on every leg, two genders on the
-    same side of their counts, left out in turn, had the walk swing between two steers
-    that never land (mixed seed 6 at 3,000 students: 180 s of CP-SAT)."""
+    -1 per student of a gender to add, 1 per student of one to take, for every gender off
+    its count. (Leaving out those nearly there was tried and taken back: two genders on
+    the same side of their counts, left out in turn, had a walk swing between two steers
+    that never land; tests/test_fairness_walk_end.py keeps that round.)"""
     signs = [int(-np.sign(d)) for d in delta.tolist()]
     return (signs[0], signs[1], signs[2])
 
