@@ -558,13 +558,9 @@ class SchoolNetwork:
                 if lone is not None:
                     # Not settled by the leg's own flow: the least (or most) of that gender
                     # alone, by a steered flow of its own.
-                    pushed = self._steered(rate, limits, current, lone)
-                    if pushed is not None:
-                        np.minimum(low, pushed.placed_by_gender, out=low)
-                        np.maximum(high, pushed.placed_by_gender, out=high)
-                        beyond = self._beyond(rate, limits, lone, pushed)
-                        if beyond is not None:
-                            return Attempt(None, current, moved, beyond)
+                    beyond = self._lone_proof(rate, limits, current, lone, low, high)
+                    if beyond is not None:
+                        return Attempt(None, current, moved, beyond)
                 closer = closer_cycles(wanted, changes, fixed_total)
                 if closer:
                     # Not there yet: walk part of the way, then aim again from there.
@@ -579,11 +575,9 @@ class SchoolNetwork:
         for steer in self._lone_steers(current, limits, low, high):
             if stop is not None and stop():
                 return Attempt(None, current, moved)
-            aimed = self._steered(rate, limits, current, steer)
-            if aimed is not None:
-                beyond = self._beyond(rate, limits, steer, aimed)
-                if beyond is not None:
-                    return Attempt(None, current, moved, beyond)
+            beyond = self._lone_proof(rate, limits, current, steer, low, high)
+            if beyond is not None:
+                return Attempt(None, current, moved, beyond)
         # Where the walk stopped, the swaps of a lift, by way of the third gender too
         # (`_swapped_to`: a few max-flows), may still land where its own swaps did not.
         if swapping and limits.counts is not None:
@@ -662,6 +656,25 @@ class SchoolNetwork:
             steer[gender] = -int(np.sign(left[gender]))
             steers.append((steer[0], steer[1], steer[2]))
         return steers
+
+    def _lone_proof(
+        self,
+        rate: Fraction,
+        limits: FairnessLimits,
+        current: SchoolFlow,
+        steer: tuple[int, int, int],
+        low: IntArray,
+        high: IntArray,
+    ) -> Beyond | None:
+        """The proof (`_beyond`) that the least-cost flow of `steer`, one gender's alone,
+        gives at `rate`, if it gives one; its counts go into the fewest (`low`) and the
+        most (`high`) of each gender seen."""
+        aimed = self._steered(rate, limits, current, steer)
+        if aimed is None:
+            return None
+        np.minimum(low, aimed.placed_by_gender, out=low)
+        np.maximum(high, aimed.placed_by_gender, out=high)
+        return self._beyond(rate, limits, steer, aimed)
 
     def _pushed_short(
         self,
